@@ -1,0 +1,100 @@
+// The compiled policy snapshot: a flat, position-independent, read-only blob that
+// `agentsh exec` writes once per run and every hooked process maps at start-up.
+// The hook and the supervisor decide file and network questions from the same blob
+// (policy/snapshot_view.h), so there is one implementation of those decisions.
+//
+// Layout: SnapHeader at offset 0, then arrays referenced by byte offsets from the start
+// of the blob. All integers little-endian (x86_64 native), every array 4-byte aligned.
+// Strings are (offset, length) pairs into the string area, NUL-terminated there too.
+#pragma once
+
+#include <cstdint>
+
+namespace agentsh::snapshot {
+
+inline constexpr char kMagic[8] = {'A', 'G', 'S', 'H', 'S', 'N', 'P', '1'};
+inline constexpr uint32_t kVersion = 1;
+
+struct Str {
+  uint32_t off;  // 0 with len 0 = empty
+  uint32_t len;
+};
+
+struct Array {
+  uint32_t off;    // byte offset of the first element
+  uint32_t count;  // number of elements
+};
+
+// A protected path: agentsh's own files. Checked before any rule.
+enum ProtectKind : uint32_t {
+  kProtectReadOnly = 1,  // reads/exec always allowed, any write/delete/rename/chmod denied
+  kProtectHidden = 2,    // every operation denied (e.g. the audit database, the CA key)
+};
+struct Protected {
+  Str path;  // a directory (covers everything below it) or a file
+  uint32_t kind;
+};
+
+struct FileRule {
+  Str name;
+  Str message;
+  Str redirect_to;   // for decision redirect
+  uint32_t ops;      // policy::OpMask
+  uint8_t decision;  // policy::Decision
+  uint8_t pad[3];
+  Array globs;       // of Glob
+};
+
+struct Glob {
+  Str pattern;          // braces already expanded, variables already substituted
+  uint32_t prefix_len;  // literal prefix length, for a fast reject
+};
+
+struct Cidr {
+  uint8_t net[16];
+  uint8_t prefix;
+  uint8_t pad[3];
+};
+
+struct PortRange {
+  uint16_t lo, hi;
+};
+
+struct NetRule {
+  Str name;
+  Str message;
+  uint8_t decision;
+  uint8_t pad[3];
+  Array domains;  // of Str (lower-case globs, '*' crosses dots)
+  Array cidrs;    // of Cidr
+  Array ports;    // of PortRange
+};
+
+enum HeaderFlags : uint32_t {
+  kFlagEnforce = 1,           // 0 = observe only (decide + audit, never deny)
+  kFlagHookExecViaBroker = 2  // exec decisions go to the supervisor's broker
+};
+
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t total_size;
+  uint32_t flags;
+  uint8_t approval_mode;  // policy::ApprovalMode
+  uint8_t pad[3];
+  Array file_rules;  // of FileRule
+  Array net_rules;   // of NetRule
+  Array protect;     // of Protected
+  Array strings;     // the string area (count = bytes)
+  // Session plumbing, so a process that finds the snapshot finds everything else.
+  Str session_id;
+  Str broker_socket;  // unix stream socket of the supervisor (exec checks, audit)
+  Str hook_library;   // absolute path of libagentsh_hook.so (re-injected on exec)
+  Str snapshot_path;  // where this blob lives (re-injected as AGENTSH_SNAPSHOT)
+  Str policy_name;
+  uint16_t proxy_port;  // 127.0.0.1:<port>, always reachable; 0 = no proxy
+  uint16_t dns_port;    // 127.0.0.1:<port>, always reachable; 0 = no DNS proxy
+  uint32_t reserved[8];
+};
+
+}  // namespace agentsh::snapshot
