@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +31,9 @@ struct EngineOptions {
   // Session plumbing copied into the snapshot header (see snapshot_format.h).
   std::string session_id, broker_socket, hook_library, snapshot_path;
   uint16_t proxy_port = 0, dns_port = 0;
+  std::string trash_dir;
+  uint64_t gate_addr = 0;
+  uint32_t snapshot_flags = 0;  // snapshot::HeaderFlags beyond kFlagEnforce
   // agentsh's own files: always readable, never writable (library, snapshot, runtime
   // dir), and hidden paths (audit database, CA key).
   std::vector<std::string> protect_readonly, protect_hidden;

@@ -32,6 +32,8 @@ class Builder {
   void set_session(std::string_view session_id, std::string_view broker_socket,
                    std::string_view hook_library, std::string_view snapshot_path,
                    std::string_view policy_name, uint16_t proxy_port, uint16_t dns_port);
+  void set_trash_dir(std::string_view dir) { trash_dir_ = dir; }
+  void set_gate_addr(uint64_t addr) { gate_addr_ = addr; }
   // Lays out the blob. The Builder may be reused after finish() only by a new instance.
   std::string finish();
 
@@ -45,6 +47,8 @@ class Builder {
   policy::ApprovalMode approval_mode_ = policy::ApprovalMode::kNone;
   std::string session_id_, broker_socket_, hook_library_, snapshot_path_, policy_name_;
   uint16_t proxy_port_ = 0, dns_port_ = 0;
+  std::string trash_dir_;
+  uint64_t gate_addr_ = 0;
 
  public:
   ~Builder();

@@ -72,7 +72,11 @@ struct NetRule {
 
 enum HeaderFlags : uint32_t {
   kFlagEnforce = 1,           // 0 = observe only (decide + audit, never deny)
-  kFlagHookExecViaBroker = 2  // exec decisions go to the supervisor's broker
+  // Exec decisions: when set, the hook asks the supervisor's broker before every exec
+  // (hook-only mode). When clear, the tracer stops every execve/execveat and decides
+  // there, so the hook only keeps itself in the child's environment.
+  kFlagHookExecViaBroker = 2,
+  kFlagTracerActive = 4  // a tracer supervises this tree (informational for the hook)
 };
 
 struct Header {
@@ -92,9 +96,15 @@ struct Header {
   Str hook_library;   // absolute path of libagentsh_hook.so (re-injected on exec)
   Str snapshot_path;  // where this blob lives (re-injected as AGENTSH_SNAPSHOT)
   Str policy_name;
+  Str trash_dir;      // where soft_delete moves files (created by the supervisor)
   uint16_t proxy_port;  // 127.0.0.1:<port>, always reachable; 0 = no proxy
   uint16_t dns_port;    // 127.0.0.1:<port>, always reachable; 0 = no DNS proxy
-  uint32_t reserved[8];
+  // The syscall gate (see tracer/README.md): the hook maps one page at exactly this
+  // address (MAP_FIXED_NOREPLACE) holding its syscall trampoline; the tracer's seccomp
+  // filter lets governed syscalls whose instruction pointer lies in that page run
+  // without a stop, because the hook has already decided them. 0 = no gate.
+  uint64_t gate_addr;
+  uint32_t reserved[6];
 };
 
 }  // namespace agentsh::snapshot
