@@ -80,6 +80,9 @@ class Engine {
   // True if the variable may reach the command (deny globs win, then allow globs; no
   // allow list = allow).
   bool env_allowed(std::string_view name) const;
+  // True if a deny glob names the variable (the allow list is not consulted): the test
+  // for variables passed on purpose (API exec `env`, `agentsh exec --env`).
+  bool env_denied(std::string_view name) const;
   // Builds the environment a command sees from `in`: denied names removed, then
   // max_keys / max_bytes enforced (what does not fit is dropped, in order, and reported).
   std::vector<std::string> filter_env(const std::vector<std::string>& in,
