@@ -22,11 +22,9 @@
 #include "agentsh/broker.h"
 #include "agentsh/config.h"
 #include "agentsh/exec_env.h"
-#include "agentsh/project_root.h"
+#include "agentsh/policy_context.h"
 #include "agentsh/runtime_dir.h"
-#include "agentsh/session_store.h"
 #include "policy/engine.h"
-#include "policy/loader.h"
 
 extern char** environ;
 
@@ -66,11 +64,6 @@ std::string random_hex(int bytes) {
     s += hex[v & 15];
   }
   return s;
-}
-
-std::string getcwd_str() {
-  char buf[PATH_MAX];
-  return getcwd(buf, sizeof buf) ? std::string(buf) : std::string("/");
 }
 
 std::string basename_of(const std::string& p) {
@@ -142,75 +135,31 @@ int CommandRunner::run() {
     return 2;
   }
 
-  // ---- configuration, session, variables -------------------------------------------
-  ConfigLoad cl = load_config(opts_.config_path);
-  if (!cl.ok) {
-    fprintf(stderr, "agentsh: config error: %s\n", cl.error.c_str());
-    return 2;
-  }
-  const Config& cfg = cl.config;
-
+  // ---- configuration, session, variables, policy -----------------------------------
   std::string session_id = opts_.session_id;
   if (session_id.empty()) {
     if (const char* e = getenv("AGENTSH_SESSION_ID"); e && *e) session_id = e;
   }
-  std::optional<SessionInfo> session;
-  if (!session_id.empty()) {
-    std::string err;
-    session = SessionStore(cfg.sessions_dir).load(session_id, &err);
-    if (!session) {
-      if (opts_.session_explicit) {
-        fprintf(stderr, "agentsh exec: %s\n", err.c_str());
-        return 2;
-      }
-      // From the environment only: run without it, but keep the id on audit rows.
-    }
+  ContextRequest creq;
+  creq.config_path = opts_.config_path;
+  creq.policy_arg = opts_.policy_arg;
+  creq.workspace = opts_.workspace;
+  creq.session_id = session_id;
+  // A session named on the command line must exist; one inherited from the
+  // environment is used when found (its id still tags the audit rows).
+  creq.session_required = opts_.session_explicit;
+  PolicyContext ctx;
+  std::string err;
+  if (!load_policy_context(creq, &ctx, &err)) {
+    fprintf(stderr, "agentsh: %s\n", err.c_str());
+    return 2;
   }
+  const Config& cfg = ctx.cfg;
+  const std::string& origin = ctx.policy_origin;
   std::string command_id = opts_.command_id;
   if (command_id.empty()) {
     if (const char* e = getenv("AGENTSH_COMMAND_ID"); e && *e) command_id = e;
     else command_id = "cmd-" + random_hex(8);
-  }
-
-  std::string workspace = opts_.workspace;
-  if (workspace.empty() && session) workspace = session->workspace;
-  if (workspace.empty()) workspace = getcwd_str();
-  {
-    char real[PATH_MAX];
-    if (!realpath(workspace.c_str(), real)) {
-      fprintf(stderr, "agentsh exec: workspace %s: %s\n", workspace.c_str(), strerror(errno));
-      return 2;
-    }
-    workspace = real;
-  }
-  ProjectRoots roots;
-  if (session && session->workspace == workspace && !session->project_root.empty()) {
-    roots.project_root = session->project_root;
-    roots.git_root = session->git_root;
-  } else {
-    roots = detect_project_roots(workspace);
-  }
-  policy::Variables vars;
-  vars["PROJECT_ROOT"] = roots.project_root;
-  vars["GIT_ROOT"] = roots.git_root.empty() ? roots.project_root : roots.git_root;
-  vars["WORKSPACE"] = workspace;
-  const char* home = getenv("HOME");
-  vars["HOME"] = home && *home ? home : "/root";
-  const char* tmpdir = getenv("TMPDIR");
-  vars["TMPDIR"] = tmpdir && *tmpdir ? tmpdir : "/tmp";
-
-  // ---- policy -----------------------------------------------------------------------
-  std::string policy_arg = opts_.policy_arg;
-  if (policy_arg.empty() && session) policy_arg = session->policy;
-  std::string origin, text, err;
-  if (!resolve_policy(cfg, policy_arg, &origin, &text, &err)) {
-    fprintf(stderr, "agentsh: %s\n", err.c_str());
-    return 2;
-  }
-  policy::LoadResult lr = policy::load_policy_text(text, origin);
-  if (!lr.ok) {
-    for (const auto& d : lr.errors) fprintf(stderr, "agentsh: policy error: %s\n", d.format().c_str());
-    return 2;
   }
 
   // ---- state: runtime dir, audit ----------------------------------------------------
@@ -257,7 +206,7 @@ int CommandRunner::run() {
   if (cfg.source != "<embedded>") eo.protect_readonly.push_back(cfg.source);
   if (origin != "<embedded>") eo.protect_readonly.push_back(origin);
   eo.protect_hidden = {cfg.audit_db, cfg.audit_db + "-wal", cfg.audit_db + "-shm"};
-  std::unique_ptr<policy::Engine> engine = policy::Engine::compile(lr.policy, vars, eo, &err);
+  std::unique_ptr<policy::Engine> engine = policy::Engine::compile(ctx.policy, ctx.vars, eo, &err);
   if (!engine) {
     fprintf(stderr, "agentsh: policy error: %s\n", err.c_str());
     return 2;
