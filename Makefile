@@ -34,7 +34,7 @@ DEPS_APT := build-essential pkg-config make git clang-format \
             libseccomp-dev libfuse3-dev fuse3 libyaml-cpp-dev libpcre2-dev libmbedtls-dev \
             libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
             libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libcpp-httplib-dev \
-            libhyperscan-dev iproute2 openssl curl python3 util-linux strace procps
+            libhyperscan-dev iproute2 openssl curl python3 util-linux strace procps bc
 
 # ---- module sources -------------------------------------------------------------------
 COMMON_SRCS  := $(wildcard common/*.cc)
