@@ -551,10 +551,15 @@ Verdict Engine::check_command(const std::vector<std::string>& argv,
   return best;
 }
 
-bool Engine::env_allowed(std::string_view name) const {
+bool Engine::env_denied(std::string_view name) const {
   for (const std::string& d : env_deny_) {
-    if (glob::match(d, name, '\0')) return false;
+    if (glob::match(d, name, '\0')) return true;
   }
+  return false;
+}
+
+bool Engine::env_allowed(std::string_view name) const {
+  if (env_denied(name)) return false;
   if (env_allow_.empty()) return true;
   for (const std::string& a : env_allow_) {
     if (glob::match(a, name, '\0')) return true;
