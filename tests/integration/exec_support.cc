@@ -23,14 +23,15 @@ std::string repo_root() {
 
 std::string agentsh_bin() { return repo_root() + "/build/bin/agentsh"; }
 
-Run run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-        const std::string& input, int timeout_s) {
-  Run r;
+RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+              const std::string& input, int timeout_s, const std::string& cwd) {
+  RunResult r;
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) return r;
   pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(err[1], 2);

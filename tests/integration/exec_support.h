@@ -6,15 +6,16 @@
 
 namespace agentsh::testing_support {
 
-struct Run {
+struct RunResult {
   int status = -1;  // exit code, or 128+signal
   std::string out, err;
 };
 
 // Runs argv with `env` (a full environment: nothing inherited) and `input` on stdin.
 // Times out (kills the process group) after `timeout_s` and reports status -1.
-Run run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-        const std::string& input = "", int timeout_s = 60);
+// `cwd` empty = inherit.
+RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+              const std::string& input = "", int timeout_s = 60, const std::string& cwd = "");
 
 // build/bin/agentsh as an absolute path (tests run from the repository root).
 std::string agentsh_bin();

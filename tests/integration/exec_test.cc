@@ -18,7 +18,7 @@ using testing_support::agentsh_bin;
 using testing_support::base_env;
 using testing_support::make_fake_tool;
 using testing_support::run;
-using testing_support::Run;
+using testing_support::RunResult;
 using testing_support::TempDir;
 using testing_support::write_test_config;
 
@@ -38,15 +38,15 @@ class ExecTest : public ::testing::Test {
     config_ = write_test_config(dir_);
     for (const char* t : {"sudo", "su", "npm", "pip3", "nc", "ssh"}) make_fake_tool(dir_, t);
   }
-  Run exec(const std::vector<std::string>& cmd, std::vector<std::string> env = {},
-           const std::string& input = "") {
+  RunResult exec(const std::vector<std::string>& cmd, std::vector<std::string> env = {},
+                 const std::string& input = "", const std::string& cwd = "") {
     std::vector<std::string> argv = {agentsh_bin(), "exec", "--config", config_, "--"};
     argv.insert(argv.end(), cmd.begin(), cmd.end());
     auto e = base_env(dir_);
     e.insert(e.end(), env.begin(), env.end());
-    return run(argv, e, input);
+    return run(argv, e, input, 60, cwd);
   }
-  Run agentsh(const std::vector<std::string>& args) {
+  RunResult agentsh(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {agentsh_bin()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, base_env(dir_));
@@ -56,13 +56,13 @@ class ExecTest : public ::testing::Test {
 };
 
 TEST_F(ExecTest, AllowedCommandProducesItsOutput) {
-  Run r = exec({"/bin/echo", "hello"});
+  RunResult r = exec({"/bin/echo", "hello"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "hello\n");
 }
 
 TEST_F(ExecTest, BlockedCommandExits126NamesTheRuleAndNeverRuns) {
-  Run r = exec({"sudo", "whoami"});
+  RunResult r = exec({"sudo", "whoami"});
   EXPECT_EQ(r.status, 126);
   EXPECT_EQ(r.err, "agentsh: blocked by policy: rule=block-shell-escape command=sudo\n");
   EXPECT_EQ(r.out, "");
@@ -74,7 +74,7 @@ TEST_F(ExecTest, WrappersAreSeenThrough) {
        {std::vector<std::string>{"env", "sudo", "whoami"}, {"nice", "-n", "5", "sudo", "ls"},
         {"timeout", "5", "sudo", "ls"}, {"/bin/sh", "-c", "echo hi; sudo ls"},
         {"env", "-i", "PATH=/bin", "sudo", "id"}, {"nohup", "env", "sudo", "id"}}) {
-    Run r = exec(cmd);
+    RunResult r = exec(cmd);
     EXPECT_EQ(r.status, 126) << cmd[0] << " " << cmd[1];
     EXPECT_NE(r.err.find("command=sudo"), std::string::npos) << r.err;
   }
@@ -84,22 +84,24 @@ TEST_F(ExecTest, WrappersAreSeenThrough) {
 TEST_F(ExecTest, ArgsPatternRulesOutrankPlainAllowRules) {
   // allow-dev-tools (npm) comes first in the reference policy, approve-package-install
   // (npm install) later: the specific rule wins, and approve fails closed.
-  Run r = exec({"npm", "install", "express"});
+  RunResult r = exec({"npm", "install", "express"});
   EXPECT_EQ(r.status, 126);
   EXPECT_NE(r.err.find("rule=approve-package-install"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("approval required"), std::string::npos) << r.err;
   EXPECT_FALSE(dir_.exists("ran-npm"));
-  Run ok = exec({"npm", "--version"});
+  RunResult ok = exec({"npm", "--version"});
   EXPECT_EQ(ok.status, 0) << ok.err;
   EXPECT_TRUE(dir_.exists("ran-npm"));
 }
 
 TEST_F(ExecTest, RecursiveDeleteBlockedSingleDeleteAllowed) {
   dir_.write("victim/sub/f", "x");
-  Run r = exec({"rm", "-rf", dir_.file("victim")});
+  RunResult r = exec({"rm", "-rf", dir_.file("victim")});
   EXPECT_EQ(r.status, 126);
   EXPECT_TRUE(dir_.exists("victim/sub/f"));
-  Run ok = exec({"rm", "-f", dir_.file("victim/sub/f")});
+  // Relative path: the reference pattern `-[^-]*r` runs over the joined arguments, so a
+  // random temp-dir name containing an "r" would (rightly) look recursive.
+  RunResult ok = exec({"rm", "-f", "victim/sub/f"}, {}, "", dir_.path());
   EXPECT_EQ(ok.status, 0) << ok.err;
   EXPECT_FALSE(dir_.exists("victim/sub/f"));
 }
@@ -111,19 +113,19 @@ TEST_F(ExecTest, ExitStatusAndSignalsPassThrough) {
 }
 
 TEST_F(ExecTest, StdinReachesTheCommand) {
-  Run r = exec({"/bin/cat"}, {}, "some input\n");
+  RunResult r = exec({"/bin/cat"}, {}, "some input\n");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "some input\n");
 }
 
 TEST_F(ExecTest, CommandNotFoundIs127) {
-  Run r = exec({"no-such-command-agentsh"});
+  RunResult r = exec({"no-such-command-agentsh"});
   EXPECT_EQ(r.status, 127);
   EXPECT_NE(r.err.find("command not found"), std::string::npos) << r.err;
 }
 
 TEST_F(ExecTest, DeniedVariablesNeverReachTheCommand) {
-  Run r = exec({"/usr/bin/env"}, {"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI-FAKE", "OPENAI_API_KEY=sk-1",
+  RunResult r = exec({"/usr/bin/env"}, {"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI-FAKE", "OPENAI_API_KEY=sk-1",
                                    "DATABASE_URL=postgres://x", "NODE_ENV=production",
                                    "RANDOM_UNLISTED=1"});
   EXPECT_EQ(r.status, 0) << r.err;
@@ -139,7 +141,7 @@ TEST_F(ExecTest, ExplicitEnvPassesUnlessDenied) {
   std::vector<std::string> argv = {agentsh_bin(), "exec", "--config", config_,
                                    "--env", "GIT_AUTHOR_NAME=TestAgent",
                                    "--env", "AWS_SECRET_ACCESS_KEY=nope", "--", "/usr/bin/env"};
-  Run r = run(argv, base_env(dir_));
+  RunResult r = run(argv, base_env(dir_));
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("GIT_AUTHOR_NAME=TestAgent"), std::string::npos);
   EXPECT_EQ(r.out.find("AWS_SECRET_ACCESS_KEY"), std::string::npos);
@@ -151,14 +153,14 @@ TEST_F(ExecTest, BadUsageExits2) {
   EXPECT_EQ(agentsh({"exec", "--bogus", "--", "ls"}).status, 2);
   EXPECT_EQ(agentsh({"exec", "--env", "NOEQUALS", "--", "ls"}).status, 2);
   EXPECT_EQ(agentsh({"frobnicate"}).status, 2);
-  Run v = agentsh({"--version"});
+  RunResult v = agentsh({"--version"});
   EXPECT_EQ(v.status, 0);
   EXPECT_EQ(v.out.rfind("agentsh ", 0), 0u) << v.out;
 }
 
 TEST_F(ExecTest, BrokenPolicyRefusesToRun) {
   dir_.write("policies/broken.yaml", "version: 1\nname: broken\nfile_rulez: []\n");
-  Run r = agentsh({"exec", "--config", config_, "--policy", "broken", "--", "/bin/true"});
+  RunResult r = agentsh({"exec", "--config", config_, "--policy", "broken", "--", "/bin/true"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("broken.yaml:3:1"), std::string::npos) << r.err;
 }
@@ -166,12 +168,12 @@ TEST_F(ExecTest, BrokenPolicyRefusesToRun) {
 TEST_F(ExecTest, AuditRowsForDecisions) {
   exec({"sudo", "whoami"});
   exec({"/bin/echo", "x"});
-  Run q = agentsh({"events", "query", "--config", config_, "--decision", "deny", "--json"});
+  RunResult q = agentsh({"events", "query", "--config", config_, "--decision", "deny", "--json"});
   EXPECT_EQ(q.status, 0) << q.err;
   EXPECT_NE(q.out.find("\"rule\":\"block-shell-escape\""), std::string::npos) << q.out;
   EXPECT_NE(q.out.find("\"target\":\"sudo whoami\""), std::string::npos) << q.out;
   EXPECT_EQ(q.out.find("/bin/echo"), std::string::npos) << q.out;
-  Run all = agentsh({"events", "query", "--config", config_, "--type", "exec"});
+  RunResult all = agentsh({"events", "query", "--config", config_, "--type", "exec"});
   EXPECT_NE(all.out.find("/bin/echo x"), std::string::npos) << all.out;
 }
 
@@ -192,7 +194,7 @@ TEST_F(ExecTest, SigtermIsForwardedAndAuditIsFlushed) {
   }
   // Wait until the exec row exists: the command has started.
   for (int i = 0; i < 100; ++i) {
-    Run q = agentsh({"events", "query", "--config", config_, "--type", "exec"});
+    RunResult q = agentsh({"events", "query", "--config", config_, "--type", "exec"});
     if (q.out.find("/bin/sleep 30") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -205,7 +207,7 @@ TEST_F(ExecTest, SigtermIsForwardedAndAuditIsFlushed) {
 }
 
 TEST_F(ExecTest, PolicyTestPrintsDecisionEffectiveRuleReason) {
-  Run r = agentsh({"debug", "policy-test", "--config", config_, "--workspace", "/tmp", "--op",
+  RunResult r = agentsh({"debug", "policy-test", "--config", config_, "--workspace", "/tmp", "--op",
                    "file_read", "--path", "/etc/shadow"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("Decision:  DENY\n"), std::string::npos) << r.out;
@@ -213,17 +215,17 @@ TEST_F(ExecTest, PolicyTestPrintsDecisionEffectiveRuleReason) {
   EXPECT_NE(r.out.find("Rule:      default-deny-files\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Reason:"), std::string::npos) << r.out;
 
-  Run a = agentsh({"debug", "policy-test", "--config", config_, "--workspace", "/tmp", "--op",
+  RunResult a = agentsh({"debug", "policy-test", "--config", config_, "--workspace", "/tmp", "--op",
                    "file_read", "--path", "/root/.ssh/id_rsa"});
   EXPECT_NE(a.out.find("Decision:  APPROVE\n"), std::string::npos) << a.out;
   EXPECT_NE(a.out.find("Effective: deny\n"), std::string::npos) << a.out;  // fails closed
 
-  Run n = agentsh({"debug", "policy-test", "--config", config_, "--op", "net_connect", "--path",
+  RunResult n = agentsh({"debug", "policy-test", "--config", config_, "--op", "net_connect", "--path",
                    "169.254.169.254:80"});
   EXPECT_NE(n.out.find("Decision:  DENY"), std::string::npos) << n.out;
   EXPECT_NE(n.out.find("block-private-networks"), std::string::npos) << n.out;
 
-  Run j = agentsh({"debug", "policy-test", "--config", config_, "--op", "exec", "--path",
+  RunResult j = agentsh({"debug", "policy-test", "--config", config_, "--op", "exec", "--path",
                    "env sudo whoami", "--json"});
   EXPECT_NE(j.out.find("\"decision\": \"deny\""), std::string::npos) << j.out;
   EXPECT_NE(j.out.find("\"rule\": \"block-shell-escape\""), std::string::npos) << j.out;
@@ -239,7 +241,7 @@ TEST_F(ExecTest, PolicyValidateAcceptsEveryReferencePolicy) {
                         "bench-realistic", "ci-strict", "default", "dev-safe", "server-config",
                         "signal-strict", "system-readonly"})
     args.push_back(std::string("../shared/reference/policies/") + p + ".yaml");
-  Run r = agentsh(args);
+  RunResult r = agentsh(args);
   EXPECT_EQ(r.status, 0) << r.out << r.err;
 }
 
@@ -265,7 +267,7 @@ TEST_F(ExecTest, PolicyValidatePinpointsErrors) {
   for (const auto& c : cases) {
     std::string name = "bad" + std::to_string(i++) + ".yaml";
     dir_.write(name, c.yaml);
-    Run r = agentsh({"policy", "validate", dir_.file(name)});
+    RunResult r = agentsh({"policy", "validate", dir_.file(name)});
     EXPECT_EQ(r.status, 1) << c.yaml;
     EXPECT_NE(r.err.find(name + c.where), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(c.what), std::string::npos) << r.err;
