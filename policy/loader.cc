@@ -142,7 +142,7 @@ std::vector<Entry> entries(Ctx& c, const Node& map, const std::string& rule,
   std::vector<Entry> out;
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const Node& k = it->first;
+    Node k = it->first;
     if (!k.IsScalar()) {
       c.error(k, rule, std::string(where) + ": keys must be plain strings");
       continue;
@@ -171,7 +171,8 @@ std::vector<Entry> entries(Ctx& c, const Node& map, const std::string& rule,
       c.error(k, rule, msg);
       continue;
     }
-    out.push_back(Entry{key, k, it->second});
+    Node v = it->second;
+    out.push_back(Entry{key, k, v});
   }
   return out;
 }

@@ -320,7 +320,7 @@ bool parse_list(State& st, char stop, int depth) {
       flush(st, &words);
       return true;
     }
-    if (c == '#' && words.empty()) {
+    if (c == '#') {  // a comment starts at the beginning of a word
       while (!st.eof() && st.peek() != '\n') ++st.i;
       continue;
     }
