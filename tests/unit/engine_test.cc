@@ -54,9 +54,12 @@ std::unique_ptr<Engine> reference_default(ApprovalMode mode = ApprovalMode::kNon
 
 const char* effect_name(Effect e) {
   switch (e) {
-    case Effect::kAllow: return "allow";
-    case Effect::kDeny: return "deny";
-    case Effect::kAsk: return "ask";
+    case Effect::kAllow:
+      return "allow";
+    case Effect::kDeny:
+      return "deny";
+    case Effect::kAsk:
+      return "ask";
   }
   return "?";
 }
@@ -204,7 +207,8 @@ file_rules:
     paths: ["/x/**"]
     operations: ["*"]
     redirect_to: /tmp/redirected
-    decision: )yaml") + c.decision + "\n";
+    decision: )yaml") +
+                     c.decision + "\n";
   LoadResult lr = load_policy_text(yaml, "t.yaml");
   ASSERT_TRUE(lr.ok) << (lr.errors.empty() ? "" : lr.errors[0].format());
   EngineOptions opt;
@@ -260,7 +264,8 @@ file_rules:
     operations: ["*"]
     decision: soft_delete
     message: "quarantined {{.Path}} ({{ .Operation }}) {{.Unknown}}"
-)yaml"), {}, opt);
+)yaml"),
+                        {}, opt);
   Verdict v = e->check_file("/w/a.txt", FileOp::kDelete);
   EXPECT_EQ(v.decision, Decision::kSoftDelete);
   EXPECT_EQ(v.message, "quarantined /w/a.txt (delete) {{.Unknown}}");
@@ -370,7 +375,7 @@ TEST(EngineCommand, NameMatching) {
   EXPECT_EQ(e->check_command({"./sudo"}).rule, "by-name");
   EXPECT_EQ(e->check_command({"/bin/bash.real", "x.sh"}).rule, "by-name");  // bash → bash.real
   EXPECT_EQ(e->check_command({"bashful"}).rule, "");
-  EXPECT_EQ(e->check_command({"SUDO"}).rule, "");  // case-sensitive
+  EXPECT_EQ(e->check_command({"SUDO"}).rule, "");      // case-sensitive
   EXPECT_EQ(e->check_command({"["}).rule, "by-name");  // not a glob: a literal name
   // argv[0] cannot launder the binary that really runs: both names are judged.
   Verdict v = e->check_command({"ls"}, "/usr/bin/sudo");
@@ -527,7 +532,7 @@ TEST(ReferenceDefault, PackageInstallNeedsApprovalEvenAfterABroadAllow) {
 
 struct CommandCase {
   Argv argv;
-  const char* want;  // "allowed" or "denied" (the acceptance suite's words)
+  const char* want;     // "allowed" or "denied" (the acceptance suite's words)
   const char* subject;  // the command that decided ("" = don't care)
 };
 
@@ -550,7 +555,8 @@ INSTANTIATE_TEST_SUITE_P(
     InnerSh, ReferenceDefaultCommands,
     ::testing::Values(
         // safe commands
-        CommandCase{{"/bin/ls", "/"}, "allowed", ""}, CommandCase{{"/bin/echo", "hello"}, "allowed", ""},
+        CommandCase{{"/bin/ls", "/"}, "allowed", ""},
+        CommandCase{{"/bin/echo", "hello"}, "allowed", ""},
         CommandCase{{"/bin/pwd"}, "allowed", ""}, CommandCase{{"/bin/date"}, "allowed", ""},
         CommandCase{{"/bin/hostname"}, "allowed", ""},
         CommandCase{{"/bin/cat", "/etc/hosts"}, "allowed", ""},
@@ -560,17 +566,21 @@ INSTANTIATE_TEST_SUITE_P(
         CommandCase{{"curl", "-s", "https://registry.npm.example/"}, "allowed", ""},
         // escalation, sprite CLI, network tools, system commands
         CommandCase{{"sudo", "ls"}, "denied", "sudo"}, CommandCase{{"su", "-"}, "denied", "su"},
-        CommandCase{{"chroot", "/"}, "denied", ""}, CommandCase{{"nsenter", "--help"}, "denied", ""},
+        CommandCase{{"chroot", "/"}, "denied", ""},
+        CommandCase{{"nsenter", "--help"}, "denied", ""},
         CommandCase{{"unshare", "--help"}, "denied", ""},
-        CommandCase{{"sprite", "list"}, "denied", ""}, CommandCase{{"sprite", "console"}, "denied", ""},
-        CommandCase{{"nc", "-h"}, "denied", ""}, CommandCase{{"ssh", "localhost"}, "denied", ""},
+        CommandCase{{"sprite", "list"}, "denied", ""},
+        CommandCase{{"sprite", "console"}, "denied", ""}, CommandCase{{"nc", "-h"}, "denied", ""},
+        CommandCase{{"ssh", "localhost"}, "denied", ""},
         CommandCase{{"telnet", "localhost"}, "denied", ""},
         CommandCase{{"scp", "/dev/null", "localhost"}, "denied", ""},
         CommandCase{{"rsync", "--help"}, "denied", ""},
-        CommandCase{{"systemctl", "status"}, "denied", ""}, CommandCase{{"kill", "-0", "1"}, "denied", ""},
-        CommandCase{{"killall", "-l"}, "denied", ""}, CommandCase{{"pkill", "--help"}, "denied", ""},
-        CommandCase{{"shutdown", "--help"}, "denied", ""}, CommandCase{{"reboot", "--help"}, "denied", ""},
-        CommandCase{{"mount", "-l"}, "denied", ""},
+        CommandCase{{"systemctl", "status"}, "denied", ""},
+        CommandCase{{"kill", "-0", "1"}, "denied", ""},
+        CommandCase{{"killall", "-l"}, "denied", ""},
+        CommandCase{{"pkill", "--help"}, "denied", ""},
+        CommandCase{{"shutdown", "--help"}, "denied", ""},
+        CommandCase{{"reboot", "--help"}, "denied", ""}, CommandCase{{"mount", "-l"}, "denied", ""},
         CommandCase{{"dd", "if=/dev/zero", "of=/dev/null", "count=0"}, "denied", ""},
         // recursive delete
         CommandCase{{"rm", "-rf", "/tmp/test-dir"}, "denied", ""},
@@ -589,10 +599,13 @@ INSTANTIATE_TEST_SUITE_P(
         CommandCase{{"env", "-i", "PATH=/bin", "sudo", "id"}, "denied", "sudo"},
         CommandCase{{"nohup", "env", "sudo", "id"}, "denied", "sudo"},
         CommandCase{{"/bin/bash.real", "-c", "echo whoami | xargs sudo"}, "denied", "sudo"},
-        CommandCase{{"find", "/tmp", "-maxdepth", "0", "-exec", "sudo", "whoami", ";"}, "denied", "sudo"},
+        CommandCase{
+            {"find", "/tmp", "-maxdepth", "0", "-exec", "sudo", "whoami", ";"}, "denied", "sudo"},
         CommandCase{{"bash", "-c", "npm install left-pad"}, "denied", "npm"},
         CommandCase{{"bash", "-c", "echo $(sudo id)"}, "denied", "sudo"},
-        CommandCase{{"find", "/tmp", "-maxdepth", "0", "-exec", "echo", "hello-from-find", ";"}, "allowed", ""},
+        CommandCase{{"find", "/tmp", "-maxdepth", "0", "-exec", "echo", "hello-from-find", ";"},
+                    "allowed",
+                    ""},
         CommandCase{{"bash", "-c", "echo hi"}, "allowed", ""},
         CommandCase{{"env", "FOO=1", "ls"}, "allowed", ""},
         CommandCase{{"bash", "-c", "echo non-pty-bypass-ok"}, "allowed", ""}));
@@ -616,8 +629,8 @@ TEST_P(ReferenceDefaultFiles, MatchAcceptancePolicyTest) {
     if (mask == op_bit(static_cast<FileOp>(i))) op = static_cast<FileOp>(i);
   }
   Verdict v = e->check_file(c.path, op);
-  EXPECT_EQ(decision_name(v.decision), c.want) << c.name << ": " << c.op << " " << c.path
-                                               << " → rule " << v.rule;
+  EXPECT_EQ(decision_name(v.decision), c.want)
+      << c.name << ": " << c.op << " " << c.path << " → rule " << v.rule;
 }
 
 // Mirrors every `policy_test` line of inner.sh (PROJECT_ROOT=/tmp, HOME=/root).
@@ -634,7 +647,8 @@ INSTANTIATE_TEST_SUITE_P(
         FileCase{"sbin write blocked", "file_write", "/sbin/test", "deny"},
         FileCase{"etc hosts readable", "file_read", "/etc/hosts", "allow"},
         FileCase{"etc resolv readable", "file_read", "/etc/resolv.conf", "allow"},
-        FileCase{"etc ssl certs readable", "file_read", "/etc/ssl/certs/ca-certificates.crt", "allow"},
+        FileCase{"etc ssl certs readable", "file_read", "/etc/ssl/certs/ca-certificates.crt",
+                 "allow"},
         FileCase{"etc shadow blocked", "file_read", "/etc/shadow", "deny"},
         FileCase{"etc passwd readable", "file_read", "/etc/passwd", "allow"},
         FileCase{"etc write blocked", "file_write", "/etc/test", "deny"},
@@ -692,10 +706,10 @@ TEST(ReferenceDefault, SoftDeleteMessageNamesThePath) {
 }
 
 TEST(ReferencePolicies, EveryOneCompiles) {
-  for (const char* f : {"agent-default.yaml", "agent-observe.yaml", "agent-sandbox.yaml",
-                        "agent-strict.yaml", "bench-realistic.yaml", "ci-strict.yaml",
-                        "default.yaml", "dev-safe.yaml", "signal-strict.yaml",
-                        "system-readonly.yaml", "default-policy.yaml"}) {
+  for (const char* f :
+       {"agent-default.yaml", "agent-observe.yaml", "agent-sandbox.yaml", "agent-strict.yaml",
+        "bench-realistic.yaml", "ci-strict.yaml", "default.yaml", "dev-safe.yaml",
+        "signal-strict.yaml", "system-readonly.yaml", "default-policy.yaml"}) {
     SCOPED_TRACE(f);
     must_compile(must_load_file(testdata(std::string("reference/") + f)),
                  {{"PROJECT_ROOT", "/w"}, {"HOME", "/h"}, {"GIT_ROOT", "/w"}});

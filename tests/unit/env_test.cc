@@ -58,9 +58,8 @@ TEST(Env, StarDoesNotNeedASeparator) {
 TEST(Env, FilterRemovesDeniedAndMalformedAndReportsNamesOnly) {
   auto e = env_engine("  deny: [\"*_KEY\"]\n");
   Strings dropped;
-  Strings out = e->filter_env({"PATH=/bin", "OPENAI_API_KEY=sk-123", "NOEQUALS", "=novalue",
-                               "EMPTY="},
-                              &dropped);
+  Strings out = e->filter_env(
+      {"PATH=/bin", "OPENAI_API_KEY=sk-123", "NOEQUALS", "=novalue", "EMPTY="}, &dropped);
   EXPECT_EQ(out, (Strings{"PATH=/bin", "EMPTY="}));
   EXPECT_EQ(dropped, (Strings{"OPENAI_API_KEY", "NOEQUALS", ""}));
   for (const auto& d : dropped) EXPECT_EQ(d.find("sk-123"), std::string::npos);

@@ -57,11 +57,10 @@ TEST_P(LoaderErrors, NamesFileLineColumnAndRule) {
 INSTANTIATE_TEST_SUITE_P(
     EveryPath, LoaderErrors,
     ::testing::Values(
-        ErrorCase{"misspelt_top_level_key",
-                  "version: 1\nname: t\nfile_rule:\n  - name: a\n", 3, 1, "",
-                  "unknown key 'file_rule' (did you mean 'file_rules'?)"},
-        ErrorCase{"unknown_top_level_key_far_from_any",
-                  "version: 1\nname: t\nzzzzzzzzzz: 1\n", 3, 1, "", "unknown key 'zzzzzzzzzz'; valid keys:"},
+        ErrorCase{"misspelt_top_level_key", "version: 1\nname: t\nfile_rule:\n  - name: a\n", 3, 1,
+                  "", "unknown key 'file_rule' (did you mean 'file_rules'?)"},
+        ErrorCase{"unknown_top_level_key_far_from_any", "version: 1\nname: t\nzzzzzzzzzz: 1\n", 3,
+                  1, "", "unknown key 'zzzzzzzzzz'; valid keys:"},
         ErrorCase{"misspelt_key_in_rule",
                   "version: 1\nname: t\nfile_rules:\n  - name: r1\n    paths: [/a]\n"
                   "    operations: [read]\n    decison: allow\n",
@@ -100,9 +99,11 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"bad_regex",
                   "version: 1\nname: t\ncommand_rules:\n  - name: c\n    commands: [rm]\n"
                   "    args_patterns:\n      - \"-r(f\"\n    decision: deny\n",
-                  7, 9, "c", "bad regex '-r(f' in args_patterns: missing closing parenthesis at offset 4"},
+                  7, 9, "c",
+                  "bad regex '-r(f' in args_patterns: missing closing parenthesis at offset 4"},
         ErrorCase{"bad_cidr",
-                  "version: 1\nname: t\nnetwork_rules:\n  - name: n\n    cidrs: [10.0.0.0/8, 10.0.0.0/33]\n"
+                  "version: 1\nname: t\nnetwork_rules:\n  - name: n\n    cidrs: [10.0.0.0/8, "
+                  "10.0.0.0/33]\n"
                   "    decision: deny\n",
                   5, 25, "n", "bad cidr '10.0.0.0/33'"},
         ErrorCase{"bad_port_number",
@@ -144,9 +145,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"wrong_type_bool_expected",
                   "version: 1\nname: t\naudit:\n  log_denied: sometimes\n", 4, 15, "",
                   "'log_denied' must be true or false"},
-        ErrorCase{"wrong_type_rules_not_list",
-                  "version: 1\nname: t\nnetwork_rules:\n  name: n\n", 4, 3, "",
-                  "'network_rules' must be a list of rules"},
+        ErrorCase{"wrong_type_rules_not_list", "version: 1\nname: t\nnetwork_rules:\n  name: n\n",
+                  4, 3, "", "'network_rules' must be a list of rules"},
         ErrorCase{"bad_duration",
                   "version: 1\nname: t\nfile_rules:\n  - name: f\n    paths: [/a]\n"
                   "    operations: [read]\n    decision: approve\n    timeout: 5\n",
@@ -164,12 +164,23 @@ INSTANTIATE_TEST_SUITE_P(
                   "    target: {type: children}\n    decision: redirect\n",
                   4, 5, "s", "decision 'redirect' needs 'redirect_to' (a signal"},
         ErrorCase{"network_redirect_impossible",
-                  "version: 1\nname: t\nnetwork_rules:\n  - name: n\n    decision: redirect\n",
-                  5, 15, "n", "network rules cannot redirect"},
+                  "version: 1\nname: t\nnetwork_rules:\n  - name: n\n    decision: redirect\n", 5,
+                  15, "n", "network rules cannot redirect"},
         ErrorCase{"missing_decision",
                   "version: 1\nname: t\nfile_rules:\n  - name: f\n    paths: [/a]\n"
                   "    operations: [read]\n",
                   4, 5, "f", "missing required key 'decision'"},
+        ErrorCase{"missing_commands",
+                  "version: 1\nname: t\ncommand_rules:\n  - name: c\n    decision: allow\n", 4, 5,
+                  "c", "missing required key 'commands'"},
+        ErrorCase{"empty_commands",
+                  "version: 1\nname: t\ncommand_rules:\n  - name: c\n    commands: []\n"
+                  "    decision: allow\n",
+                  5, 15, "c", "'commands' is empty"},
+        ErrorCase{"empty_operations",
+                  "version: 1\nname: t\nfile_rules:\n  - name: f\n    paths: [/a]\n"
+                  "    operations: []\n    decision: deny\n",
+                  6, 17, "f", "'operations' is empty"},
         ErrorCase{"unknown_signal",
                   "version: 1\nname: t\nsignal_rules:\n  - name: s\n    signals: [SIGFOO]\n"
                   "    target: {type: self}\n    decision: allow\n",
@@ -418,10 +429,11 @@ TEST_P(ReferencePoliciesLoad, WithoutErrors) {
 INSTANTIATE_TEST_SUITE_P(
     All, ReferencePoliciesLoad,
     ::testing::Values(ReferenceCase{"agent-default.yaml", 2},  // unix_socket_rules, package_rules
-                      ReferenceCase{"agent-observe.yaml", 0}, ReferenceCase{"agent-sandbox.yaml", 0},
-                      ReferenceCase{"agent-strict.yaml", 0}, ReferenceCase{"bench-realistic.yaml", 0},
-                      ReferenceCase{"ci-strict.yaml", 0}, ReferenceCase{"default.yaml", 0},
-                      ReferenceCase{"dev-safe.yaml", 0}, ReferenceCase{"signal-strict.yaml", 0},
+                      ReferenceCase{"agent-observe.yaml", 0},
+                      ReferenceCase{"agent-sandbox.yaml", 0}, ReferenceCase{"agent-strict.yaml", 0},
+                      ReferenceCase{"bench-realistic.yaml", 0}, ReferenceCase{"ci-strict.yaml", 0},
+                      ReferenceCase{"default.yaml", 0}, ReferenceCase{"dev-safe.yaml", 0},
+                      ReferenceCase{"signal-strict.yaml", 0},
                       ReferenceCase{"system-readonly.yaml", 1},  // registry_rules
                       ReferenceCase{"default-policy.yaml", 0}),
     [](const ::testing::TestParamInfo<ReferenceCase>& i) {
