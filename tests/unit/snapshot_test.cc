@@ -25,17 +25,18 @@ using policy::op_bit;
 // valgrind) flag any read past its end.
 class Blob {
  public:
+  // operator new[] returns memory aligned for any fundamental type (16 bytes here),
+  // which is what mmap() gives the hook; the allocation is exactly `bytes.size()` long.
   explicit Blob(std::string_view bytes)
-      : size_(bytes.size()), mem_(new uint64_t[(bytes.size() + 7) / 8 + 1]) {
+      : size_(bytes.size()), mem_(new uint8_t[bytes.size() == 0 ? 1 : bytes.size()]) {
     memcpy(mem_.get(), bytes.data(), bytes.size());
   }
   const void* data() const { return mem_.get(); }
-  void* data() { return mem_.get(); }
   size_t size() const { return size_; }
 
  private:
   size_t size_;
-  std::unique_ptr<uint64_t[]> mem_;
+  std::unique_ptr<uint8_t[]> mem_;
 };
 
 cidr::Cidr net(std::string_view s) {
@@ -445,6 +446,12 @@ TEST(SnapshotCorrupt, BadHeaderFields) {
   EXPECT_TRUE(rejects([](Header& h) { h.session_id.len = 0xffffffffu; }));
   EXPECT_TRUE(rejects([](Header& h) { h.session_id.off = 0xffffffffu; }));
   EXPECT_TRUE(rejects([](Header& h) { h.trash_dir.len -= 1; }));  // no NUL at the end
+  // Strings ending exactly at, or one past, the end of the string area (the last thing in
+  // the blob): their NUL would be outside it.
+  EXPECT_TRUE(rejects([](Header& h) { h.policy_name = Str{h.strings.count, 0}; }));
+  EXPECT_TRUE(rejects([](Header& h) { h.policy_name = Str{h.strings.count - 1, 1}; }));
+  EXPECT_TRUE(rejects([](Header& h) { h.policy_name = Str{0, h.strings.count}; }));
+  EXPECT_FALSE(rejects([](Header& h) { h.policy_name = Str{h.strings.count - 1, 0}; }));
   EXPECT_FALSE(rejects([](Header&) {}));
 }
 
