@@ -26,6 +26,7 @@
 #include "policy/glob.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace agentsh::glob {
 
@@ -104,6 +105,41 @@ inline bool is_meta(char c) noexcept {
 
 constexpr size_t kNone = SIZE_MAX;
 
+// After a segment-form globstar at text position t, with `lit` + "*" as the rest of the
+// pattern, `lit` holding no separator: lit + "*" must cover text[k, tlen) without a
+// separator, and k must be t or just past a separator, so k is the start of the text's
+// last segment (or t when that lies before t).
+bool last_segment_matches(const char* lit, size_t llen, const char* text, size_t tlen, size_t t,
+                          char sep, bool icase) noexcept {
+  size_t k = tlen;
+  while (k > t && text[k - 1] != sep) --k;
+  if (tlen - k < llen) return false;
+  for (size_t i = 0; i < llen; ++i) {
+    if (!char_eq(static_cast<unsigned char>(lit[i]), static_cast<unsigned char>(text[k + i]),
+                 icase)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// After a globstar at text position t, with the literal `lit` as the rest of the
+// pattern: the globstar absorbs text[t, k) and lit must equal text[k, tlen), so k is
+// fixed. In segment form ("**/") the absorbed part must be empty or end with `sep`.
+bool literal_tail_matches(const char* lit, size_t llen, const char* text, size_t tlen, size_t t,
+                          char sep, bool segments, bool icase) noexcept {
+  if (tlen - t < llen) return false;
+  size_t k = tlen - llen;
+  if (segments && k != t && text[k - 1] != sep) return false;
+  for (size_t i = 0; i < llen; ++i) {
+    if (!char_eq(static_cast<unsigned char>(lit[i]), static_cast<unsigned char>(text[k + i]),
+                 icase)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool match(const char* pat, size_t plen, const char* text, size_t tlen, char sep,
@@ -137,6 +173,19 @@ bool match(const char* pat, size_t plen, const char* text, size_t tlen, char sep
           gs_t = t;
           star_p = kNone;  // superseded: the globstar covers everything before
           p = gs_p;
+          // Fast path for the most common shapes ("/usr/**", "**", "**/.env"): when
+          // the rest of the pattern is literal, this is the last globstar and the rest
+          // can only match as a suffix of the text, so decide without backtracking.
+          size_t lit = literal_prefix(pat + p, plen - p);
+          if (lit == plen - p) {
+            return literal_tail_matches(pat + p, lit, text, tlen, t, sep, gs_segments, icase);
+          }
+          // Likewise "**/.env.*": a segment-form globstar followed by a separator-free
+          // literal and one final `*` can only match within the text's last segment.
+          if (gs_segments && lit + 1 == plen - p && pat[p + lit] == '*' &&
+              memchr(pat + p, sep, lit) == nullptr) {
+            return last_segment_matches(pat + p, lit, text, tlen, t, sep, icase);
+          }
           continue;
         }
         star_p = q;

@@ -182,6 +182,12 @@ std::string Builder::finish() {
       Glob og;
       og.pattern = strings.add(g);
       og.prefix_len = to_u32(glob::literal_prefix(g.data(), g.size()));
+      if (og.prefix_len < 2) {
+        fr.flags |= kRuleScanAlways;
+      } else {
+        unsigned bit = static_cast<unsigned char>(g[1]) & 63u;
+        fr.head_mask[bit / 32] |= 1u << (bit % 32);
+      }
       out_globs.push_back(og);
     }
     out_file_rules.push_back(fr);
