@@ -99,6 +99,31 @@ bool class_match(const char* pat, size_t begin, size_t end, unsigned char c, boo
   return hit != negate;
 }
 
+// True if the class pat[begin, end) contains a range like "z-a" (which matches nothing:
+// certainly a mistake in a policy). Same member parsing as class_match.
+bool class_has_reversed_range(const char* pat, size_t begin, size_t end) noexcept {
+  size_t j = begin + 1;
+  size_t last = end - 1;
+  if (j < last && (pat[j] == '!' || pat[j] == '^')) ++j;
+  while (j < last) {
+    unsigned char lo;
+    if (pat[j] == '\\' && j + 1 < last) {
+      lo = static_cast<unsigned char>(pat[j + 1]);
+      j += 2;
+    } else {
+      lo = static_cast<unsigned char>(pat[j]);
+      ++j;
+    }
+    if (j + 1 < last && pat[j] == '-') {
+      size_t k = j + 1;
+      if (pat[k] == '\\' && k + 1 < last) ++k;
+      if (static_cast<unsigned char>(pat[k]) < lo) return true;
+      j = k + 1;
+    }
+  }
+  return false;
+}
+
 inline bool is_meta(char c) noexcept {
   return c == '*' || c == '?' || c == '[' || c == '\\';
 }
@@ -278,6 +303,9 @@ const char* validate(std::string_view pat) noexcept {
     if (s[i] == '[') {
       size_t end = class_end(s, n, i);
       if (end == 0) return "unterminated character class '[' (escape a literal '[' as \\[)";
+      if (class_has_reversed_range(s, i, end)) {
+        return "character range out of order in class (write [a-z], not [z-a])";
+      }
       i = end;
       continue;
     }

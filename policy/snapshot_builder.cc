@@ -8,6 +8,7 @@
 // Str offsets are relative to the start of the string area (Header::strings.off).
 #include "policy/snapshot_builder.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <unordered_map>
@@ -96,8 +97,14 @@ Builder::~Builder() = default;
 void Builder::add_file_rule(std::string_view name, std::string_view message,
                             std::string_view redirect_to, policy::OpMask ops, policy::Decision d,
                             const std::vector<std::string>& globs) {
+  // Variable expansion often makes globs identical ("${HOME}/.ssh/**" and
+  // "/root/.ssh/**" when HOME=/root); keep the first, the decision is the same.
+  std::vector<std::string> unique;
+  for (const std::string& g : globs) {
+    if (std::find(unique.begin(), unique.end(), g) == unique.end()) unique.push_back(g);
+  }
   file_rules_.push_back(PendingFileRule{std::string(name), std::string(message),
-                                        std::string(redirect_to), ops, d, globs});
+                                        std::string(redirect_to), ops, d, std::move(unique)});
 }
 
 void Builder::add_net_rule(std::string_view name, std::string_view message, policy::Decision d,

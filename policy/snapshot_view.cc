@@ -16,6 +16,8 @@ namespace agentsh::snapshot {
 namespace {
 
 constexpr const char kRuleProtected[] = "agentsh-protected";
+constexpr const char kMsgReadOnly[] = "agentsh runtime file is read-only: {{.Path}}";
+constexpr const char kMsgHidden[] = "agentsh runtime file is not accessible: {{.Path}}";
 constexpr const char kRuleProxy[] = "agentsh-proxy";
 constexpr const char kRuleDefaultFiles[] = "default-deny-files";
 constexpr const char kRuleDefaultNet[] = "default-deny-network";
@@ -183,6 +185,7 @@ FileVerdict View::check_file(const char* path, size_t len, policy::FileOp op) co
     const Protected& p = prot[i];
     if (!path_util::is_under(path, len, sbase + p.path.off, p.path.len)) continue;
     v.rule = kRuleProtected;
+    v.message = p.kind == kProtectHidden ? kMsgHidden : kMsgReadOnly;
     v.protected_path = true;
     v.decision = (p.kind == kProtectReadOnly && (bit & kReadOps) != 0) ? policy::Decision::kAllow
                                                                        : policy::Decision::kDeny;

@@ -230,6 +230,11 @@ TEST_F(SnapshotTest, ProtectedPathsBeatRules) {
       EXPECT_TRUE(v.protected_path);
     }
   }
+  EXPECT_NE(std::string(file("/opt/agentsh/x", FileOp::kWrite).message).find("read-only"),
+            std::string::npos);
+  EXPECT_NE(
+      std::string(file("/var/lib/agentsh/audit.db", FileOp::kRead).message).find("not accessible"),
+      std::string::npos);
   for (int i = 0; i < static_cast<int>(FileOp::kCount); ++i) {
     FileOp op = static_cast<FileOp>(i);
     FileVerdict v = file("/var/lib/agentsh/audit.db", op);
@@ -410,6 +415,29 @@ TEST(SnapshotRandom, ShortcutsAgreeWithPlainFirstMatch) {
           << "path '" << path << "' op " << policy::file_op_name(op) << " round " << round;
     }
   }
+}
+
+TEST(SnapshotBuilder, DuplicateGlobsAreDroppedWithinARule) {
+  Builder with_dups, without;
+  with_dups.add_file_rule("r", "", "", policy::kAllOps, Decision::kAllow,
+                          {"/root/.ssh/**", "/b", "/root/.ssh/**", "/b"});
+  without.add_file_rule("r", "", "", policy::kAllOps, Decision::kAllow, {"/root/.ssh/**", "/b"});
+  EXPECT_EQ(with_dups.finish(), without.finish());
+}
+
+TEST(SnapshotBuilder, DomainsAreLowerCasedAndPortRangesOrdered) {
+  Builder b;
+  b.add_net_rule("r", "", Decision::kDeny, {"*.EVIL.Com"}, {}, {{2300, 2200}});
+  Blob blob(b.finish());
+  View v;
+  ASSERT_TRUE(v.attach(blob.data(), blob.size()));
+  const NetRule& r = *reinterpret_cast<const NetRule*>(static_cast<const uint8_t*>(blob.data()) +
+                                                       v.header().net_rules.off);
+  const Str& d =
+      *reinterpret_cast<const Str*>(static_cast<const uint8_t*>(blob.data()) + r.domains.off);
+  EXPECT_STREQ(v.str(d), "*.evil.com");
+  EXPECT_STREQ(v.check_net("x.evil.com", 10, nullptr, 2250).rule, "r");
+  EXPECT_STREQ(v.check_net("x.evil.com", 10, nullptr, 2301).rule, "default-deny-network");
 }
 
 // ---- corrupt blobs ----------------------------------------------------------------
