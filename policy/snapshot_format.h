@@ -5,7 +5,9 @@
 //
 // Layout: SnapHeader at offset 0, then arrays referenced by byte offsets from the start
 // of the blob. All integers little-endian (x86_64 native), every array 4-byte aligned.
-// Strings are (offset, length) pairs into the string area, NUL-terminated there too.
+// Strings are (offset, length) pairs into the string area, NUL-terminated there too;
+// a Str's offset is relative to the start of the string area (Header::strings.off),
+// whose first byte is NUL so that {0, 0} reads as "". Read them through View::str().
 #pragma once
 
 #include <cstdint>
