@@ -517,8 +517,8 @@ Verdict Engine::check_one_command(const std::vector<std::string>& argv, std::str
   return v;
 }
 
-Verdict Engine::check_command(const std::vector<std::string>& argv,
-                              std::string_view resolved) const {
+Verdict Engine::check_command(const std::vector<std::string>& argv, std::string_view resolved,
+                              bool nested) const {
   if (argv.empty() || argv[0].empty()) {
     Verdict v = effect_of(Decision::kDeny, "invalid-command", "");
     v.reason = "empty command line";
@@ -539,7 +539,8 @@ Verdict Engine::check_command(const std::vector<std::string>& argv,
   bool have = false;
   for (size_t i = 0; i < u.layers.size(); ++i) {
     const command_unwrap::Layer& layer = u.layers[i];
-    Verdict v = check_one_command(layer.argv, i == 0 ? resolved : std::string_view(), layer.nested);
+    Verdict v = check_one_command(layer.argv, i == 0 ? resolved : std::string_view(),
+                                  nested || layer.nested);
     if (!have || v.decision > best.decision) {
       best = std::move(v);
       have = true;

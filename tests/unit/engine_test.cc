@@ -475,6 +475,8 @@ TEST(EngineCommand, ContextSelectsDirectOrNested) {
   Verdict v = e->check_command({"bash", "-c", "curl x"});
   EXPECT_EQ(v.rule, "nested-curl");
   EXPECT_EQ(v.subject, "curl");
+  // An exec the caller saw started by another governed process is nested as a whole.
+  EXPECT_EQ(e->check_command({"curl", "x"}, {}, true).rule, "nested-curl");
 }
 
 TEST(EngineCommand, RedirectCarriesTheReplacementAndMessage) {
