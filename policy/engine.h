@@ -133,6 +133,11 @@ bool expand_vars_glob(std::string_view in, const Variables& vars, std::string* o
 // `error`) when a variable has no value and no default.
 bool expand_vars(std::string_view in, const Variables& vars, std::string* out, std::string* error);
 
+// Checks the ${NAME} / ${NAME:-default} syntax of `in` (nested defaults allowed) without
+// looking anything up; `out` gets the text with each variable replaced by `stand_in`.
+bool check_vars(std::string_view in, std::string_view stand_in, std::string* out,
+                std::string* error);
+
 // Expands {a,b} alternatives (nested allowed) into every combination. A brace group
 // without a top-level comma, and anything escaped with '\', stays literal.
 std::vector<std::string> expand_braces(std::string_view pattern);
