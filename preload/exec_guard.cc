@@ -41,6 +41,32 @@ const char* base_name(const char* p) noexcept {
   return b != nullptr && b[1] != '\0' ? b + 1 : p;
 }
 
+// Shells keep searching PATH after EACCES (dash tries every entry; /bin/sudo and
+// /usr/bin/sudo are the same file on merged-/usr systems), so one command line can hit
+// the same denial several times in one process. The line is printed once per process
+// and resolved path: the last denial is remembered (hash + pid; a vfork child shares
+// this memory but has its own pid, so the parent is not silenced by it).
+uint64_t g_last_denied_hash = 0;
+long g_last_denied_pid = 0;
+
+uint64_t fnv1a(const char* s) noexcept {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s != '\0'; ++s) h = (h ^ static_cast<unsigned char>(*s)) * 1099511628211ull;
+  return h;
+}
+
+bool first_denial(const char* resolved) noexcept {
+  uint64_t h = fnv1a(resolved);
+  long pid = sys::getpid();
+  if (__atomic_load_n(&g_last_denied_hash, __ATOMIC_RELAXED) == h &&
+      __atomic_load_n(&g_last_denied_pid, __ATOMIC_RELAXED) == pid) {
+    return false;
+  }
+  __atomic_store_n(&g_last_denied_hash, h, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_last_denied_pid, pid, __ATOMIC_RELAXED);
+  return true;
+}
+
 void print_denial(const broker::Reply& reply, const char* name) noexcept {
   LineBuf line;
   if (reply.message[0] != '\0') {
@@ -97,7 +123,7 @@ Verdict ask(const char* resolved, char* const argv[], broker::Reply* reply) noex
     return v;
   }
   if (reply->decision != broker::ReplyDecision::kAllow) {
-    print_denial(*reply, name);
+    if (first_denial(resolved)) print_denial(*reply, name);
     v.kind = Kind::kDeny;
     v.err = reply->err > 0 ? reply->err : EACCES;
     return v;
@@ -205,6 +231,12 @@ long execve_checked(int dirfd, const char* path, char* const argv[], char* const
     char resolved[kPathMax];
     long r = exec_target(dirfd, path, at_flags, resolved);
     if (r < 0) return r;
+    // Nothing would run (missing, not executable): the kernel's answer, and no question
+    // to the broker — shells probe every PATH entry this way.
+    if ((at_flags & AT_EMPTY_PATH) == 0) {
+      long probe = sys::call(SYS_faccessat, AT_FDCWD, sys::arg(resolved), X_OK);
+      if (probe < 0) return probe;
+    }
     broker::Reply reply;
     Verdict v = ask(resolved, argv, &reply);
     if (v.kind == Kind::kDeny) {

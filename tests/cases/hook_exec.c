@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   }
   const char* mode = argv[1];
   if (!strcmp(mode, "vfork")) {
-    int err = 0;
+    static volatile int err = 0; /* written by the vfork child, which shares our memory */
     pid_t pid = vfork();
     if (pid == 0) {
       execvp(argv[2], argv + 2);

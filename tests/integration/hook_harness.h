@@ -232,6 +232,12 @@ class FakeBroker {
       execs_.push_back(req);
       std::string cmd = req.argv.empty() ? req.resolved : req.argv[0];
       cmd = cmd.substr(cmd.rfind('/') == std::string::npos ? 0 : cmd.rfind('/') + 1);
+      // Like the real broker, look through "sh -c '<command> …'" (first word only).
+      if ((cmd == "sh" || cmd == "bash" || cmd == "dash") && req.argv.size() >= 3 &&
+          req.argv[1] == "-c") {
+        std::istringstream words(req.argv[2]);
+        words >> cmd;
+      }
       auto it = answers_.find(cmd);
       if (it != answers_.end()) {
         const ExecAnswer& a = it->second;
