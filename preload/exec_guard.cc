@@ -42,10 +42,11 @@ const char* base_name(const char* p) noexcept {
 }
 
 // Shells keep searching PATH after EACCES (dash tries every entry; /bin/sudo and
-// /usr/bin/sudo are the same file on merged-/usr systems), so one command line can hit
-// the same denial several times in one process. The line is printed once per process
-// and resolved path: the last denial is remembered (hash + pid; a vfork child shares
-// this memory but has its own pid, so the parent is not silenced by it).
+// /usr/bin/sudo are the same file on merged-/usr systems), so one exec attempt can hit
+// the same denial several times in one process, with the same argv array. For execve
+// the line is printed once per (process, resolved path, argv array): the last denial is
+// remembered (a vfork child shares this memory but has its own pid, so the parent is
+// not silenced by it). Spawn/system/popen are checked once per call and always print.
 uint64_t g_last_denied_hash = 0;
 long g_last_denied_pid = 0;
 
@@ -55,8 +56,8 @@ uint64_t fnv1a(const char* s) noexcept {
   return h;
 }
 
-bool first_denial(const char* resolved) noexcept {
-  uint64_t h = fnv1a(resolved);
+bool first_denial(const char* resolved, char* const argv[]) noexcept {
+  uint64_t h = fnv1a(resolved) ^ reinterpret_cast<uintptr_t>(argv);
   long pid = sys::getpid();
   if (__atomic_load_n(&g_last_denied_hash, __ATOMIC_RELAXED) == h &&
       __atomic_load_n(&g_last_denied_pid, __ATOMIC_RELAXED) == pid) {
@@ -105,7 +106,7 @@ __attribute__((noinline)) long exec_target(int dirfd, const char* path, int at_f
 }
 
 // Puts one exec to the broker. Prints the stderr line on denial.
-Verdict ask(const char* resolved, char* const argv[], broker::Reply* reply) noexcept {
+Verdict ask(const char* resolved, char* const argv[], broker::Reply* reply, bool dedupe) noexcept {
   Verdict v;
   const char* name =
       (argv != nullptr && argv[0] != nullptr) ? base_name(argv[0]) : base_name(resolved);
@@ -123,7 +124,7 @@ Verdict ask(const char* resolved, char* const argv[], broker::Reply* reply) noex
     return v;
   }
   if (reply->decision != broker::ReplyDecision::kAllow) {
-    if (first_denial(resolved)) print_denial(*reply, name);
+    if (!dedupe || first_denial(resolved, argv)) print_denial(*reply, name);
     v.kind = Kind::kDeny;
     v.err = reply->err > 0 ? reply->err : EACCES;
     return v;
@@ -238,7 +239,7 @@ long execve_checked(int dirfd, const char* path, char* const argv[], char* const
       if (probe < 0) return probe;
     }
     broker::Reply reply;
-    Verdict v = ask(resolved, argv, &reply);
+    Verdict v = ask(resolved, argv, &reply, true);
     if (v.kind == Kind::kDeny) {
       *denied = true;
       return -v.err;
@@ -344,7 +345,7 @@ int spawn(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa,
       long r = exec_target(AT_FDCWD, exec_path, 0, resolved);
       if (r >= 0) {
         broker::Reply reply;
-        Verdict v = ask(resolved, argv, &reply);
+        Verdict v = ask(resolved, argv, &reply, false);
         if (v.kind == Kind::kDeny) return v.err;
         if (v.kind == Kind::kRedirect) {
           char* rargv[kMaxRedirectArgs];
@@ -379,7 +380,7 @@ int check_shell_command(const char* command) noexcept {
   char* argv[] = {const_cast<char*>("sh"), const_cast<char*>("-c"), const_cast<char*>(command),
                   nullptr};
   broker::Reply reply;
-  Verdict v = ask(resolved, argv, &reply);
+  Verdict v = ask(resolved, argv, &reply, false);
   // A redirect is applied when the shell execs the command (its exec is checked again).
   return v.kind == Kind::kDeny ? v.err : 0;
 }

@@ -381,7 +381,7 @@ long open(int dirfd, const char* path, int flags, unsigned mode) noexcept {
 }
 
 long stat(int dirfd, const char* path, struct stat* st, int at_flags) noexcept {
-  if ((at_flags & AT_EMPTY_PATH) != 0 && path != nullptr && path[0] == '\0') {
+  if ((at_flags & AT_EMPTY_PATH) != 0 && (path == nullptr || path[0] == '\0')) {
     return sys::call(SYS_newfstatat, dirfd, sys::arg(path), sys::arg(st), at_flags);
   }
   const bool nofollow = (at_flags & AT_SYMLINK_NOFOLLOW) != 0;
@@ -402,7 +402,7 @@ long stat(int dirfd, const char* path, struct stat* st, int at_flags) noexcept {
 
 long statx(int dirfd, const char* path, int at_flags, unsigned mask,
            struct statx* stx) noexcept {
-  if ((at_flags & AT_EMPTY_PATH) != 0 && path != nullptr && path[0] == '\0') {
+  if ((at_flags & AT_EMPTY_PATH) != 0 && (path == nullptr || path[0] == '\0')) {
     return sys::call(SYS_statx, dirfd, sys::arg(path), at_flags, mask, sys::arg(stx));
   }
   const bool nofollow = (at_flags & AT_SYMLINK_NOFOLLOW) != 0;
@@ -423,7 +423,7 @@ long statx(int dirfd, const char* path, int at_flags, unsigned mask,
 }
 
 long access(int dirfd, const char* path, int mode, int at_flags) noexcept {
-  if ((at_flags & AT_EMPTY_PATH) != 0 && path != nullptr && path[0] == '\0') {
+  if ((at_flags & AT_EMPTY_PATH) != 0 && (path == nullptr || path[0] == '\0')) {
     return sys::call(SYS_faccessat2, dirfd, sys::arg(path), mode, at_flags);
   }
   const bool nofollow = (at_flags & AT_SYMLINK_NOFOLLOW) != 0;
@@ -491,7 +491,7 @@ long chmod(int dirfd, const char* path, mode_t mode, int at_flags) noexcept {
 }
 
 long chown(int dirfd, const char* path, uid_t uid, gid_t gid, int at_flags) noexcept {
-  if ((at_flags & AT_EMPTY_PATH) != 0 && path != nullptr && path[0] == '\0') {
+  if ((at_flags & AT_EMPTY_PATH) != 0 && (path == nullptr || path[0] == '\0')) {
     return sys::call(SYS_fchownat, dirfd, sys::arg(path), uid, gid, at_flags);
   }
   const bool nofollow = (at_flags & AT_SYMLINK_NOFOLLOW) != 0;

@@ -112,7 +112,8 @@ long build(int dirfd, const char* path, Target* t) noexcept {
     long base;
     if (dirfd == AT_FDCWD) {
       base = sys::getcwd(t->open_buf, kPathMax);
-      if (base < 0) return base;  // ENOENT: the cwd was removed
+      if (base == -ERANGE) return -ENAMETOOLONG;  // a cwd longer than PATH_MAX
+      if (base < 0) return base;                  // ENOENT: the cwd was removed
       if (t->open_buf[0] != '/') return -ENOENT;  // "(unreachable)…": outside our root
       base -= 1;                                  // the kernel counts the NUL
     } else {

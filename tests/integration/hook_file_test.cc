@@ -149,6 +149,28 @@ TEST_F(HookFileTest, SymlinkToDeniedFileIsTheDeniedFile) {
                                       "open ERR ELOOP", "read OK ok-content"}));
 }
 
+TEST_F(HookFileTest, WritingThroughASymlinkWritesTheTarget) {
+  standard();
+  RunResult r = ops_run({"write", w_ + "/link", "pwned", "unlink", w_ + "/link"});
+  // The write is a write to the secret (denied); removing the link itself is allowed.
+  EXPECT_EQ(r.lines(), (std::vector<std::string>{"write ERR EACCES", "unlink OK"}));
+  EXPECT_EQ(read_file(w_ + "/secret"), "top-secret");
+  EXPECT_FALSE(fs::exists(fs::symlink_status(w_ + "/link")));
+}
+
+TEST_F(HookFileTest, ProcSelfLinksAndStdinStillWork) {
+  standard();
+  RunResult r = ops_run({"readlink", "/proc/self/exe", "stat", "/lib", "stat",
+                         "/lib/x86_64-linux-gnu", "read", "/proc/self/comm"});
+  EXPECT_EQ(r.lines(),
+            (std::vector<std::string>{"readlink OK " + case_bin("hook_fileops"), "stat OK",
+                                      "stat OK", "read OK hook_fileops", ""}));
+  // /dev/stdin -> /proc/self/fd/0 -> pipe:[…]: an object the process already holds.
+  RunResult p = world_.hooked(
+      {"/bin/sh", "-c", "echo piped | " + case_bin("hook_fileops") + " read /dev/stdin"});
+  EXPECT_EQ(p.out, "read OK piped\n\n") << p.err;
+}
+
 TEST_F(HookFileTest, SymlinkedDirectoryLeadsIntoDeniedTree) {
   standard();
   RunResult r = ops_run({"read", w_ + "/ldir/f", "opendir", w_ + "/ldir", "write",
