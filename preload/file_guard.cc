@@ -453,7 +453,10 @@ long readlink(int dirfd, const char* path, char* buf, size_t n) noexcept {
   auto exec = object_exec(
       true,
       [=](long fd) noexcept {
-        return sys::call(SYS_readlinkat, fd, sys::arg(""), sys::arg(buf), sys::arg(n));
+        long r = sys::call(SYS_readlinkat, fd, sys::arg(""), sys::arg(buf), sys::arg(n));
+        // With an empty path the kernel says ENOENT for "not a symlink"; readlink(path)
+        // says EINVAL, which is what programs test for.
+        return r == -ENOENT ? static_cast<long>(-EINVAL) : r;
       },
       [=](const char* p) noexcept {
         return sys::call(SYS_readlinkat, AT_FDCWD, sys::arg(p), sys::arg(buf), sys::arg(n));

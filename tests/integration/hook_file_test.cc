@@ -254,11 +254,15 @@ TEST_F(HookFileTest, KernelErrorsStayTheKernelsOnAllowedPaths) {
   standard();
   RunResult r = ops_run({"open", w_ + "/nope", "r", "open", w_ + "/ok", "c", "open", w_ + "/ok/",
                          "r", "open", w_ + "/oklink", "nofollow", "unlink", w_ + "/sub", "rmdir",
-                         w_ + "/ok", "mkdir", w_ + "/ok", "open", w_ + "/sub", "w"});
+                         w_ + "/ok", "mkdir", w_ + "/ok", "open", w_ + "/sub", "w", "readlink",
+                         w_ + "/ok", "readlink", w_ + "/nope", "stat", w_ + "/ok/x", "lstat",
+                         w_ + "/nope/x"});
   EXPECT_EQ(r.lines(),
             (std::vector<std::string>{"open ERR ENOENT", "open ERR EEXIST", "open ERR ENOTDIR",
                                       "open ERR ELOOP", "unlink ERR EISDIR", "rmdir ERR ENOTDIR",
-                                      "mkdir ERR EEXIST", "open ERR EISDIR"}));
+                                      "mkdir ERR EEXIST", "open ERR EISDIR", "readlink ERR EINVAL",
+                                      "readlink ERR ENOENT", "stat ERR ENOTDIR",
+                                      "lstat ERR ENOENT"}));
 }
 
 TEST_F(HookFileTest, SoftDeleteMovesIntoTrash) {
