@@ -184,10 +184,10 @@ long exec_raw(int dirfd, const char* path, char* const argv[], char* const envp[
     return gated ? sys::call(SYS_execve, sys::arg(path), sys::arg(argv), sys::arg(e))
                  : sys::direct(SYS_execve, sys::arg(path), sys::arg(argv), sys::arg(e));
   }
-  return gated ? sys::call(SYS_execveat, dirfd, sys::arg(path), sys::arg(argv), sys::arg(e),
-                           at_flags)
-               : sys::direct(SYS_execveat, dirfd, sys::arg(path), sys::arg(argv), sys::arg(e),
-                             at_flags);
+  return gated
+             ? sys::call(SYS_execveat, dirfd, sys::arg(path), sys::arg(argv), sys::arg(e), at_flags)
+             : sys::direct(SYS_execveat, dirfd, sys::arg(path), sys::arg(argv), sys::arg(e),
+                           at_flags);
 }
 
 // Splits Reply.redirect_argv (NUL-separated, double NUL at the end) into argv.
@@ -262,7 +262,8 @@ long script_fallback(const char* file, char* const argv[], char* const envp[]) n
   size_t map_len = 0;
   if (need > kStackArgs) {
     map_len = (need * sizeof(char*) + 4095) & ~static_cast<size_t>(4095);
-    long m = sys::mmap(nullptr, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long m =
+        sys::mmap(nullptr, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m < 0 && m > -4096) return m;
     map = reinterpret_cast<void*>(m);
     nargv = static_cast<char**>(map);
@@ -339,7 +340,8 @@ int spawn(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa,
     // child, so the check happens here, in the parent, before the child exists.
     char cand[kPathMax];
     const char* exec_path = file;
-    if (search_path && strchr(file, '/') == nullptr) exec_path = path_search(file, cand) ? cand : nullptr;
+    if (search_path && strchr(file, '/') == nullptr)
+      exec_path = path_search(file, cand) ? cand : nullptr;
     if (exec_path != nullptr) {
       char resolved[kPathMax];
       long r = exec_target(AT_FDCWD, exec_path, 0, resolved);

@@ -48,7 +48,9 @@ enum class How : unsigned char {
 // if any, still sees them).
 int g_no_openat2 = 0;
 
-bool no_openat2() noexcept { return __atomic_load_n(&g_no_openat2, __ATOMIC_RELAXED) != 0; }
+bool no_openat2() noexcept {
+  return __atomic_load_n(&g_no_openat2, __ATOMIC_RELAXED) != 0;
+}
 
 long strict_open(const char* path, uint64_t flags, uint64_t mode) noexcept {
   long r = sys::openat2(AT_FDCWD, path, flags, mode, sys::kStrictResolve);
@@ -109,8 +111,7 @@ long dir_not_empty(long fd) noexcept {
 // soft_delete: moves the target into the session's trash as <pid>-<n>-<basename>
 // instead of deleting it, and reports success. `open_path` is the resolved path (final
 // component not followed). Refuses (EACCES) rather than deletes when it cannot move.
-long soft_delete(const char* open_path, const char* dpath, const Outcome& o,
-                 bool rmdir) noexcept {
+long soft_delete(const char* open_path, const char* dpath, const Outcome& o, bool rmdir) noexcept {
   static unsigned long counter = 0;
   const char* trash = HookState::get().trash_dir();
   char parent[kPathMax];
@@ -148,8 +149,7 @@ long soft_delete(const char* open_path, const char* dpath, const Outcome& o,
     name.add_int(pid).add_char('-');
     name.add_int(static_cast<long>(__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED)));
     name.add_char('-').add(last, bl);
-    r = sys::call(SYS_renameat2, pfd, sys::arg(last), tfd, sys::arg(name.data()),
-                  RENAME_NOREPLACE);
+    r = sys::call(SYS_renameat2, pfd, sys::arg(last), tfd, sys::arg(name.data()), RENAME_NOREPLACE);
     if (r != -EEXIST) break;
   }
   if (tfd >= 0) sys::close(static_cast<int>(tfd));
@@ -310,14 +310,13 @@ long open_parent(const char* p, How how, char* parent, const char** last) noexce
   if (**last == '\0') {  // "/": operate on it relative to "/" itself
     *last = ".";
   }
-  return how == How::kStrict
-             ? strict_open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
-             : sys::openat(AT_FDCWD, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  return how == How::kStrict ? strict_open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
+                             : sys::openat(AT_FDCWD, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 }
 
 template <typename AtOp2>
-long run_two(int olddirfd, const char* oldpath, const Spec& so, int newdirfd,
-             const char* newpath, const Spec& sn, AtOp2 op) noexcept {
+long run_two(int olddirfd, const char* oldpath, const Spec& so, int newdirfd, const char* newpath,
+             const Spec& sn, AtOp2 op) noexcept {
   char op_path[kPathMax], np_path[kPathMax];
   for (int attempt = 0; attempt < 4; ++attempt) {
     How oh = How::kStrict, nh = How::kStrict;
@@ -355,13 +354,11 @@ long open(int dirfd, const char* path, int flags, unsigned mode) noexcept {
   // but EINVAL for openat2, O_PATH ignores all but a few flags, mode must be 0 unless
   // something is created. Present the kernel's open() semantics.
   constexpr uint64_t kValid = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |
-                              O_NONBLOCK | O_DSYNC | FASYNC | O_DIRECT | O_LARGEFILE |
-                              O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH |
-                              O_TMPFILE | O_SYNC;
+                              O_NONBLOCK | O_DSYNC | FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY |
+                              O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE | O_SYNC;
   uint64_t sflags = static_cast<unsigned>(flags) & kValid;
   if ((sflags & O_PATH) != 0) sflags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  const bool creates =
-      (sflags & O_CREAT) != 0 || (sflags & (O_TMPFILE & ~O_DIRECTORY)) != 0;
+  const bool creates = (sflags & O_CREAT) != 0 || (sflags & (O_TMPFILE & ~O_DIRECTORY)) != 0;
   uint64_t smode = creates ? (mode & 07777) : 0;
   struct OpenExec {
     uint64_t sflags, smode;
@@ -400,8 +397,7 @@ long stat(int dirfd, const char* path, struct stat* st, int at_flags) noexcept {
   return run(dirfd, path, spec, exec);
 }
 
-long statx(int dirfd, const char* path, int at_flags, unsigned mask,
-           struct statx* stx) noexcept {
+long statx(int dirfd, const char* path, int at_flags, unsigned mask, struct statx* stx) noexcept {
   if ((at_flags & AT_EMPTY_PATH) != 0 && (path == nullptr || path[0] == '\0')) {
     return sys::call(SYS_statx, dirfd, sys::arg(path), at_flags, mask, sys::arg(stx));
   }
@@ -440,7 +436,8 @@ long access(int dirfd, const char* path, int mode, int at_flags) noexcept {
       },
       [=](const char* p) noexcept {
         long r = sys::call(SYS_faccessat2, AT_FDCWD, sys::arg(p), mode, at_flags);
-        if (r == -ENOSYS && at_flags == 0) r = sys::call(SYS_faccessat, AT_FDCWD, sys::arg(p), mode);
+        if (r == -ENOSYS && at_flags == 0)
+          r = sys::call(SYS_faccessat, AT_FDCWD, sys::arg(p), mode);
         return r;
       });
   Spec spec;

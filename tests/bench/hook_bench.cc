@@ -18,13 +18,13 @@
 
 namespace {
 
-using agentsh::policy::Decision;
-using agentsh::policy::FileOp;
-using agentsh::policy::kAllOps;
 using agentsh::hook_test::case_bin;
 using agentsh::hook_test::HookWorld;
 using agentsh::hook_test::ops;
 using agentsh::hook_test::run;
+using agentsh::policy::Decision;
+using agentsh::policy::FileOp;
+using agentsh::policy::kAllOps;
 namespace snapshot = agentsh::snapshot;
 namespace fs = std::filesystem;
 
@@ -61,13 +61,14 @@ class BenchWorld {
     b.add_file_rule("allow-sprite-folder-read", "", "", read5, Decision::kAllow,
                     {"/.sprite", "/.sprite/**"});
     b.add_file_rule("block-dangerous-binaries", "", "", kAllOps, Decision::kDeny,
-                    {"/usr/bin/sudo", "/usr/bin/su", "/usr/bin/pkexec", "/usr/bin/doas",
-                     "/bin/su", "/usr/sbin/chroot", "/usr/bin/nsenter", "/usr/bin/unshare"});
+                    {"/usr/bin/sudo", "/usr/bin/su", "/usr/bin/pkexec", "/usr/bin/doas", "/bin/su",
+                     "/usr/sbin/chroot", "/usr/bin/nsenter", "/usr/bin/unshare"});
     b.add_file_rule("allow-system-read", "", "", read5, Decision::kAllow,
                     {"/usr/**", "/lib/**", "/lib64/**", "/bin/**", "/sbin/**"});
     b.add_file_rule("allow-etc-minimal", "", "", ops({F::kRead, F::kOpen, F::kStat}),
-                    Decision::kAllow, {"/etc/hosts", "/etc/resolv.conf", "/etc/ld.so.cache",
-                                       "/etc/passwd", "/etc/group", "/etc/localtime"});
+                    Decision::kAllow,
+                    {"/etc/hosts", "/etc/resolv.conf", "/etc/ld.so.cache", "/etc/passwd",
+                     "/etc/group", "/etc/localtime"});
     b.add_file_rule("approve-env-files", "", "", kAllOps, Decision::kApprove,
                     {"**/.env", "**/.env.*"});
     b.add_file_rule("deny-proc-sys", "", "", kAllOps, Decision::kDeny, {"/proc/**", "/sys/**"});
@@ -90,9 +91,9 @@ BenchWorld& broker_mode() {
 // Runs the loop once; returns ns per operation (or a negative value on failure).
 double loop_ns(const std::vector<std::string>& env, const std::string& cwd, const char* mode,
                const std::string& target, long n, int rounds) {
-  auto r = run({case_bin("hook_bench_loop"), mode, target, std::to_string(n),
-                std::to_string(rounds)},
-               env, cwd);
+  auto r =
+      run({case_bin("hook_bench_loop"), mode, target, std::to_string(n), std::to_string(rounds)},
+          env, cwd);
   if (r.status != 0) {
     fprintf(stderr, "hook_bench_loop %s %s: status %d: %s\n", mode, target.c_str(), r.status,
             r.err.c_str());

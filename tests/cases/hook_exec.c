@@ -23,11 +23,16 @@ extern char** environ;
 
 static const char* ename(int e) {
   switch (e) {
-    case 0: return "0";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    default: return "OTHER";
+    case 0:
+      return "0";
+    case EACCES:
+      return "EACCES";
+    case EPERM:
+      return "EPERM";
+    case ENOENT:
+      return "ENOENT";
+    default:
+      return "OTHER";
   }
 }
 

@@ -38,9 +38,7 @@ class HookExecTest : public ::testing::Test {
                               fs::perms::group_exec | fs::perms::others_exec);
   }
 
-  RunResult hooked(const std::vector<std::string>& argv) {
-    return world_.hooked(argv, w_, bin_);
-  }
+  RunResult hooked(const std::vector<std::string>& argv) { return world_.hooked(argv, w_, bin_); }
   bool sudo_ran() const { return fs::exists(marker_); }
   size_t count(const std::string& hay, const std::string& needle) const {
     size_t n = 0;
@@ -149,8 +147,8 @@ TEST_F(HookExecTest, AllowedCommandsRun) {
 
 TEST_F(HookExecTest, UnreachableBrokerFailsClosed) {
   auto& b = world_.builder();
-  b.set_session("sess", world_.dir() / "no-broker.sock", hook_lib(), world_.snapshot_path(), "p",
-                0, 0);
+  b.set_session("sess", world_.dir() / "no-broker.sock", hook_lib(), world_.snapshot_path(), "p", 0,
+                0);
   b.set_flags(snapshot::kFlagEnforce | snapshot::kFlagHookExecViaBroker);
   b.set_trash_dir(world_.trash());
   write_file(world_.snapshot_path(), b.finish());
@@ -165,7 +163,10 @@ TEST_F(HookExecTest, UnreachableBrokerFailsClosed) {
 }
 
 TEST_F(HookExecTest, BrokerRedirectRunsTheReplacement) {
-  world_.broker().answer("git", {true, "redirect-force-push", "", 0,
+  world_.broker().answer("git", {true,
+                                 "redirect-force-push",
+                                 "",
+                                 0,
                                  {"echo", "Force push blocked. Use --force-with-lease."}});
   world_.write_snapshot(snapshot::kFlagEnforce | snapshot::kFlagHookExecViaBroker);
   RunResult r = hooked({case_bin("hook_exec"), "execvp", "git", "push", "--force"});
@@ -179,12 +180,11 @@ TEST_F(HookExecTest, BrokerRedirectRunsTheReplacement) {
 
 TEST_F(HookExecTest, ChildWithStrippedEnvironmentIsStillHooked) {
   world_.write_snapshot(snapshot::kFlagEnforce | snapshot::kFlagHookExecViaBroker);
-  RunResult r = hooked({case_bin("hook_exec"), "stripenv", case_bin("hook_exec"), "env",
-                        w_ + "/secret"});
-  EXPECT_EQ(r.lines(), (std::vector<std::string>{"LD_PRELOAD=" + hook_lib(),
-                                                 "AGENTSH_SNAPSHOT=" + world_.snapshot_path(),
-                                                 "AGENTSH_SESSION_ID=sess-hook-test",
-                                                 "open=EACCES"}))
+  RunResult r =
+      hooked({case_bin("hook_exec"), "stripenv", case_bin("hook_exec"), "env", w_ + "/secret"});
+  EXPECT_EQ(r.lines(), (std::vector<std::string>{
+                           "LD_PRELOAD=" + hook_lib(), "AGENTSH_SNAPSHOT=" + world_.snapshot_path(),
+                           "AGENTSH_SESSION_ID=sess-hook-test", "open=EACCES"}))
       << r.err;
   // env -i and env -u drop the variables too; the grandchild is still governed.
   RunResult e = hooked({"/usr/bin/env", "-i", case_bin("hook_exec"), "env", w_ + "/secret"});
@@ -197,8 +197,8 @@ TEST_F(HookExecTest, ChildWithStrippedEnvironmentIsStillHooked) {
 TEST_F(HookExecTest, ReplacedPreloadKeepsTheOtherLibraryAfterTheHook) {
   world_.write_snapshot(snapshot::kFlagEnforce);
   std::string libm = "/lib/x86_64-linux-gnu/libm.so.6";
-  RunResult r = hooked({"/usr/bin/env", "LD_PRELOAD=" + libm, case_bin("hook_exec"), "env",
-                        w_ + "/secret"});
+  RunResult r =
+      hooked({"/usr/bin/env", "LD_PRELOAD=" + libm, case_bin("hook_exec"), "env", w_ + "/secret"});
   ASSERT_GE(r.lines().size(), 4u) << r.err;
   EXPECT_EQ(r.lines()[0], "LD_PRELOAD=" + hook_lib() + ":" + libm);
   EXPECT_EQ(r.lines()[3], "open=EACCES");
@@ -210,8 +210,8 @@ TEST_F(HookExecTest, WithoutTheBrokerFlagTheTracerDecidesExec) {
   EXPECT_EQ(r.out, "SUDO-RAN\n");
   EXPECT_TRUE(sudo_ran());
   EXPECT_TRUE(world_.broker().execs().empty());
-  RunResult s = hooked({case_bin("hook_exec"), "stripenv", case_bin("hook_exec"), "env",
-                        w_ + "/secret"});
+  RunResult s =
+      hooked({case_bin("hook_exec"), "stripenv", case_bin("hook_exec"), "env", w_ + "/secret"});
   EXPECT_EQ(s.lines().back(), "open=EACCES");
 }
 

@@ -85,17 +85,18 @@ TEST_F(HookNetTest, ConnectByIpIsDecidedByTheResolvedName) {
   ASSERT_TRUE(world_.broker().wait_audit(
       [&](const AuditRecord& a) { return a.rule == "deny-localhost-name"; }));
   auto audits = world_.broker().audits();
-  EXPECT_EQ(audits[0].target,
-            "localhost:" + std::to_string(by_name_.port()) + " (127.0.0.1)");
+  EXPECT_EQ(audits[0].target, "localhost:" + std::to_string(by_name_.port()) + " (127.0.0.1)");
   EXPECT_EQ(audits[0].message, "no localhost by name");
 }
 
 TEST_F(HookNetTest, PythonSocketsAreGoverned) {
-  RunResult r = world_.hooked(
-      {"/usr/bin/python3", "-c",
-       "import socket\nfor ip in ('127.0.0.1', '127.0.0.2'):\n"
-       "  s = socket.socket()\n  try:\n    s.connect((ip, " + std::to_string(one_.port()) + "))\n"
-       "    print(ip, 'connected')\n  except PermissionError as e:\n    print(ip, 'denied', e.errno)\n"});
+  RunResult r = world_.hooked({"/usr/bin/python3", "-c",
+                               "import socket\nfor ip in ('127.0.0.1', '127.0.0.2'):\n"
+                               "  s = socket.socket()\n  try:\n    s.connect((ip, " +
+                                   std::to_string(one_.port()) +
+                                   "))\n"
+                                   "    print(ip, 'connected')\n  except PermissionError as e:\n   "
+                                   " print(ip, 'denied', e.errno)\n"});
   EXPECT_EQ(r.out, "127.0.0.1 connected\n127.0.0.2 denied 13\n") << r.err;
 }
 
