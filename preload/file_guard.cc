@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "preload/file_policy.h"
@@ -68,6 +69,12 @@ struct FdPath {
   const char* c_str() const noexcept { return buf.data(); }
   LineBuf buf;
 };
+
+uint64_t path_hash(const char* p, size_t n) noexcept {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(p[i])) * 1099511628211ull;
+  return h;
+}
 
 struct Spec {
   Ops ops;
@@ -184,12 +191,17 @@ template <typename Exec>
 __attribute__((noinline)) long run_slow(const Target& t, const Spec& spec, Exec& exec) noexcept {
   Resolved rs;
   bool follow = spec.follow || t.trailing_slash;
+  uint64_t decided = 0;  // hash of the path last decided: a retry does not ask twice
+  Outcome o;
   for (int attempt = 0; attempt < 4; ++attempt) {
     long r = path_resolver::resolve(t.open, t.open_len, follow, &rs);
     if (r < 0) return r;
+    path_resolver::restore_tail(t.open, t.open_len, &rs);
     const char* dp = rs.magic ? t.dpath : rs.dpath;
     size_t dl = rs.magic ? t.dlen : rs.dlen;
-    Outcome o = file_policy::decide(dp, dl, spec.ops);
+    uint64_t h = path_hash(dp, dl);
+    if (attempt == 0 || h != decided) o = file_policy::decide(dp, dl, spec.ops);
+    decided = h;
     switch (o.act) {
       case Outcome::Act::kDeny:
         return -o.err;
@@ -290,6 +302,7 @@ long prepare(int dirfd, const char* path, const Spec& spec, char* out, How* how)
   Resolved rs;
   r = path_resolver::resolve(t.open, t.open_len, spec.follow || t.trailing_slash, &rs);
   if (r < 0) return r;
+  path_resolver::restore_tail(t.open, t.open_len, &rs);
   const char* dp = rs.magic ? t.dpath : rs.dpath;
   size_t dl = rs.magic ? t.dlen : rs.dlen;
   Outcome o = file_policy::decide(dp, dl, spec.ops);

@@ -259,6 +259,22 @@ long resolve(const char* abs, size_t len, bool follow_final, Resolved* r) noexce
   return 0;
 }
 
+void restore_tail(const char* raw, size_t raw_len, Resolved* r) noexcept {
+  if (r->broken || raw_len < 2 || r->open_len <= 1) return;
+  const char* add;
+  if (raw[raw_len - 1] == '/') {
+    add = "/";
+  } else if (raw[raw_len - 1] == '.' && raw[raw_len - 2] == '/') {
+    add = "/.";
+  } else {
+    return;  // no tail, or ".." (already applied by the walk)
+  }
+  size_t al = strlen(add);
+  if (r->open[r->open_len - 1] == '/' || r->open_len + al + 1 > kPathMax) return;
+  memcpy(r->open + r->open_len, add, al + 1);
+  r->open_len += al;
+}
+
 long split_parent(const char* path, size_t len, char* parent, size_t cap,
                   const char** last) noexcept {
   size_t e = len;

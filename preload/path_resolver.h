@@ -58,6 +58,12 @@ struct Resolved {
 // ENAMETOOLONG). Offers top-level links it meets to the SymlinkCache.
 long resolve(const char* abs, size_t len, bool follow_final, Resolved* r) noexcept;
 
+// Resolution drops a trailing "/" or "/." (the kernel reads them as "must be a
+// directory"); this puts the raw path's back on a resolved path, so unlink("file/") and
+// rmdir("dir/.") still fail the way the kernel says. Not for a broken path (its raw tail
+// is already there).
+void restore_tail(const char* raw, size_t raw_len, Resolved* r) noexcept;
+
 // Splits an absolute path into parent and final component for *at() calls. The parent
 // is written to `parent` (at least "/"); *last points into `path` (may keep trailing
 // slashes; "" for "/" itself). Returns the parent's length or -ENAMETOOLONG.

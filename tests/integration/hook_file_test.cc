@@ -280,6 +280,22 @@ TEST_F(HookFileTest, KernelErrorsStayTheKernelsOnAllowedPaths) {
                            "readlink ERR ENOENT", "stat ERR ENOTDIR", "lstat ERR ENOENT"}));
 }
 
+TEST_F(HookFileTest, TrailingSlashAndDotSurviveTheSlowPath) {
+  standard();
+  // Through a symlinked directory every operation takes the slow path (resolution).
+  fs::create_symlink(w_ + "/sub", w_ + "/subl");
+  write_file(w_ + "/sub/f", "f");
+  fs::create_directories(w_ + "/sub/d");
+  RunResult r = ops_run({"unlink", w_ + "/subl/f/", "stat", w_ + "/subl/f/", "rmdir",
+                         w_ + "/subl/d/.", "open", w_ + "/subl/f/", "r", "read", w_ + "/subl/f",
+                         "rmdir", w_ + "/subl/d/"});
+  EXPECT_EQ(r.lines(),
+            (std::vector<std::string>{"unlink ERR ENOTDIR", "stat ERR ENOTDIR", "rmdir ERR EINVAL",
+                                      "open ERR ENOTDIR", "read OK f", "rmdir OK"}));
+  EXPECT_TRUE(fs::exists(w_ + "/sub/f"));
+  EXPECT_FALSE(fs::exists(w_ + "/sub/d"));
+}
+
 TEST_F(HookFileTest, SoftDeleteMovesIntoTrash) {
   standard();
   RunResult r = ops_run({"unlink", w_ + "/soft/a", "rmdir", w_ + "/soft/full", "rmdir",
