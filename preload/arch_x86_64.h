@@ -18,8 +18,7 @@ namespace agentsh::hook::arch {
 
 // One system call, straight to the kernel: no errno, no cancellation point, no
 // seccomp-visible libc frame. Returns the kernel's value (-errno on failure).
-inline long raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5,
-                        long a6) noexcept {
+inline long raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6) noexcept {
   long ret;
   register long r10 __asm__("r10") = a4;
   register long r8 __asm__("r8") = a5;

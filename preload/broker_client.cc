@@ -157,8 +157,8 @@ long exec_check(const char* resolved, const char* cwd, char* const argv[],
   if (payload > broker::kMaxPayload) return -E2BIG;
   long fd = dial(false);
   if (fd < 0) return fd;
-  broker::RequestHeader h = make_header(broker::MsgType::kExecCheck, 0, payload,
-                                        static_cast<uint32_t>(argc));
+  broker::RequestHeader h =
+      make_header(broker::MsgType::kExecCheck, 0, payload, static_cast<uint32_t>(argc));
   struct iovec iov[kIovBatch];
   iov[0].iov_base = &h;
   iov[0].iov_len = sizeof h;

@@ -41,6 +41,33 @@ const char* base_name(const char* p) noexcept {
   return b != nullptr && b[1] != '\0' ? b + 1 : p;
 }
 
+// Shells keep searching PATH after EACCES (dash tries every entry; /bin/sudo and
+// /usr/bin/sudo are the same file on merged-/usr systems), so one exec attempt can hit
+// the same denial several times in one process, with the same argv array. For execve
+// the line is printed once per (process, resolved path, argv array): the last denial is
+// remembered (a vfork child shares this memory but has its own pid, so the parent is
+// not silenced by it). Spawn/system/popen are checked once per call and always print.
+uint64_t g_last_denied_hash = 0;
+long g_last_denied_pid = 0;
+
+uint64_t fnv1a(const char* s) noexcept {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s != '\0'; ++s) h = (h ^ static_cast<unsigned char>(*s)) * 1099511628211ull;
+  return h;
+}
+
+bool first_denial(const char* resolved, char* const argv[]) noexcept {
+  uint64_t h = fnv1a(resolved) ^ reinterpret_cast<uintptr_t>(argv);
+  long pid = sys::getpid();
+  if (__atomic_load_n(&g_last_denied_hash, __ATOMIC_RELAXED) == h &&
+      __atomic_load_n(&g_last_denied_pid, __ATOMIC_RELAXED) == pid) {
+    return false;
+  }
+  __atomic_store_n(&g_last_denied_hash, h, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_last_denied_pid, pid, __ATOMIC_RELAXED);
+  return true;
+}
+
 void print_denial(const broker::Reply& reply, const char* name) noexcept {
   LineBuf line;
   if (reply.message[0] != '\0') {
@@ -79,7 +106,7 @@ __attribute__((noinline)) long exec_target(int dirfd, const char* path, int at_f
 }
 
 // Puts one exec to the broker. Prints the stderr line on denial.
-Verdict ask(const char* resolved, char* const argv[], broker::Reply* reply) noexcept {
+Verdict ask(const char* resolved, char* const argv[], broker::Reply* reply, bool dedupe) noexcept {
   Verdict v;
   const char* name =
       (argv != nullptr && argv[0] != nullptr) ? base_name(argv[0]) : base_name(resolved);
@@ -97,7 +124,7 @@ Verdict ask(const char* resolved, char* const argv[], broker::Reply* reply) noex
     return v;
   }
   if (reply->decision != broker::ReplyDecision::kAllow) {
-    print_denial(*reply, name);
+    if (!dedupe || first_denial(resolved, argv)) print_denial(*reply, name);
     v.kind = Kind::kDeny;
     v.err = reply->err > 0 ? reply->err : EACCES;
     return v;
@@ -157,10 +184,10 @@ long exec_raw(int dirfd, const char* path, char* const argv[], char* const envp[
     return gated ? sys::call(SYS_execve, sys::arg(path), sys::arg(argv), sys::arg(e))
                  : sys::direct(SYS_execve, sys::arg(path), sys::arg(argv), sys::arg(e));
   }
-  return gated ? sys::call(SYS_execveat, dirfd, sys::arg(path), sys::arg(argv), sys::arg(e),
-                           at_flags)
-               : sys::direct(SYS_execveat, dirfd, sys::arg(path), sys::arg(argv), sys::arg(e),
-                             at_flags);
+  return gated
+             ? sys::call(SYS_execveat, dirfd, sys::arg(path), sys::arg(argv), sys::arg(e), at_flags)
+             : sys::direct(SYS_execveat, dirfd, sys::arg(path), sys::arg(argv), sys::arg(e),
+                           at_flags);
 }
 
 // Splits Reply.redirect_argv (NUL-separated, double NUL at the end) into argv.
@@ -205,8 +232,14 @@ long execve_checked(int dirfd, const char* path, char* const argv[], char* const
     char resolved[kPathMax];
     long r = exec_target(dirfd, path, at_flags, resolved);
     if (r < 0) return r;
+    // Nothing would run (missing, not executable): the kernel's answer, and no question
+    // to the broker — shells probe every PATH entry this way.
+    if ((at_flags & AT_EMPTY_PATH) == 0) {
+      long probe = sys::call(SYS_faccessat, AT_FDCWD, sys::arg(resolved), X_OK);
+      if (probe < 0) return probe;
+    }
     broker::Reply reply;
-    Verdict v = ask(resolved, argv, &reply);
+    Verdict v = ask(resolved, argv, &reply, true);
     if (v.kind == Kind::kDeny) {
       *denied = true;
       return -v.err;
@@ -229,7 +262,8 @@ long script_fallback(const char* file, char* const argv[], char* const envp[]) n
   size_t map_len = 0;
   if (need > kStackArgs) {
     map_len = (need * sizeof(char*) + 4095) & ~static_cast<size_t>(4095);
-    long m = sys::mmap(nullptr, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long m =
+        sys::mmap(nullptr, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m < 0 && m > -4096) return m;
     map = reinterpret_cast<void*>(m);
     nargv = static_cast<char**>(map);
@@ -306,13 +340,14 @@ int spawn(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa,
     // child, so the check happens here, in the parent, before the child exists.
     char cand[kPathMax];
     const char* exec_path = file;
-    if (search_path && strchr(file, '/') == nullptr) exec_path = path_search(file, cand) ? cand : nullptr;
+    if (search_path && strchr(file, '/') == nullptr)
+      exec_path = path_search(file, cand) ? cand : nullptr;
     if (exec_path != nullptr) {
       char resolved[kPathMax];
       long r = exec_target(AT_FDCWD, exec_path, 0, resolved);
       if (r >= 0) {
         broker::Reply reply;
-        Verdict v = ask(resolved, argv, &reply);
+        Verdict v = ask(resolved, argv, &reply, false);
         if (v.kind == Kind::kDeny) return v.err;
         if (v.kind == Kind::kRedirect) {
           char* rargv[kMaxRedirectArgs];
@@ -347,7 +382,7 @@ int check_shell_command(const char* command) noexcept {
   char* argv[] = {const_cast<char*>("sh"), const_cast<char*>("-c"), const_cast<char*>(command),
                   nullptr};
   broker::Reply reply;
-  Verdict v = ask(resolved, argv, &reply);
+  Verdict v = ask(resolved, argv, &reply, false);
   // A redirect is applied when the shell execs the command (its exec is checked again).
   return v.kind == Kind::kDeny ? v.err : 0;
 }

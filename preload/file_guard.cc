@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "preload/file_policy.h"
@@ -48,7 +49,9 @@ enum class How : unsigned char {
 // if any, still sees them).
 int g_no_openat2 = 0;
 
-bool no_openat2() noexcept { return __atomic_load_n(&g_no_openat2, __ATOMIC_RELAXED) != 0; }
+bool no_openat2() noexcept {
+  return __atomic_load_n(&g_no_openat2, __ATOMIC_RELAXED) != 0;
+}
 
 long strict_open(const char* path, uint64_t flags, uint64_t mode) noexcept {
   long r = sys::openat2(AT_FDCWD, path, flags, mode, sys::kStrictResolve);
@@ -66,6 +69,12 @@ struct FdPath {
   const char* c_str() const noexcept { return buf.data(); }
   LineBuf buf;
 };
+
+uint64_t path_hash(const char* p, size_t n) noexcept {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(p[i])) * 1099511628211ull;
+  return h;
+}
 
 struct Spec {
   Ops ops;
@@ -109,8 +118,7 @@ long dir_not_empty(long fd) noexcept {
 // soft_delete: moves the target into the session's trash as <pid>-<n>-<basename>
 // instead of deleting it, and reports success. `open_path` is the resolved path (final
 // component not followed). Refuses (EACCES) rather than deletes when it cannot move.
-long soft_delete(const char* open_path, const char* dpath, const Outcome& o,
-                 bool rmdir) noexcept {
+long soft_delete(const char* open_path, const char* dpath, const Outcome& o, bool rmdir) noexcept {
   static unsigned long counter = 0;
   const char* trash = HookState::get().trash_dir();
   char parent[kPathMax];
@@ -148,8 +156,7 @@ long soft_delete(const char* open_path, const char* dpath, const Outcome& o,
     name.add_int(pid).add_char('-');
     name.add_int(static_cast<long>(__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED)));
     name.add_char('-').add(last, bl);
-    r = sys::call(SYS_renameat2, pfd, sys::arg(last), tfd, sys::arg(name.data()),
-                  RENAME_NOREPLACE);
+    r = sys::call(SYS_renameat2, pfd, sys::arg(last), tfd, sys::arg(name.data()), RENAME_NOREPLACE);
     if (r != -EEXIST) break;
   }
   if (tfd >= 0) sys::close(static_cast<int>(tfd));
@@ -184,12 +191,17 @@ template <typename Exec>
 __attribute__((noinline)) long run_slow(const Target& t, const Spec& spec, Exec& exec) noexcept {
   Resolved rs;
   bool follow = spec.follow || t.trailing_slash;
+  uint64_t decided = 0;  // hash of the path last decided: a retry does not ask twice
+  Outcome o;
   for (int attempt = 0; attempt < 4; ++attempt) {
     long r = path_resolver::resolve(t.open, t.open_len, follow, &rs);
     if (r < 0) return r;
+    path_resolver::restore_tail(t.open, t.open_len, &rs);
     const char* dp = rs.magic ? t.dpath : rs.dpath;
     size_t dl = rs.magic ? t.dlen : rs.dlen;
-    Outcome o = file_policy::decide(dp, dl, spec.ops);
+    uint64_t h = path_hash(dp, dl);
+    if (attempt == 0 || h != decided) o = file_policy::decide(dp, dl, spec.ops);
+    decided = h;
     switch (o.act) {
       case Outcome::Act::kDeny:
         return -o.err;
@@ -290,6 +302,7 @@ long prepare(int dirfd, const char* path, const Spec& spec, char* out, How* how)
   Resolved rs;
   r = path_resolver::resolve(t.open, t.open_len, spec.follow || t.trailing_slash, &rs);
   if (r < 0) return r;
+  path_resolver::restore_tail(t.open, t.open_len, &rs);
   const char* dp = rs.magic ? t.dpath : rs.dpath;
   size_t dl = rs.magic ? t.dlen : rs.dlen;
   Outcome o = file_policy::decide(dp, dl, spec.ops);
@@ -310,14 +323,13 @@ long open_parent(const char* p, How how, char* parent, const char** last) noexce
   if (**last == '\0') {  // "/": operate on it relative to "/" itself
     *last = ".";
   }
-  return how == How::kStrict
-             ? strict_open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
-             : sys::openat(AT_FDCWD, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  return how == How::kStrict ? strict_open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
+                             : sys::openat(AT_FDCWD, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 }
 
 template <typename AtOp2>
-long run_two(int olddirfd, const char* oldpath, const Spec& so, int newdirfd,
-             const char* newpath, const Spec& sn, AtOp2 op) noexcept {
+long run_two(int olddirfd, const char* oldpath, const Spec& so, int newdirfd, const char* newpath,
+             const Spec& sn, AtOp2 op) noexcept {
   char op_path[kPathMax], np_path[kPathMax];
   for (int attempt = 0; attempt < 4; ++attempt) {
     How oh = How::kStrict, nh = How::kStrict;
@@ -355,13 +367,11 @@ long open(int dirfd, const char* path, int flags, unsigned mode) noexcept {
   // but EINVAL for openat2, O_PATH ignores all but a few flags, mode must be 0 unless
   // something is created. Present the kernel's open() semantics.
   constexpr uint64_t kValid = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |
-                              O_NONBLOCK | O_DSYNC | FASYNC | O_DIRECT | O_LARGEFILE |
-                              O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH |
-                              O_TMPFILE | O_SYNC;
+                              O_NONBLOCK | O_DSYNC | FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY |
+                              O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE | O_SYNC;
   uint64_t sflags = static_cast<unsigned>(flags) & kValid;
   if ((sflags & O_PATH) != 0) sflags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  const bool creates =
-      (sflags & O_CREAT) != 0 || (sflags & (O_TMPFILE & ~O_DIRECTORY)) != 0;
+  const bool creates = (sflags & O_CREAT) != 0 || (sflags & (O_TMPFILE & ~O_DIRECTORY)) != 0;
   uint64_t smode = creates ? (mode & 07777) : 0;
   struct OpenExec {
     uint64_t sflags, smode;
@@ -381,7 +391,7 @@ long open(int dirfd, const char* path, int flags, unsigned mode) noexcept {
 }
 
 long stat(int dirfd, const char* path, struct stat* st, int at_flags) noexcept {
-  if ((at_flags & AT_EMPTY_PATH) != 0 && path != nullptr && path[0] == '\0') {
+  if ((at_flags & AT_EMPTY_PATH) != 0 && (path == nullptr || path[0] == '\0')) {
     return sys::call(SYS_newfstatat, dirfd, sys::arg(path), sys::arg(st), at_flags);
   }
   const bool nofollow = (at_flags & AT_SYMLINK_NOFOLLOW) != 0;
@@ -400,9 +410,8 @@ long stat(int dirfd, const char* path, struct stat* st, int at_flags) noexcept {
   return run(dirfd, path, spec, exec);
 }
 
-long statx(int dirfd, const char* path, int at_flags, unsigned mask,
-           struct statx* stx) noexcept {
-  if ((at_flags & AT_EMPTY_PATH) != 0 && path != nullptr && path[0] == '\0') {
+long statx(int dirfd, const char* path, int at_flags, unsigned mask, struct statx* stx) noexcept {
+  if ((at_flags & AT_EMPTY_PATH) != 0 && (path == nullptr || path[0] == '\0')) {
     return sys::call(SYS_statx, dirfd, sys::arg(path), at_flags, mask, sys::arg(stx));
   }
   const bool nofollow = (at_flags & AT_SYMLINK_NOFOLLOW) != 0;
@@ -423,7 +432,7 @@ long statx(int dirfd, const char* path, int at_flags, unsigned mask,
 }
 
 long access(int dirfd, const char* path, int mode, int at_flags) noexcept {
-  if ((at_flags & AT_EMPTY_PATH) != 0 && path != nullptr && path[0] == '\0') {
+  if ((at_flags & AT_EMPTY_PATH) != 0 && (path == nullptr || path[0] == '\0')) {
     return sys::call(SYS_faccessat2, dirfd, sys::arg(path), mode, at_flags);
   }
   const bool nofollow = (at_flags & AT_SYMLINK_NOFOLLOW) != 0;
@@ -440,7 +449,8 @@ long access(int dirfd, const char* path, int mode, int at_flags) noexcept {
       },
       [=](const char* p) noexcept {
         long r = sys::call(SYS_faccessat2, AT_FDCWD, sys::arg(p), mode, at_flags);
-        if (r == -ENOSYS && at_flags == 0) r = sys::call(SYS_faccessat, AT_FDCWD, sys::arg(p), mode);
+        if (r == -ENOSYS && at_flags == 0)
+          r = sys::call(SYS_faccessat, AT_FDCWD, sys::arg(p), mode);
         return r;
       });
   Spec spec;
@@ -453,7 +463,10 @@ long readlink(int dirfd, const char* path, char* buf, size_t n) noexcept {
   auto exec = object_exec(
       true,
       [=](long fd) noexcept {
-        return sys::call(SYS_readlinkat, fd, sys::arg(""), sys::arg(buf), sys::arg(n));
+        long r = sys::call(SYS_readlinkat, fd, sys::arg(""), sys::arg(buf), sys::arg(n));
+        // With an empty path the kernel says ENOENT for "not a symlink"; readlink(path)
+        // says EINVAL, which is what programs test for.
+        return r == -ENOENT ? static_cast<long>(-EINVAL) : r;
       },
       [=](const char* p) noexcept {
         return sys::call(SYS_readlinkat, AT_FDCWD, sys::arg(p), sys::arg(buf), sys::arg(n));
@@ -491,7 +504,7 @@ long chmod(int dirfd, const char* path, mode_t mode, int at_flags) noexcept {
 }
 
 long chown(int dirfd, const char* path, uid_t uid, gid_t gid, int at_flags) noexcept {
-  if ((at_flags & AT_EMPTY_PATH) != 0 && path != nullptr && path[0] == '\0') {
+  if ((at_flags & AT_EMPTY_PATH) != 0 && (path == nullptr || path[0] == '\0')) {
     return sys::call(SYS_fchownat, dirfd, sys::arg(path), uid, gid, at_flags);
   }
   const bool nofollow = (at_flags & AT_SYMLINK_NOFOLLOW) != 0;

@@ -17,19 +17,16 @@ using policy::Decision;
 using policy::FileOp;
 
 constexpr policy::OpMask kReadOnlyOps =
-    policy::op_bit(FileOp::kRead) | policy::op_bit(FileOp::kOpen) |
-    policy::op_bit(FileOp::kStat) | policy::op_bit(FileOp::kList) |
-    policy::op_bit(FileOp::kReadlink) | policy::op_bit(FileOp::kAccess) |
-    policy::op_bit(FileOp::kExec);
+    policy::op_bit(FileOp::kRead) | policy::op_bit(FileOp::kOpen) | policy::op_bit(FileOp::kStat) |
+    policy::op_bit(FileOp::kList) | policy::op_bit(FileOp::kReadlink) |
+    policy::op_bit(FileOp::kAccess) | policy::op_bit(FileOp::kExec);
 
 // The hook's own library and snapshot stay readable whatever the policy says: a child
 // that cannot map them cannot be governed at all.
 bool own_file(const char* path, size_t len) noexcept {
   const HookState& s = HookState::get();
-  return (len == s.hook_library_len() && len != 0 &&
-          memcmp(path, s.hook_library(), len) == 0) ||
-         (len == s.snapshot_path_len() && len != 0 &&
-          memcmp(path, s.snapshot_path(), len) == 0);
+  return (len == s.hook_library_len() && len != 0 && memcmp(path, s.hook_library(), len) == 0) ||
+         (len == s.snapshot_path_len() && len != 0 && memcmp(path, s.snapshot_path(), len) == 0);
 }
 
 const char* op_name(FileOp op) noexcept {

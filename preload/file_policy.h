@@ -25,8 +25,8 @@ struct Ops {
 struct Outcome {
   enum class Act : unsigned char { kProceed, kDeny, kSoftDelete, kRedirect };
   Act act = Act::kProceed;
-  int err = 0;                    // for kDeny
-  const char* redirect_to = "";   // for kRedirect (points into the snapshot)
+  int err = 0;                   // for kDeny
+  const char* redirect_to = "";  // for kRedirect (points into the snapshot)
   const char* rule = "";
   const char* message = "";
   policy::FileOp op = policy::FileOp::kRead;  // the operation that decided

@@ -25,4 +25,6 @@ __attribute__((constructor)) void hook_constructor() {
 }  // namespace agentsh::hook
 
 // A version probe for tests and `agentsh detect`.
-extern "C" __attribute__((visibility("default"))) int agentsh_hook_version() { return 1; }
+extern "C" __attribute__((visibility("default"))) int agentsh_hook_version() {
+  return 1;
+}

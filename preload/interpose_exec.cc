@@ -108,7 +108,8 @@ int exec_list(Variant v, const char* path, const char* arg0, va_list ap) {
   size_t map_len = 0;
   if (argc + 1 > kStackArgs) {
     map_len = ((argc + 1) * sizeof(char*) + 4095) & ~static_cast<size_t>(4095);
-    long m = sys::mmap(nullptr, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long m =
+        sys::mmap(nullptr, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m < 0 && m > -4096) return ret_int(m);
     map = reinterpret_cast<void*>(m);
     argv = static_cast<char**>(map);
@@ -124,9 +125,15 @@ int exec_list(Variant v, const char* path, const char* arg0, va_list ap) {
 
   int r;
   switch (v) {
-    case Variant::kExecl: r = hook_execve(path, argv, envp); break;
-    case Variant::kExecle: r = hook_execve(path, argv, envp); break;
-    case Variant::kExeclp: r = hook_execvpe(path, argv, envp); break;
+    case Variant::kExecl:
+      r = hook_execve(path, argv, envp);
+      break;
+    case Variant::kExecle:
+      r = hook_execve(path, argv, envp);
+      break;
+    case Variant::kExeclp:
+      r = hook_execvpe(path, argv, envp);
+      break;
   }
   if (map != nullptr) {
     int e = errno;

@@ -29,11 +29,10 @@ HOOK_EXPORT int hook_mkdir(const char* p, mode_t m) __asm__("mkdir");
 HOOK_EXPORT int hook_mkdirat(int d, const char* p, mode_t m) __asm__("mkdirat");
 HOOK_EXPORT int hook_rename(const char* o, const char* n) __asm__("rename");
 HOOK_EXPORT int hook_renameat(int od, const char* o, int nd, const char* n) __asm__("renameat");
-HOOK_EXPORT int hook_renameat2(int od, const char* o, int nd, const char* n, unsigned f) __asm__(
-    "renameat2");
+HOOK_EXPORT int hook_renameat2(int od, const char* o, int nd, const char* n,
+                               unsigned f) __asm__("renameat2");
 HOOK_EXPORT int hook_link(const char* o, const char* n) __asm__("link");
-HOOK_EXPORT int hook_linkat(int od, const char* o, int nd, const char* n, int f) __asm__(
-    "linkat");
+HOOK_EXPORT int hook_linkat(int od, const char* o, int nd, const char* n, int f) __asm__("linkat");
 HOOK_EXPORT int hook_symlink(const char* t, const char* p) __asm__("symlink");
 HOOK_EXPORT int hook_symlinkat(const char* t, int d, const char* p) __asm__("symlinkat");
 HOOK_EXPORT int hook_chmod(const char* p, mode_t m) __asm__("chmod");
@@ -47,13 +46,13 @@ HOOK_EXPORT int hook_truncate64(const char* p, off_t l) __asm__("truncate64");
 HOOK_EXPORT int hook_mknod(const char* p, mode_t m, dev_t dev) __asm__("mknod");
 HOOK_EXPORT int hook_mknodat(int d, const char* p, mode_t m, dev_t dev) __asm__("mknodat");
 HOOK_EXPORT int hook_xmknod(int v, const char* p, mode_t m, dev_t* dev) __asm__("__xmknod");
-HOOK_EXPORT int hook_xmknodat(int v, int d, const char* p, mode_t m, dev_t* dev) __asm__(
-    "__xmknodat");
+HOOK_EXPORT int hook_xmknodat(int v, int d, const char* p, mode_t m,
+                              dev_t* dev) __asm__("__xmknodat");
 HOOK_EXPORT int hook_mkfifo(const char* p, mode_t m) __asm__("mkfifo");
 HOOK_EXPORT int hook_mkfifoat(int d, const char* p, mode_t m) __asm__("mkfifoat");
 
 // `real(args…)` when not governed (or -ENOSYS without libc's symbol), else `decided`.
-#define AGENTSH_PASS(real, ...)                                         \
+#define AGENTSH_PASS(real, ...) \
   if (!governed()) return (real) != nullptr ? (real)(__VA_ARGS__) : no_real()
 
 int hook_unlink(const char* p) {

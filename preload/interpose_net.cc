@@ -33,20 +33,18 @@ HOOK_EXPORT int hook_connect(int fd, const struct sockaddr* sa, socklen_t len) _
 HOOK_EXPORT ssize_t hook_sendto(int fd, const void* buf, size_t n, int flags,
                                 const struct sockaddr* sa, socklen_t len) __asm__("sendto");
 HOOK_EXPORT ssize_t hook_sendmsg(int fd, const struct msghdr* msg, int flags) __asm__("sendmsg");
-HOOK_EXPORT int hook_sendmmsg(int fd, struct mmsghdr* v, unsigned n, int flags) __asm__(
-    "sendmmsg");
+HOOK_EXPORT int hook_sendmmsg(int fd, struct mmsghdr* v, unsigned n, int flags) __asm__("sendmmsg");
 HOOK_EXPORT int hook_getaddrinfo(const char* node, const char* service,
-                                 const struct addrinfo* hints, struct addrinfo** res) __asm__(
-    "getaddrinfo");
+                                 const struct addrinfo* hints,
+                                 struct addrinfo** res) __asm__("getaddrinfo");
 HOOK_EXPORT struct hostent* hook_gethostbyname(const char* name) __asm__("gethostbyname");
-HOOK_EXPORT struct hostent* hook_gethostbyname2(const char* name, int af) __asm__(
-    "gethostbyname2");
+HOOK_EXPORT struct hostent* hook_gethostbyname2(const char* name, int af) __asm__("gethostbyname2");
 HOOK_EXPORT int hook_gethostbyname_r(const char* name, struct hostent* ret, char* buf, size_t len,
-                                     struct hostent** result, int* h_errnop) __asm__(
-    "gethostbyname_r");
+                                     struct hostent** result,
+                                     int* h_errnop) __asm__("gethostbyname_r");
 HOOK_EXPORT int hook_gethostbyname2_r(const char* name, int af, struct hostent* ret, char* buf,
-                                      size_t len, struct hostent** result, int* h_errnop) __asm__(
-    "gethostbyname2_r");
+                                      size_t len, struct hostent** result,
+                                      int* h_errnop) __asm__("gethostbyname2_r");
 
 namespace {
 
@@ -97,7 +95,8 @@ ssize_t hook_sendto(int fd, const void* buf, size_t n, int flags, const struct s
                     socklen_t len) {
   if (!governed() || sa == nullptr) {
     if (g_real.sendto != nullptr) return g_real.sendto(fd, buf, n, flags, sa, len);
-    return ret_long(sys::direct(SYS_sendto, fd, sys::arg(buf), sys::arg(n), flags, sys::arg(sa), len));
+    return ret_long(
+        sys::direct(SYS_sendto, fd, sys::arg(buf), sys::arg(n), flags, sys::arg(sa), len));
   }
   net_guard::NetOutcome o = net_guard::decide_connect(sa, len);
   if (!o.allow) return ret_long(-o.err);

@@ -57,10 +57,17 @@ bool mode_flags(const char* mode, int* flags) noexcept {
   if (mode == nullptr) return false;
   int f;
   switch (mode[0]) {
-    case 'r': f = O_RDONLY; break;
-    case 'w': f = O_WRONLY | O_CREAT | O_TRUNC; break;
-    case 'a': f = O_WRONLY | O_CREAT | O_APPEND; break;
-    default: return false;
+    case 'r':
+      f = O_RDONLY;
+      break;
+    case 'w':
+      f = O_WRONLY | O_CREAT | O_TRUNC;
+      break;
+    case 'a':
+      f = O_WRONLY | O_CREAT | O_APPEND;
+      break;
+    default:
+      return false;
   }
   for (const char* p = mode + 1; *p != '\0' && *p != ','; ++p) {
     if (*p == '+') f = (f & ~O_ACCMODE) | O_RDWR;
@@ -149,13 +156,13 @@ HOOK_EXPORT FILE* hook_freopen(const char* path, const char* mode, FILE* s) __as
 HOOK_EXPORT FILE* hook_freopen64(const char* path, const char* mode, FILE* s) __asm__("freopen64");
 HOOK_EXPORT DIR* hook_opendir(const char* path) __asm__("opendir");
 
-#define AGENTSH_READ_MODE(flags)        \
-  unsigned mode = 0;                    \
-  if (wants_mode(flags)) {              \
-    va_list ap;                         \
-    va_start(ap, flags);                \
-    mode = va_arg(ap, unsigned);        \
-    va_end(ap);                         \
+#define AGENTSH_READ_MODE(flags) \
+  unsigned mode = 0;             \
+  if (wants_mode(flags)) {       \
+    va_list ap;                  \
+    va_start(ap, flags);         \
+    mode = va_arg(ap, unsigned); \
+    va_end(ap);                  \
   }
 
 int hook_open(const char* path, int flags, ...) {
@@ -196,7 +203,9 @@ int hook_creat(const char* path, mode_t mode) {
 int hook_creat64(const char* path, mode_t mode) {
   return do_open_nodir(path, O_CREAT | O_WRONLY | O_TRUNC, mode, g_real.open64);
 }
-FILE* hook_fopen(const char* path, const char* mode) { return do_fopen(path, mode, g_real.fopen); }
+FILE* hook_fopen(const char* path, const char* mode) {
+  return do_fopen(path, mode, g_real.fopen);
+}
 FILE* hook_fopen64(const char* path, const char* mode) {
   return do_fopen(path, mode, g_real.fopen64);
 }

@@ -39,7 +39,9 @@ int do_fstatat(int dirfd, const char* path, struct stat* st, int flags) noexcept
 }
 
 // _STAT_VER_KERNEL (0) and _STAT_VER_LINUX (1) both mean the kernel layout on x86_64.
-bool ver_ok(int ver) noexcept { return ver == 0 || ver == 1; }
+bool ver_ok(int ver) noexcept {
+  return ver == 0 || ver == 1;
+}
 
 int do_access(int dirfd, const char* path, int mode, int flags,
               int (*real)(int, const char*, int, int)) noexcept {
@@ -58,33 +60,39 @@ HOOK_EXPORT int hook_lstat(const char* p, struct stat* st) __asm__("lstat");
 HOOK_EXPORT int hook_lstat64(const char* p, struct stat* st) __asm__("lstat64");
 HOOK_EXPORT int hook_fstatat(int d, const char* p, struct stat* st, int f) __asm__("fstatat");
 HOOK_EXPORT int hook_fstatat64(int d, const char* p, struct stat* st, int f) __asm__("fstatat64");
-HOOK_EXPORT int hook_statx(int d, const char* p, int f, unsigned m, struct statx* s) __asm__(
-    "statx");
+HOOK_EXPORT int hook_statx(int d, const char* p, int f, unsigned m,
+                           struct statx* s) __asm__("statx");
 HOOK_EXPORT int hook_xstat(int v, const char* p, struct stat* st) __asm__("__xstat");
 HOOK_EXPORT int hook_xstat64(int v, const char* p, struct stat* st) __asm__("__xstat64");
 HOOK_EXPORT int hook_lxstat(int v, const char* p, struct stat* st) __asm__("__lxstat");
 HOOK_EXPORT int hook_lxstat64(int v, const char* p, struct stat* st) __asm__("__lxstat64");
-HOOK_EXPORT int hook_fxstatat(int v, int d, const char* p, struct stat* st, int f) __asm__(
-    "__fxstatat");
-HOOK_EXPORT int hook_fxstatat64(int v, int d, const char* p, struct stat* st, int f) __asm__(
-    "__fxstatat64");
+HOOK_EXPORT int hook_fxstatat(int v, int d, const char* p, struct stat* st,
+                              int f) __asm__("__fxstatat");
+HOOK_EXPORT int hook_fxstatat64(int v, int d, const char* p, struct stat* st,
+                                int f) __asm__("__fxstatat64");
 HOOK_EXPORT int hook_access(const char* p, int mode) __asm__("access");
 HOOK_EXPORT int hook_faccessat(int d, const char* p, int mode, int f) __asm__("faccessat");
 HOOK_EXPORT int hook_euidaccess(const char* p, int mode) __asm__("euidaccess");
 HOOK_EXPORT int hook_eaccess(const char* p, int mode) __asm__("eaccess");
 HOOK_EXPORT ssize_t hook_readlink(const char* p, char* buf, size_t n) __asm__("readlink");
-HOOK_EXPORT ssize_t hook_readlinkat(int d, const char* p, char* buf, size_t n) __asm__(
-    "readlinkat");
+HOOK_EXPORT ssize_t hook_readlinkat(int d, const char* p, char* buf,
+                                    size_t n) __asm__("readlinkat");
 
-int hook_stat(const char* p, struct stat* st) { return do_fstatat(AT_FDCWD, p, st, 0); }
-int hook_stat64(const char* p, struct stat* st) { return do_fstatat(AT_FDCWD, p, st, 0); }
+int hook_stat(const char* p, struct stat* st) {
+  return do_fstatat(AT_FDCWD, p, st, 0);
+}
+int hook_stat64(const char* p, struct stat* st) {
+  return do_fstatat(AT_FDCWD, p, st, 0);
+}
 int hook_lstat(const char* p, struct stat* st) {
   return do_fstatat(AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW);
 }
 int hook_lstat64(const char* p, struct stat* st) {
   return do_fstatat(AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW);
 }
-int hook_fstatat(int d, const char* p, struct stat* st, int f) { return do_fstatat(d, p, st, f); }
+int hook_fstatat(int d, const char* p, struct stat* st, int f) {
+  return do_fstatat(d, p, st, f);
+}
 int hook_fstatat64(int d, const char* p, struct stat* st, int f) {
   return do_fstatat(d, p, st, f);
 }
@@ -101,12 +109,16 @@ int hook_xstat(int v, const char* p, struct stat* st) {
   if (!ver_ok(v)) return ret_int(-EINVAL);
   return do_fstatat(AT_FDCWD, p, st, 0);
 }
-int hook_xstat64(int v, const char* p, struct stat* st) { return hook_xstat(v, p, st); }
+int hook_xstat64(int v, const char* p, struct stat* st) {
+  return hook_xstat(v, p, st);
+}
 int hook_lxstat(int v, const char* p, struct stat* st) {
   if (!ver_ok(v)) return ret_int(-EINVAL);
   return do_fstatat(AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW);
 }
-int hook_lxstat64(int v, const char* p, struct stat* st) { return hook_lxstat(v, p, st); }
+int hook_lxstat64(int v, const char* p, struct stat* st) {
+  return hook_lxstat(v, p, st);
+}
 int hook_fxstatat(int v, int d, const char* p, struct stat* st, int f) {
   if (!ver_ok(v)) return ret_int(-EINVAL);
   return do_fstatat(d, p, st, f);

@@ -24,9 +24,8 @@ void NameTable::record(const char* name, const cidr::IpAddr& ip) noexcept {
   }
   Slot& slot = slots_[idx];
   uint32_t s = __atomic_load_n(&slot.seq, __ATOMIC_RELAXED);
-  if ((s & 1) != 0 ||
-      !__atomic_compare_exchange_n(&slot.seq, &s, s + 1, false, __ATOMIC_ACQUIRE,
-                                   __ATOMIC_RELAXED)) {
+  if ((s & 1) != 0 || !__atomic_compare_exchange_n(&slot.seq, &s, s + 1, false, __ATOMIC_ACQUIRE,
+                                                   __ATOMIC_RELAXED)) {
     return;  // another writer has it: drop this answer rather than wait
   }
   __atomic_thread_fence(__ATOMIC_RELEASE);

@@ -62,8 +62,8 @@ NetOutcome decide_connect(const struct sockaddr* sa, socklen_t len) noexcept {
     case Decision::kAudit:
     case Decision::kRedirect:    // connection redirects: the proxy's job (later issue)
     case Decision::kSoftDelete:  // meaningless for a connection: allow, but say so
-      broker_client::audit("connect", target.data(), v.rule, policy::decision_name(v.decision).data(),
-                           v.message, 0);
+      broker_client::audit("connect", target.data(), v.rule,
+                           policy::decision_name(v.decision).data(), v.message, 0);
       return o;
     case Decision::kApprove: {
       policy::ApprovalMode m = s.approval_mode();

@@ -112,7 +112,8 @@ long build(int dirfd, const char* path, Target* t) noexcept {
     long base;
     if (dirfd == AT_FDCWD) {
       base = sys::getcwd(t->open_buf, kPathMax);
-      if (base < 0) return base;  // ENOENT: the cwd was removed
+      if (base == -ERANGE) return -ENAMETOOLONG;  // a cwd longer than PATH_MAX
+      if (base < 0) return base;                  // ENOENT: the cwd was removed
       if (t->open_buf[0] != '/') return -ENOENT;  // "(unreachable)…": outside our root
       base -= 1;                                  // the kernel counts the NUL
     } else {
@@ -256,6 +257,22 @@ long resolve(const char* abs, size_t len, bool follow_final, Resolved* r) noexce
   if (d == 0) return -ENAMETOOLONG;
   r->dlen = canonical_proc_self(r->dpath, d);
   return 0;
+}
+
+void restore_tail(const char* raw, size_t raw_len, Resolved* r) noexcept {
+  if (r->broken || raw_len < 2 || r->open_len <= 1) return;
+  const char* add;
+  if (raw[raw_len - 1] == '/') {
+    add = "/";
+  } else if (raw[raw_len - 1] == '.' && raw[raw_len - 2] == '/') {
+    add = "/.";
+  } else {
+    return;  // no tail, or ".." (already applied by the walk)
+  }
+  size_t al = strlen(add);
+  if (r->open[r->open_len - 1] == '/' || r->open_len + al + 1 > kPathMax) return;
+  memcpy(r->open + r->open_len, add, al + 1);
+  r->open_len += al;
 }
 
 long split_parent(const char* path, size_t len, char* parent, size_t cap,

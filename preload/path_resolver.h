@@ -21,12 +21,12 @@ namespace agentsh::hook::path_resolver {
 inline constexpr size_t kPathMax = 4096;  // PATH_MAX, including the NUL
 
 struct Target {
-  const char* open;       // absolute raw path for the kernel (caller's string or open_buf)
+  const char* open;  // absolute raw path for the kernel (caller's string or open_buf)
   size_t open_len;
-  const char* dpath;      // normalised path for the policy (open, or dpath_buf)
+  const char* dpath;  // normalised path for the policy (open, or dpath_buf)
   size_t dlen;
-  bool trailing_slash;    // ended in "/", "/." or "/..": the final component must be a
-                          // directory, and a final symlink is followed
+  bool trailing_slash;  // ended in "/", "/." or "/..": the final component must be a
+                        // directory, and a final symlink is followed
   char open_buf[kPathMax];
   char dpath_buf[kPathMax];
 };
@@ -41,22 +41,28 @@ long build(int dirfd, const char* path, Target* t) noexcept;
 long fd_path(int fd, char* out, size_t cap) noexcept;
 
 struct Resolved {
-  char open[kPathMax];   // physical path, every followed symlink expanded. When `broken`,
-                         // ends in the raw, unresolvable tail (the operation fails there)
+  char open[kPathMax];  // physical path, every followed symlink expanded. When `broken`,
+                        // ends in the raw, unresolvable tail (the operation fails there)
   size_t open_len;
   char dpath[kPathMax];  // normalised; /proc/<own pid> spelled /proc/self
   size_t dlen;
-  bool magic;            // ends at a /proc magic link to an object without a path (pipe,
-                         // socket, deleted file): operate on `open` following links, and
-                         // decide on the path the program gave
-  bool final_symlink;    // the final component is a symlink that was not followed
-  bool broken;           // a component before the last is missing or not a directory
+  bool magic;          // ends at a /proc magic link to an object without a path (pipe,
+                       // socket, deleted file): operate on `open` following links, and
+                       // decide on the path the program gave
+  bool final_symlink;  // the final component is a symlink that was not followed
+  bool broken;         // a component before the last is missing or not a directory
 };
 
 // Resolves the absolute path `abs` (a Target's raw `open`). follow_final: whether the
 // operation follows a final symlink. Returns 0 or -errno (ELOOP after 40 links,
 // ENAMETOOLONG). Offers top-level links it meets to the SymlinkCache.
 long resolve(const char* abs, size_t len, bool follow_final, Resolved* r) noexcept;
+
+// Resolution drops a trailing "/" or "/." (the kernel reads them as "must be a
+// directory"); this puts the raw path's back on a resolved path, so unlink("file/") and
+// rmdir("dir/.") still fail the way the kernel says. Not for a broken path (its raw tail
+// is already there).
+void restore_tail(const char* raw, size_t raw_len, Resolved* r) noexcept;
 
 // Splits an absolute path into parent and final component for *at() calls. The parent
 // is written to `parent` (at least "/"); *last points into `path` (may keep trailing

@@ -100,8 +100,7 @@ struct RealFns {
   struct hostent* (*gethostbyname)(const char*);
   struct hostent* (*gethostbyname2)(const char*, int);
   int (*gethostbyname_r)(const char*, struct hostent*, char*, size_t, struct hostent**, int*);
-  int (*gethostbyname2_r)(const char*, int, struct hostent*, char*, size_t, struct hostent**,
-                          int*);
+  int (*gethostbyname2_r)(const char*, int, struct hostent*, char*, size_t, struct hostent**, int*);
 };
 
 // The table. Zero until real_fns::resolve_all() has run.

@@ -22,8 +22,7 @@ bool SymlinkCache::is_top_level(const char* path, size_t len) noexcept {
   return true;
 }
 
-size_t SymlinkCache::rewrite(const char* path, size_t len, char* out,
-                             size_t cap) const noexcept {
+size_t SymlinkCache::rewrite(const char* path, size_t len, char* out, size_t cap) const noexcept {
   uint32_t n = __atomic_load_n(&count_, __ATOMIC_ACQUIRE);
   if (n == 0 || len < 2 || path[0] != '/') return 0;
   size_t first = 1;
@@ -68,8 +67,7 @@ void SymlinkCache::remember(const char* link, size_t link_len, const char* targe
       !S_ISLNK(st.st_mode) || st.st_uid != 0) {
     return;
   }
-  if (sys::call(SYS_newfstatat, AT_FDCWD, sys::arg("/"), sys::arg(&st), AT_SYMLINK_NOFOLLOW) !=
-          0 ||
+  if (sys::call(SYS_newfstatat, AT_FDCWD, sys::arg("/"), sys::arg(&st), AT_SYMLINK_NOFOLLOW) != 0 ||
       st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return;
   }
@@ -100,6 +98,8 @@ void SymlinkCache::remember(const char* link, size_t link_len, const char* targe
   __atomic_store_n(&writer_, 0, __ATOMIC_RELEASE);
 }
 
-void SymlinkCache::invalidate() noexcept { __atomic_store_n(&count_, 0, __ATOMIC_RELEASE); }
+void SymlinkCache::invalidate() noexcept {
+  __atomic_store_n(&count_, 0, __ATOMIC_RELEASE);
+}
 
 }  // namespace agentsh::hook

@@ -36,8 +36,7 @@ class SymlinkCache {
 
   // Offers "/name" -> `target` (absolute, already symlink-free as far as the caller
   // knows). Checks admission (two lstat-like syscalls) and stores it if there is room.
-  void remember(const char* link, size_t link_len, const char* target,
-                size_t target_len) noexcept;
+  void remember(const char* link, size_t link_len, const char* target, size_t target_len) noexcept;
 
   void invalidate() noexcept;
 

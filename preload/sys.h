@@ -60,20 +60,30 @@ inline long openat2(int dirfd, const char* path, uint64_t flags, uint64_t mode,
 inline long openat(int dirfd, const char* path, int flags, unsigned mode) noexcept {
   return call(SYS_openat, dirfd, arg(path), flags, mode);
 }
-inline long close(int fd) noexcept { return call(SYS_close, fd); }
+inline long close(int fd) noexcept {
+  return call(SYS_close, fd);
+}
 inline long readlinkat(int dirfd, const char* path, char* buf, size_t cap) noexcept {
   return call(SYS_readlinkat, dirfd, arg(path), arg(buf), arg(cap));
 }
-inline long getcwd(char* buf, size_t cap) noexcept { return call(SYS_getcwd, arg(buf), arg(cap)); }
-inline long getpid() noexcept { return call(SYS_getpid); }
+inline long getcwd(char* buf, size_t cap) noexcept {
+  return call(SYS_getcwd, arg(buf), arg(cap));
+}
+inline long getpid() noexcept {
+  return call(SYS_getpid);
+}
 inline long write(int fd, const void* buf, size_t n) noexcept {
   return call(SYS_write, fd, arg(buf), arg(n));
 }
-inline long read(int fd, void* buf, size_t n) noexcept { return call(SYS_read, fd, arg(buf), arg(n)); }
+inline long read(int fd, void* buf, size_t n) noexcept {
+  return call(SYS_read, fd, arg(buf), arg(n));
+}
 inline long mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) noexcept {
   return call(SYS_mmap, arg(addr), arg(len), prot, flags, fd, arg(off));
 }
-inline long munmap(void* addr, size_t len) noexcept { return call(SYS_munmap, arg(addr), arg(len)); }
+inline long munmap(void* addr, size_t len) noexcept {
+  return call(SYS_munmap, arg(addr), arg(len));
+}
 
 // Writes all of buf (retrying short writes and EINTR). Returns 0 or -errno.
 long write_all(int fd, const void* buf, size_t n) noexcept;

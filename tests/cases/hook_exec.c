@@ -23,11 +23,16 @@ extern char** environ;
 
 static const char* ename(int e) {
   switch (e) {
-    case 0: return "0";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    default: return "OTHER";
+    case 0:
+      return "0";
+    case EACCES:
+      return "EACCES";
+    case EPERM:
+      return "EPERM";
+    case ENOENT:
+      return "ENOENT";
+    default:
+      return "OTHER";
   }
 }
 
@@ -45,7 +50,7 @@ int main(int argc, char** argv) {
   }
   const char* mode = argv[1];
   if (!strcmp(mode, "vfork")) {
-    int err = 0;
+    static volatile int err = 0; /* written by the vfork child, which shares our memory */
     pid_t pid = vfork();
     if (pid == 0) {
       execvp(argv[2], argv + 2);

@@ -28,27 +28,44 @@
 
 static const char* ename(int e) {
   switch (e) {
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case EEXIST: return "EEXIST";
-    case ELOOP: return "ELOOP";
-    case ENOTEMPTY: return "ENOTEMPTY";
-    case EINVAL: return "EINVAL";
-    case EBADF: return "EBADF";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case EXDEV: return "EXDEV";
-    case EBUSY: return "EBUSY";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    default: return "OTHER";
+    case EACCES:
+      return "EACCES";
+    case EPERM:
+      return "EPERM";
+    case ENOENT:
+      return "ENOENT";
+    case ENOTDIR:
+      return "ENOTDIR";
+    case EISDIR:
+      return "EISDIR";
+    case EEXIST:
+      return "EEXIST";
+    case ELOOP:
+      return "ELOOP";
+    case ENOTEMPTY:
+      return "ENOTEMPTY";
+    case EINVAL:
+      return "EINVAL";
+    case EBADF:
+      return "EBADF";
+    case ENAMETOOLONG:
+      return "ENAMETOOLONG";
+    case EXDEV:
+      return "EXDEV";
+    case EBUSY:
+      return "EBUSY";
+    case EOPNOTSUPP:
+      return "EOPNOTSUPP";
+    default:
+      return "OTHER";
   }
 }
 
 static void report(const char* op, int ok, int err) {
-  if (ok) printf("%s OK\n", op);
-  else printf("%s ERR %s\n", op, ename(err));
+  if (ok)
+    printf("%s OK\n", op);
+  else
+    printf("%s ERR %s\n", op, ename(err));
   fflush(stdout);
 }
 
@@ -68,12 +85,12 @@ static int mode_flags(const char* m) {
 
 int main(int argc, char** argv) {
   int i = 1;
-#define NEED(n)                                              \
-  do {                                                       \
-    if (i + (n) > argc) {                                    \
+#define NEED(n)                                                \
+  do {                                                         \
+    if (i + (n) > argc) {                                      \
       fprintf(stderr, "%s: missing arguments\n", argv[i - 1]); \
-      return 2;                                              \
-    }                                                        \
+      return 2;                                                \
+    }                                                          \
   } while (0)
   while (i < argc) {
     const char* op = argv[i++];

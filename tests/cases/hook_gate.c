@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   int fd = open(argv[2], O_RDONLY);
-  if (fd >= 0) printf("open OK\n");
-  else printf("open ERR %s\n", errno == EPERM ? "EPERM" : errno == EACCES ? "EACCES" : "OTHER");
+  if (fd >= 0)
+    printf("open OK\n");
+  else
+    printf("open ERR %s\n", errno == EPERM ? "EPERM" : errno == EACCES ? "EACCES" : "OTHER");
   return 0;
 }

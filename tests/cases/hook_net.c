@@ -17,17 +17,24 @@
 
 static const char* ename(int e) {
   switch (e) {
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case ENETUNREACH: return "ENETUNREACH";
-    default: return "OTHER";
+    case EACCES:
+      return "EACCES";
+    case EPERM:
+      return "EPERM";
+    case ECONNREFUSED:
+      return "ECONNREFUSED";
+    case ENETUNREACH:
+      return "ENETUNREACH";
+    default:
+      return "OTHER";
   }
 }
 
 static void report(const char* op, int ok, int err) {
-  if (ok) printf("%s OK\n", op);
-  else printf("%s ERR %s\n", op, ename(err));
+  if (ok)
+    printf("%s OK\n", op);
+  else
+    printf("%s ERR %s\n", op, ename(err));
 }
 
 static int v4(const char* ip, int port, struct sockaddr_in* sa) {

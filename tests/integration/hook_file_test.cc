@@ -12,10 +12,8 @@ namespace {
 using policy::Decision;
 using policy::FileOp;
 
-constexpr policy::OpMask kReadOps = policy::op_bit(FileOp::kRead) |
-                                    policy::op_bit(FileOp::kOpen) |
-                                    policy::op_bit(FileOp::kStat) |
-                                    policy::op_bit(FileOp::kList) |
+constexpr policy::OpMask kReadOps = policy::op_bit(FileOp::kRead) | policy::op_bit(FileOp::kOpen) |
+                                    policy::op_bit(FileOp::kStat) | policy::op_bit(FileOp::kList) |
                                     policy::op_bit(FileOp::kReadlink) |
                                     policy::op_bit(FileOp::kExec);
 
@@ -105,7 +103,8 @@ TEST_F(HookFileTest, DenialSendsExactlyOneAuditRecord) {
   standard();
   RunResult r = ops_run({"open", w_ + "/secret", "r"});
   ASSERT_EQ(r.lines(), std::vector<std::string>{"open ERR EACCES"});
-  ASSERT_TRUE(world_.broker().wait_audit([&](const AuditRecord& a) { return a.target == w_ + "/secret"; }));
+  ASSERT_TRUE(
+      world_.broker().wait_audit([&](const AuditRecord& a) { return a.target == w_ + "/secret"; }));
   auto recs = audits_for(w_ + "/secret");
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_EQ(recs[0].op, "read");
@@ -129,10 +128,9 @@ TEST_F(HookFileTest, WritesToReadOnlyAreaNeverLand) {
   RunResult r = ops_run({"write", w_ + "/ro/file", "clobbered", "open", w_ + "/ro/file", "a",
                          "creat", w_ + "/ro/new", "fopen", w_ + "/ro/new2", "w", "truncate",
                          w_ + "/ro/file", "0", "read", w_ + "/ro/file"});
-  EXPECT_EQ(r.lines(),
-            (std::vector<std::string>{"write ERR EACCES", "open ERR EACCES", "creat ERR EACCES",
-                                      "fopen ERR EACCES", "truncate ERR EACCES",
-                                      "read OK read-only"}));
+  EXPECT_EQ(r.lines(), (std::vector<std::string>{"write ERR EACCES", "open ERR EACCES",
+                                                 "creat ERR EACCES", "fopen ERR EACCES",
+                                                 "truncate ERR EACCES", "read OK read-only"}));
   EXPECT_EQ(read_file(w_ + "/ro/file"), "read-only");
   EXPECT_FALSE(fs::exists(w_ + "/ro/new"));
   EXPECT_FALSE(fs::exists(w_ + "/ro/new2"));
@@ -143,16 +141,37 @@ TEST_F(HookFileTest, SymlinkToDeniedFileIsTheDeniedFile) {
   RunResult r = ops_run({"read", w_ + "/link", "stat", w_ + "/link", "lstat", w_ + "/link",
                          "readlink", w_ + "/link", "open", w_ + "/link", "path", "open",
                          w_ + "/link", "nofollow", "read", w_ + "/oklink"});
+  EXPECT_EQ(r.lines(), (std::vector<std::string>{"read ERR EACCES", "stat ERR EACCES", "lstat OK",
+                                                 "readlink OK " + w_ + "/secret", "open ERR EACCES",
+                                                 "open ERR ELOOP", "read OK ok-content"}));
+}
+
+TEST_F(HookFileTest, WritingThroughASymlinkWritesTheTarget) {
+  standard();
+  RunResult r = ops_run({"write", w_ + "/link", "pwned", "unlink", w_ + "/link"});
+  // The write is a write to the secret (denied); removing the link itself is allowed.
+  EXPECT_EQ(r.lines(), (std::vector<std::string>{"write ERR EACCES", "unlink OK"}));
+  EXPECT_EQ(read_file(w_ + "/secret"), "top-secret");
+  EXPECT_FALSE(fs::exists(fs::symlink_status(w_ + "/link")));
+}
+
+TEST_F(HookFileTest, ProcSelfLinksAndStdinStillWork) {
+  standard();
+  RunResult r = ops_run({"readlink", "/proc/self/exe", "stat", "/lib", "stat",
+                         "/lib/x86_64-linux-gnu", "read", "/proc/self/comm"});
   EXPECT_EQ(r.lines(),
-            (std::vector<std::string>{"read ERR EACCES", "stat ERR EACCES", "lstat OK",
-                                      "readlink OK " + w_ + "/secret", "open ERR EACCES",
-                                      "open ERR ELOOP", "read OK ok-content"}));
+            (std::vector<std::string>{"readlink OK " + case_bin("hook_fileops"), "stat OK",
+                                      "stat OK", "read OK hook_fileops", ""}));
+  // /dev/stdin -> /proc/self/fd/0 -> pipe:[…]: an object the process already holds.
+  RunResult p = world_.hooked(
+      {"/bin/sh", "-c", "echo piped | " + case_bin("hook_fileops") + " read /dev/stdin"});
+  EXPECT_EQ(p.out, "read OK piped\n\n") << p.err;
 }
 
 TEST_F(HookFileTest, SymlinkedDirectoryLeadsIntoDeniedTree) {
   standard();
-  RunResult r = ops_run({"read", w_ + "/ldir/f", "opendir", w_ + "/ldir", "write",
-                         w_ + "/ldir/planted", "x"});
+  RunResult r = ops_run(
+      {"read", w_ + "/ldir/f", "opendir", w_ + "/ldir", "write", w_ + "/ldir/planted", "x"});
   EXPECT_EQ(r.lines(), (std::vector<std::string>{"read ERR EACCES", "opendir ERR EACCES",
                                                  "write ERR EACCES"}));
   EXPECT_FALSE(fs::exists(w_ + "/secretdir/planted"));
@@ -160,9 +179,9 @@ TEST_F(HookFileTest, SymlinkedDirectoryLeadsIntoDeniedTree) {
 
 TEST_F(HookFileTest, RelativePathsAndDotDotTricks) {
   standard();
-  RunResult r = ops_run({"read", "../secret", "read", "./../ok", "read", "../sub/../secret",
-                         "read", "missing/../../ok", "read", "../ok/../ok", "read",
-                         ".//..//secretdir/./f", "chdir", "..", "read", "secret", "read", "ok"},
+  RunResult r = ops_run({"read", "../secret", "read", "./../ok", "read", "../sub/../secret", "read",
+                         "missing/../../ok", "read", "../ok/../ok", "read", ".//..//secretdir/./f",
+                         "chdir", "..", "read", "secret", "read", "ok"},
                         w_ + "/sub");
   EXPECT_EQ(r.lines(),
             (std::vector<std::string>{"read ERR EACCES", "read OK ok-content", "read ERR EACCES",
@@ -172,36 +191,54 @@ TEST_F(HookFileTest, RelativePathsAndDotDotTricks) {
 
 TEST_F(HookFileTest, DirfdRelativeOpens) {
   standard();
-  RunResult r = ops_run({"openat", w_ + "/sub", "../secret", "r", "openat", w_, "ok", "r",
-                         "openat", w_, "secretdir/f", "r", "openat", w_, "ldir/f", "r", "openat",
-                         w_ + "/sub", "/" + w_.substr(1) + "/secret", "r"});
-  EXPECT_EQ(r.lines(), (std::vector<std::string>{"openat ERR EACCES", "openat OK",
-                                                 "openat ERR EACCES", "openat ERR EACCES",
-                                                 "openat ERR EACCES"}));
+  RunResult r = ops_run({"openat",
+                         w_ + "/sub",
+                         "../secret",
+                         "r",
+                         "openat",
+                         w_,
+                         "ok",
+                         "r",
+                         "openat",
+                         w_,
+                         "secretdir/f",
+                         "r",
+                         "openat",
+                         w_,
+                         "ldir/f",
+                         "r",
+                         "openat",
+                         w_ + "/sub",
+                         "/" + w_.substr(1) + "/secret",
+                         "r"});
+  EXPECT_EQ(r.lines(),
+            (std::vector<std::string>{"openat ERR EACCES", "openat OK", "openat ERR EACCES",
+                                      "openat ERR EACCES", "openat ERR EACCES"}));
 }
 
 TEST_F(HookFileTest, ProcMagicLinksResolveToTheRealPath) {
   standard();
-  RunResult r = ops_run({"read", "/proc/self/root" + w_ + "/secret", "read",
-                         "/proc/self/cwd/secret", "read", "/proc/self/cwd/ok", "read",
-                         "/proc/thread-self/root" + w_ + "/secret"},
-                        w_);
+  RunResult r =
+      ops_run({"read", "/proc/self/root" + w_ + "/secret", "read", "/proc/self/cwd/secret", "read",
+               "/proc/self/cwd/ok", "read", "/proc/thread-self/root" + w_ + "/secret"},
+              w_);
   EXPECT_EQ(r.lines(), (std::vector<std::string>{"read ERR EACCES", "read ERR EACCES",
                                                  "read OK ok-content", "read ERR EACCES"}));
 }
 
 TEST_F(HookFileTest, MutationsOnDeniedPathsFailAndChangeNothing) {
   standard();
-  RunResult r = ops_run({"unlink", w_ + "/secret", "rename", w_ + "/secret", w_ + "/stolen",
-                         "rename", w_ + "/ok", w_ + "/ro/ok", "link", w_ + "/secret",
-                         w_ + "/hardlink", "symlink", "/etc/passwd", w_ + "/ro/sl", "mkdir",
-                         w_ + "/ro/d", "rmdir", w_ + "/secretdir", "chmod", w_ + "/secret", "777",
-                         "mkfifo", w_ + "/ro/fifo", "remove", w_ + "/secret"});
+  RunResult r = ops_run(
+      {"unlink",      w_ + "/secret", "rename", w_ + "/secret", w_ + "/stolen",   "rename",
+       w_ + "/ok",    w_ + "/ro/ok",  "link",   w_ + "/secret", w_ + "/hardlink", "symlink",
+       "/etc/passwd", w_ + "/ro/sl",  "mkdir",  w_ + "/ro/d",   "rmdir",          w_ + "/secretdir",
+       "chmod",       w_ + "/secret", "777",    "mkfifo",       w_ + "/ro/fifo",  "remove",
+       w_ + "/secret"});
   EXPECT_EQ(r.lines(),
-            (std::vector<std::string>{"unlink ERR EACCES", "rename ERR EACCES",
-                                      "rename ERR EACCES", "link ERR EACCES", "symlink ERR EACCES",
-                                      "mkdir ERR EACCES", "rmdir ERR EACCES", "chmod ERR EACCES",
-                                      "mkfifo ERR EACCES", "remove ERR EACCES"}));
+            (std::vector<std::string>{"unlink ERR EACCES", "rename ERR EACCES", "rename ERR EACCES",
+                                      "link ERR EACCES", "symlink ERR EACCES", "mkdir ERR EACCES",
+                                      "rmdir ERR EACCES", "chmod ERR EACCES", "mkfifo ERR EACCES",
+                                      "remove ERR EACCES"}));
   EXPECT_EQ(read_file(w_ + "/secret"), "top-secret");
   EXPECT_EQ(read_file(w_ + "/ok"), "ok-content");
   EXPECT_FALSE(fs::exists(w_ + "/stolen"));
@@ -214,14 +251,14 @@ TEST_F(HookFileTest, MutationsOnDeniedPathsFailAndChangeNothing) {
 
 TEST_F(HookFileTest, AllowedMutationsWork) {
   standard();
-  RunResult r = ops_run({"mkdir", w_ + "/d", "rename", w_ + "/ok", w_ + "/d/ok2", "link",
-                         w_ + "/d/ok2", w_ + "/d/ok3", "symlink", "ok3", w_ + "/d/sl", "chmod",
-                         w_ + "/d/ok2", "600", "unlink", w_ + "/d/ok3", "mkdir", w_ + "/d/e",
-                         "rmdir", w_ + "/d/e", "mkfifo", w_ + "/d/fifo", "read", w_ + "/d/sl"});
-  EXPECT_EQ(r.lines(),
-            (std::vector<std::string>{"mkdir OK", "rename OK", "link OK", "symlink OK", "chmod OK",
-                                      "unlink OK", "mkdir OK", "rmdir OK", "mkfifo OK",
-                                      "read ERR ENOENT"}));
+  RunResult r = ops_run({"mkdir",       w_ + "/d",      "rename",      w_ + "/ok",  w_ + "/d/ok2",
+                         "link",        w_ + "/d/ok2",  w_ + "/d/ok3", "symlink",   "ok3",
+                         w_ + "/d/sl",  "chmod",        w_ + "/d/ok2", "600",       "unlink",
+                         w_ + "/d/ok3", "mkdir",        w_ + "/d/e",   "rmdir",     w_ + "/d/e",
+                         "mkfifo",      w_ + "/d/fifo", "read",        w_ + "/d/sl"});
+  EXPECT_EQ(r.lines(), (std::vector<std::string>{"mkdir OK", "rename OK", "link OK", "symlink OK",
+                                                 "chmod OK", "unlink OK", "mkdir OK", "rmdir OK",
+                                                 "mkfifo OK", "read ERR ENOENT"}));
   EXPECT_EQ(read_file(w_ + "/d/ok2"), "ok-content");
   EXPECT_EQ(fs::status(w_ + "/d/ok2").permissions(),
             fs::perms::owner_read | fs::perms::owner_write);
@@ -230,13 +267,33 @@ TEST_F(HookFileTest, AllowedMutationsWork) {
 
 TEST_F(HookFileTest, KernelErrorsStayTheKernelsOnAllowedPaths) {
   standard();
-  RunResult r = ops_run({"open", w_ + "/nope", "r", "open", w_ + "/ok", "c", "open", w_ + "/ok/",
-                         "r", "open", w_ + "/oklink", "nofollow", "unlink", w_ + "/sub", "rmdir",
-                         w_ + "/ok", "mkdir", w_ + "/ok", "open", w_ + "/sub", "w"});
+  RunResult r =
+      ops_run({"open",       w_ + "/nope", "r",          "open",     w_ + "/ok",     "c",
+               "open",       w_ + "/ok/",  "r",          "open",     w_ + "/oklink", "nofollow",
+               "unlink",     w_ + "/sub",  "rmdir",      w_ + "/ok", "mkdir",        w_ + "/ok",
+               "open",       w_ + "/sub",  "w",          "readlink", w_ + "/ok",     "readlink",
+               w_ + "/nope", "stat",       w_ + "/ok/x", "lstat",    w_ + "/nope/x"});
+  EXPECT_EQ(r.lines(), (std::vector<std::string>{
+                           "open ERR ENOENT", "open ERR EEXIST", "open ERR ENOTDIR",
+                           "open ERR ELOOP", "unlink ERR EISDIR", "rmdir ERR ENOTDIR",
+                           "mkdir ERR EEXIST", "open ERR EISDIR", "readlink ERR EINVAL",
+                           "readlink ERR ENOENT", "stat ERR ENOTDIR", "lstat ERR ENOENT"}));
+}
+
+TEST_F(HookFileTest, TrailingSlashAndDotSurviveTheSlowPath) {
+  standard();
+  // Through a symlinked directory every operation takes the slow path (resolution).
+  fs::create_symlink(w_ + "/sub", w_ + "/subl");
+  write_file(w_ + "/sub/f", "f");
+  fs::create_directories(w_ + "/sub/d");
+  RunResult r = ops_run({"unlink", w_ + "/subl/f/", "stat", w_ + "/subl/f/", "rmdir",
+                         w_ + "/subl/d/.", "open", w_ + "/subl/f/", "r", "read", w_ + "/subl/f",
+                         "rmdir", w_ + "/subl/d/"});
   EXPECT_EQ(r.lines(),
-            (std::vector<std::string>{"open ERR ENOENT", "open ERR EEXIST", "open ERR ENOTDIR",
-                                      "open ERR ELOOP", "unlink ERR EISDIR", "rmdir ERR ENOTDIR",
-                                      "mkdir ERR EEXIST", "open ERR EISDIR"}));
+            (std::vector<std::string>{"unlink ERR ENOTDIR", "stat ERR ENOTDIR", "rmdir ERR EINVAL",
+                                      "open ERR ENOTDIR", "read OK f", "rmdir OK"}));
+  EXPECT_TRUE(fs::exists(w_ + "/sub/f"));
+  EXPECT_FALSE(fs::exists(w_ + "/sub/d"));
 }
 
 TEST_F(HookFileTest, SoftDeleteMovesIntoTrash) {
@@ -278,8 +335,9 @@ TEST_F(HookFileTest, RedirectWritesElsewhere) {
   EXPECT_EQ(r.lines(), std::vector<std::string>{"write OK"});
   EXPECT_FALSE(fs::exists(w_ + "/redir-me"));
   EXPECT_EQ(read_file(w_ + "/redirected"), "payload");
-  ASSERT_TRUE(world_.broker().wait_audit(
-      [&](const AuditRecord& a) { return a.target == w_ + "/redir-me" && a.decision == "redirect"; }));
+  ASSERT_TRUE(world_.broker().wait_audit([&](const AuditRecord& a) {
+    return a.target == w_ + "/redir-me" && a.decision == "redirect";
+  }));
 }
 
 TEST_F(HookFileTest, AuditDecisionAllowsAndRecords) {
@@ -333,8 +391,9 @@ TEST_F(HookFileTest, ShadowApprovalAllowsAndAudits) {
   standard(snapshot::kFlagEnforce, policy::ApprovalMode::kShadow);
   RunResult r = ops_run({"read", w_ + "/approve-me"});
   EXPECT_EQ(r.lines(), std::vector<std::string>{"read OK approve-me"});
-  EXPECT_TRUE(world_.broker().wait_audit(
-      [&](const AuditRecord& a) { return a.target == w_ + "/approve-me" && a.decision == "approve"; }));
+  EXPECT_TRUE(world_.broker().wait_audit([&](const AuditRecord& a) {
+    return a.target == w_ + "/approve-me" && a.decision == "approve";
+  }));
 }
 
 TEST_F(HookFileTest, ObserveModeAllowsButAuditsDenials) {
@@ -402,11 +461,12 @@ TEST_F(HookFileTest, RealToolsAreGoverned) {
   RunResult sh = world_.hooked({"/bin/sh", "-c", "echo x > " + w_ + "/ro/f; cat " + w_ + "/ok"});
   EXPECT_EQ(sh.out, "ok-content");
   EXPECT_FALSE(fs::exists(w_ + "/ro/f"));
-  RunResult py = world_.hooked(
-      {"/usr/bin/python3", "-c",
-       "import sys\ntry:\n  open('" + w_ + "/ro/py','w').write('x')\n  print('written')\n"
-       "except PermissionError as e:\n  print('denied', e.errno)\nprint(open('" + w_ +
-           "/ok').read())"});
+  RunResult py =
+      world_.hooked({"/usr/bin/python3", "-c",
+                     "import sys\ntry:\n  open('" + w_ +
+                         "/ro/py','w').write('x')\n  print('written')\n"
+                         "except PermissionError as e:\n  print('denied', e.errno)\nprint(open('" +
+                         w_ + "/ok').read())"});
   EXPECT_EQ(py.out, "denied 13\nok-content\n") << py.err;
   EXPECT_FALSE(fs::exists(w_ + "/ro/py"));
   RunResult cp_ok = world_.hooked({"/bin/cp", w_ + "/ok", w_ + "/copy-ok"});

@@ -42,7 +42,9 @@ namespace fs = std::filesystem;
 inline fs::path build_dir() {
   return fs::canonical("/proc/self/exe").parent_path().parent_path();
 }
-inline std::string hook_lib() { return (build_dir() / "lib/libagentsh_hook.so").string(); }
+inline std::string hook_lib() {
+  return (build_dir() / "lib/libagentsh_hook.so").string();
+}
 inline std::string case_bin(const std::string& name) {
   return (build_dir() / "tests/cases" / name).string();
 }
@@ -217,8 +219,8 @@ class FakeBroker {
     std::unique_lock<std::mutex> l(mu_);
     if (h.type == broker::MsgType::kAudit) {
       parts.resize(5);
-      audits_.push_back({parts[0], parts[1], parts[2], parts[3], parts[4],
-                         static_cast<int>(h.flags), h.pid});
+      audits_.push_back(
+          {parts[0], parts[1], parts[2], parts[3], parts[4], static_cast<int>(h.flags), h.pid});
       cv_.notify_all();
       return;
     }
@@ -232,6 +234,12 @@ class FakeBroker {
       execs_.push_back(req);
       std::string cmd = req.argv.empty() ? req.resolved : req.argv[0];
       cmd = cmd.substr(cmd.rfind('/') == std::string::npos ? 0 : cmd.rfind('/') + 1);
+      // Like the real broker, look through "sh -c '<command> …'" (first word only).
+      if ((cmd == "sh" || cmd == "bash" || cmd == "dash") && req.argv.size() >= 3 &&
+          req.argv[1] == "-c") {
+        std::istringstream words(req.argv[2]);
+        words >> cmd;
+      }
       auto it = answers_.find(cmd);
       if (it != answers_.end()) {
         const ExecAnswer& a = it->second;
@@ -282,7 +290,8 @@ struct RunResult {
 inline RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                      const std::string& cwd = "") {
   int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe");
   std::vector<char*> av, ev;
   for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
   av.push_back(nullptr);
@@ -332,9 +341,7 @@ inline RunResult run(const std::vector<std::string>& argv, const std::vector<std
 // write_snapshot(), then run programs through hooked().
 class HookWorld {
  public:
-  HookWorld() : broker_(dir_ / "broker.sock") {
-    fs::create_directories(dir_.path() / "trash");
-  }
+  HookWorld() : broker_(dir_ / "broker.sock") { fs::create_directories(dir_.path() / "trash"); }
   TempDir& dir() { return dir_; }
   FakeBroker& broker() { return broker_; }
   snapshot::Builder& builder() { return builder_; }
@@ -347,8 +354,8 @@ class HookWorld {
                              uint64_t gate = 0) {
     builder_.set_flags(flags);
     builder_.set_approval_mode(mode);
-    builder_.set_session("sess-hook-test", broker_.path(), hook_lib(), snapshot_path(),
-                         "hook-test", 0, 0);
+    builder_.set_session("sess-hook-test", broker_.path(), hook_lib(), snapshot_path(), "hook-test",
+                         0, 0);
     builder_.set_trash_dir(trash());
     builder_.set_gate_addr(gate);
     write_file(snapshot_path(), builder_.finish());
@@ -359,8 +366,8 @@ class HookWorld {
   std::vector<std::string> env(const std::string& extra_path = "") const {
     std::string path = "/usr/local/bin:/usr/bin:/bin";
     if (!extra_path.empty()) path = extra_path + ":" + path;
-    return {"LD_PRELOAD=" + hook_lib(), "AGENTSH_SNAPSHOT=" + snapshot_path(),
-            "PATH=" + path, "HOME=" + dir_.path().string(), "LANG=C"};
+    return {"LD_PRELOAD=" + hook_lib(), "AGENTSH_SNAPSHOT=" + snapshot_path(), "PATH=" + path,
+            "HOME=" + dir_.path().string(), "LANG=C"};
   }
   RunResult hooked(const std::vector<std::string>& argv, const std::string& cwd = "",
                    const std::string& extra_path = "") {
