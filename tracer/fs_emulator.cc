@@ -14,6 +14,7 @@
 #include "common/path_util.h"
 #include "tracer/arch_x86_64.h"
 #include "tracer/creds_scope.h"
+#include "tracer/path_walker.h"
 #include "tracer/remote_memory.h"
 
 namespace agentsh::tracer {
@@ -88,6 +89,30 @@ struct FsEmulator::Target {
   std::string real;  // where it really is
 };
 
+int FsEmulator::lookup_fd(const Caller& c, int dirfd, const std::string& path, int oflags,
+                          uint64_t resolve, std::string* real) {
+  PathWalker walker(ctx_, c.tgid, c.tid);
+  const std::string p = walker.rewrite_self(path);
+  // The kernel first, never following a magic link: those (and /proc/self) would be the
+  // supervisor's own.
+  int fd = sys_openat2(dirfd, p.c_str(), O_PATH | O_CLOEXEC | oflags, 0,
+                       resolve | RESOLVE_NO_MAGICLINKS);
+  bool landed_in_supervisor = false;
+  if (fd >= 0) {
+    *real = ctx_.fd_path(fd);
+    if (!walker.in_supervisor_proc(*real)) return fd;
+    close(fd);
+    landed_in_supervisor = true;
+  }
+  // With the caller's own resolve restrictions the kernel's answer stands (no second
+  // opinion that could bypass them), and nothing of the supervisor's is handed out.
+  if (resolve != 0) return landed_in_supervisor ? -EACCES : fd;
+  if (!landed_in_supervisor && fd != -ELOOP) return fd;
+  fd = walker.open(dirfd, p, !(oflags & O_NOFOLLOW), oflags & O_DIRECTORY, false);
+  if (fd >= 0) *real = ctx_.fd_path(fd);
+  return fd;
+}
+
 int FsEmulator::read_path(const Caller& c, int arg, std::string* out) {
   if (arg < 0) return -EFAULT;
   int r = remote_memory::read_string(c.tid, c.arg(arg), kPathMax, out);
@@ -157,19 +182,17 @@ int FsEmulator::resolve(const Caller& c, int dirfd, const std::string& path, boo
     }
   }
   t->name = trailing ? last + "/" : last;
-  int pfd = sys_openat2(t->base.dirfd(), dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
-                        resolve_flags);
+  int pfd = lookup_fd(c, t->base.dirfd(), dir, O_DIRECTORY, resolve_flags, &t->real_parent);
   if (pfd < 0) return pfd;
   t->parent.reset(pfd);
-  t->real_parent = ctx_.fd_path(pfd);
   // The prefix was resolved under the caller's restrictions; the final component is
   // looked up from its parent, where "beneath"/"in root" would mean the parent.
-  int ofd = sys_openat2(pfd, t->name.c_str(), O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0,
-                        resolve_flags & ~static_cast<uint64_t>(RESOLVE_BENEATH | RESOLVE_IN_ROOT));
+  int ofd = lookup_fd(c, pfd, t->name, follow ? 0 : O_NOFOLLOW,
+                      resolve_flags & ~static_cast<uint64_t>(RESOLVE_BENEATH | RESOLVE_IN_ROOT),
+                      &t->real);
   if (ofd >= 0) {
     t->object.reset(ofd);
     fstat(ofd, &t->st);
-    t->real = ctx_.fd_path(ofd);
   } else {
     t->lookup_err = -ofd;
     t->real = join(t->real_parent, last);
@@ -189,13 +212,11 @@ int FsEmulator::lookup(const Caller& c, int dirfd, const std::string& path, bool
     if (r < 0) return r;
     t.lexical = join(t.base.lexical, path);
     if (t.lexical.empty()) return -ENAMETOOLONG;
-    int ofd = sys_openat2(t.base.dirfd(), path.c_str(),
-                          O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0, 0);
+    int ofd = lookup_fd(c, t.base.dirfd(), path, nofollow ? O_NOFOLLOW : 0, 0, &t.real);
     *lexical = t.lexical;
     if (ofd < 0) return ofd;
     t.object.reset(ofd);
     if (fstat(ofd, &t.st) != 0) return -errno;
-    t.real = ctx_.fd_path(ofd);
   }
   if (!ctx_.listener.id_valid(c.id)) return -ESRCH;
   *lexical = t.lexical;
@@ -239,8 +260,14 @@ bool FsEmulator::permit_one(const Caller& c, const std::string& path, FileOp op)
 bool FsEmulator::permit(const Caller& c, const std::string& lexical, const std::string& real,
                         FileOp op) {
   if (!permit_one(c, lexical, op)) return false;
-  if (!real.empty() && real != lexical && real[0] == '/' && !permit_one(c, real, op)) return false;
-  return true;
+  if (real.empty() || real == lexical || real[0] != '/') return true;
+  // The caller's own /proc/<pid> is what policies call /proc/self.
+  std::string own = "/proc/" + std::to_string(c.tgid);
+  if (real.compare(0, own.size(), own) == 0 && (real.size() == own.size() || real[own.size()] == '/')) {
+    std::string self = "/proc/self" + real.substr(own.size());
+    return self == lexical || permit_one(c, self, op);
+  }
+  return permit_one(c, real, op);
 }
 
 Outcome FsEmulator::open_tty(const Caller& c, int flags) {
@@ -342,13 +369,11 @@ Outcome FsEmulator::open(const Caller& c) {
       t.lexical = join(t.base.lexical, path);
       if (path.empty()) return Outcome::error(ENOENT);
       if (t.lexical.empty()) return Outcome::error(ENAMETOOLONG);
-      int ofd = sys_openat2(t.base.dirfd(), path.c_str(),
-                            O_PATH | O_CLOEXEC | (iflags & (O_NOFOLLOW | O_DIRECTORY)), 0,
-                            resolve_flags);
+      int ofd = lookup_fd(c, t.base.dirfd(), path, iflags & (O_NOFOLLOW | O_DIRECTORY),
+                          resolve_flags, &t.real);
       if (ofd >= 0) {
         t.object.reset(ofd);
         fstat(ofd, &t.st);
-        t.real = ctx_.fd_path(ofd);
       } else {
         t.lookup_err = -ofd;
       }

@@ -95,6 +95,26 @@ int main(int argc, char** argv) {
     int mfd = open("/", O_RDONLY | O_DIRECTORY);
     return report(op, open_by_handle_at(mfd, fh, O_RDONLY));
   }
+  if (!strcmp(op, "selfproc")) {
+    // /proc/self and /dev/fd mean the caller, never the supervisor that opens for it.
+    char buf[4096] = {0};
+    int fd = open("/proc/self/status", O_RDONLY);
+    if (fd < 0) return report("self-status", -1);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    const char* pid_line = n > 0 ? strstr(buf, "\nPid:\t") : NULL;
+    printf("self-pid-match=%s\n", pid_line && atoi(pid_line + 6) == getpid() ? "yes" : "no");
+    fd = open("/dev/stdout", O_WRONLY | O_APPEND);
+    if (fd < 0) return report("dev-stdout", -1);
+    dprintf(fd, "written-through-dev-stdout\n");
+    close(fd);
+    fd = open("/dev/fd/1", O_WRONLY | O_APPEND);
+    if (fd < 0) return report("dev-fd-1", -1);
+    dprintf(fd, "written-through-dev-fd-1\n");
+    close(fd);
+    fflush(stdout);
+    return 0;
+  }
   if (!strcmp(op, "i386-open")) {
     // open(2) through the i386 gate: the path must sit below 4 GiB.
     char* low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);

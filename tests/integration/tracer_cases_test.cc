@@ -335,6 +335,17 @@ TEST_P(TracerCase, SymlinkIntoDeniedTreeIsJudgedWhereItLeads) {
   EXPECT_FALSE(fs::exists(p("secret/planted")));
 }
 
+TEST_P(TracerCase, ProcSelfAndDevFdMeanTheCallerNotTheSupervisor) {
+  RunResult r = run_case({bin("tracer_file"), "selfproc", "-"});
+  EXPECT_HAS(r.out, "self-pid-match=yes");
+  EXPECT_HAS(r.out, "written-through-dev-stdout\n");
+  EXPECT_HAS(r.out, "written-through-dev-fd-1\n");
+  // The supervisor's own fds are never reachable, whichever way they are named.
+  RunResult s = run_case({"/bin/sh", "-c", bin("tracer_file") + " read /proc/$SUPERVISOR_PID/fd/0"});
+  EXPECT_HAS(s.out, "read=EACCES");
+  EXPECT_HAS(s.audit, "|deny|tracer-protect-supervisor");
+}
+
 TEST_P(TracerCase, RelativePathsResolveAgainstTheCallersCwd) {
   RunSpec s;
   s.argv = {bin("tracer_file"), "read", "key"};
