@@ -407,7 +407,12 @@ Outcome FsEmulator::open(const Caller& c) {
       if (create && (iflags & O_EXCL)) return Outcome::error(EEXIST);
       if (is_path) {
         if (!permit(c, lexical, t.real, FileOp::kOpen)) return Outcome::error(EACCES);
-        return Outcome::install(std::move(t.object), iflags & O_CLOEXEC);
+        // SECCOMP_IOCTL_NOTIF_ADDFD cannot carry an O_PATH file (fget() refuses them), so
+        // the kernel opens it again. Safe although the path may be swapped meanwhile: an
+        // O_PATH fd reads and writes nothing; every use of it that touches content (a
+        // reopen through /proc/self/fd, openat relative to it, exec, linkat) is one more
+        // governed call, decided on where it really leads.
+        return Outcome::proceed();
       }
       if (S_ISLNK(t.st.st_mode)) return Outcome::error(ELOOP);
       if (tmpfile) {
