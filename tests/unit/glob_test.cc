@@ -295,6 +295,12 @@ TEST(Glob, Validate) {
   ASSERT_NE(validate("/a\\"), nullptr);
   EXPECT_NE(std::string(validate("/a\\")).find("backslash"), std::string::npos);
   EXPECT_NE(validate("/a[\\"), nullptr);
+  ASSERT_NE(validate("/a[z-a]"), nullptr);
+  EXPECT_NE(std::string(validate("/a[z-a]")).find("out of order"), std::string::npos);
+  EXPECT_NE(validate("/a[!0-9b-a]"), nullptr);
+  EXPECT_EQ(validate("/a[a-a]"), nullptr);
+  EXPECT_EQ(validate("/a[-a]"), nullptr);  // leading '-' is a literal
+  EXPECT_EQ(validate("/a[a-]"), nullptr);  // trailing '-' is a literal
 }
 
 }  // namespace
