@@ -46,8 +46,12 @@ class Decider {
  public:
   virtual ~Decider() = default;
   // `argv` as the program passed it; `path` the resolved executable (absolute, symlinks
-  // resolved) — for a #! script, the script itself (the interpreter is asked separately).
-  virtual Verdict exec(const std::vector<std::string>& argv, std::string_view path) = 0;
+  // resolved) — for a #! script, the script itself (the interpreter is asked separately,
+  // with the argv the kernel builds for it). `nested` is false only for the tree's first
+  // exec (the command `agentsh exec` was asked to run); every exec inside the tree after
+  // that is nested (policy rules with `context: [nested]`).
+  virtual Verdict exec(const std::vector<std::string>& argv, std::string_view path,
+                       bool nested) = 0;
   // `path` is absolute and normalised.
   virtual Verdict file(std::string_view path, policy::FileOp op) = 0;
   // `ip` in text form ("127.0.0.1", "::1"); port in host order.

@@ -157,7 +157,8 @@ Outcome ExecChecker::check(const Caller& c) {
   if (dirfd != AT_FDCWD && (path.empty() || path[0] != '/'))
     filename = "/dev/fd/" + std::to_string(dirfd) + (path.empty() ? "" : "/" + path);
 
-  Verdict v = ctx_.decider->exec(argv, real);
+  const bool nested = !c.state.initial;
+  Verdict v = ctx_.decider->exec(argv, real, nested);
   if (!v.allow) return deny(c, argv, real, v);
   Verdict shown = v;
 
@@ -179,7 +180,7 @@ Outcome ExecChecker::check(const Caller& c) {
     if (r < 0) return Outcome::error(-r);
     if (!S_ISREG(ist.st_mode)) return Outcome::error(EACCES);
     // The interpreter is a program the tree starts too: `#!/usr/bin/sudo` is sudo.
-    Verdict iv = ctx_.decider->exec(expect, ireal);
+    Verdict iv = ctx_.decider->exec(expect, ireal, nested);
     if (!iv.allow) return deny(c, expect, ireal, iv);
     object = std::move(iobj);
     st = ist;

@@ -26,6 +26,7 @@ bool ProcessTable::add_child(pid_t parent, pid_t child, bool thread, bool shares
     return true;
   }
   ProcState st = groups_[ptgid].state;
+  st.initial = false;
   if (shares_files) {
     st.shared_files = true;
     groups_[ptgid].state.shared_files = true;
@@ -70,6 +71,7 @@ std::optional<ExecApproval> ProcessTable::on_exec(pid_t tgid, pid_t former_tid) 
   tid_to_tgid_[tgid] = tgid;
   Group& g = groups_[tgid];
   st.gate = GateState::kNone;  // new address space; the caller sets it from the approval
+  st.initial = false;
   g.state = st;
   g.threads = {tgid};
   return out;

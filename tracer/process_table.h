@@ -39,6 +39,9 @@ struct ProcState {
   // Shares its file table with another process (clone with CLONE_FILES, no CLONE_THREAD).
   bool shared_files = false;
   uint32_t umask = 022;
+  // The root before its first successful exec: that exec is the command `agentsh exec`
+  // was asked to run (not nested). Never inherited.
+  bool initial = false;
 };
 
 // What an approved exec must turn out to be at PTRACE_EVENT_EXEC.

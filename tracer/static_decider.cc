@@ -26,8 +26,10 @@ StaticDecider& StaticDecider::deny_net(std::string rule, std::string ip, uint16_
   return *this;
 }
 
-Verdict StaticDecider::exec(const std::vector<std::string>& argv, std::string_view path) {
+Verdict StaticDecider::exec(const std::vector<std::string>& argv, std::string_view path,
+                            bool nested) {
   ++exec_calls_;
+  if (!nested) ++direct_exec_calls_;
   std::string_view a0 = argv.empty() ? std::string_view() : base_name(argv[0]);
   for (const auto& r : commands_) {
     if (a0 == r.subject || base_name(path) == r.subject) {

@@ -24,7 +24,10 @@ class StaticDecider : public Decider {
   // Deny connections to `ip` (any port when `port` is 0).
   StaticDecider& deny_net(std::string rule, std::string ip, uint16_t port = 0);
 
-  Verdict exec(const std::vector<std::string>& argv, std::string_view path) override;
+  Verdict exec(const std::vector<std::string>& argv, std::string_view path,
+               bool nested) override;
+  // How many exec questions were asked with nested == false.
+  uint64_t direct_exec_calls() const { return direct_exec_calls_; }
   Verdict file(std::string_view path, policy::FileOp op) override;
   Verdict net(std::string_view ip, uint16_t port) override;
 
@@ -39,7 +42,7 @@ class StaticDecider : public Decider {
     uint16_t port = 0;
   };
   std::vector<Rule> commands_, paths_, nets_;
-  std::atomic<uint64_t> exec_calls_{0}, file_calls_{0}, net_calls_{0};
+  std::atomic<uint64_t> exec_calls_{0}, file_calls_{0}, net_calls_{0}, direct_exec_calls_{0};
 };
 
 }  // namespace agentsh::tracer

@@ -237,6 +237,7 @@ int Supervisor::run(pid_t child) {
   // The tree starts with the child's view of things: its umask, its credentials (the
   // integrator may have dropped privileges after fork), its mount namespace and root.
   ProcState root_state;
+  root_state.initial = true;
   proc_fs::Creds cc;
   if (proc_fs::read_creds(child, &cc)) {
     root_state.umask = cc.umask;

@@ -128,7 +128,7 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
     r.out = slurp(rdir / "out");
     r.err = slurp(rdir / "err");
     r.audit = slurp(rdir / "audit");
-    r.info = slurp(rdir / "info");
+    r.info = slurp(rdir / "info") + slurp(rdir / "counters");
     r.prepare_error = slurp(rdir / "prepare_error");
     r.harness_err = slurp(rdir / "harness_err");
     std::string s = slurp(rdir / "status");
@@ -205,6 +205,14 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
       _exit(127);
     }
     int st = sup.run(c);
+    {
+      std::string more = "execs=" + std::to_string(spec.decider->exec_calls()) +
+                         "\ndirect_execs=" + std::to_string(spec.decider->direct_exec_calls()) +
+                         "\n";
+      int fd = file("counters");
+      ssize_t w = write(fd, more.data(), more.size());
+      (void)w;
+    }
     std::string s = std::to_string(st);
     int sf = file("status");
     ssize_t w = write(sf, s.data(), s.size());
@@ -261,6 +269,9 @@ TEST_P(TracerCase, AllowedExecRunsWhateverTheWay) {
     EXPECT_TRUE(fs::exists(p("marker")));
     EXPECT_EQ(slurp(p("marker")), p("allowed-cmd"));
     EXPECT_HAS(r.audit, "exec|exec|" + p("allowed-cmd") + " " + p("marker") + "|allow|");
+    // Only the command the supervisor was asked to run is a direct exec; what it starts
+    // is nested.
+    EXPECT_HAS(r.info, "execs=2\ndirect_execs=1\n");
   }
 }
 
