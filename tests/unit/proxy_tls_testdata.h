@@ -32,6 +32,16 @@ inline std::string openssl_client_hello() {
       "0024001d002025edc3c0b0691a4677f3712253b9c24f264fad4382ecf99f240fe98b4f1a295d");
 }
 
+inline std::string to_hex(std::string_view s) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(d[c >> 4]);
+    out.push_back(d[c & 15]);
+  }
+  return out;
+}
+
 inline void put16(std::string* s, size_t v) {
   s->push_back(static_cast<char>((v >> 8) & 0xff));
   s->push_back(static_cast<char>(v & 0xff));
