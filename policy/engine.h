@@ -8,8 +8,8 @@
 #pragma once
 
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,9 +20,12 @@
 
 namespace agentsh::policy {
 
+class Regex;
+
 // Variables for ${NAME} / ${NAME:-default} expansion. PROJECT_ROOT, GIT_ROOT, HOME,
 // TMPDIR, WORKSPACE are filled by the caller; anything else falls back to the process
-// environment, then to the default, else expansion fails at compile time.
+// environment, then to the default, else expansion fails at compile time. An empty value
+// counts as no value: an empty ${GIT_ROOT} must not turn "${GIT_ROOT}/**" into "/**".
 using Variables = std::map<std::string, std::string>;
 
 struct EngineOptions {
@@ -73,8 +76,7 @@ class Engine {
   // argv[0] is the command as given (name or path); `resolved` the executable path if
   // known. Wrappers (env, nice, nohup, timeout, time, stdbuf, xargs, setsid, sh/bash -c
   // "simple command") are unwrapped; every layer is checked; the strictest wins.
-  Verdict check_command(const std::vector<std::string>& argv,
-                        std::string_view resolved = {}) const;
+  Verdict check_command(const std::vector<std::string>& argv, std::string_view resolved = {}) const;
   // `domain` may be empty; `ip` may be empty (not resolved). Port 0 = any.
   Verdict check_network(std::string_view domain, std::string_view ip, uint16_t port) const;
   // True if the variable may reach the command (deny globs win, then allow globs; no
@@ -84,6 +86,12 @@ class Engine {
   // max_keys / max_bytes enforced (what does not fit is dropped, in order, and reported).
   std::vector<std::string> filter_env(const std::vector<std::string>& in,
                                       std::vector<std::string>* dropped) const;
+
+  // dns_redirects: the first rule whose regex matches the whole (lower-case) name, or null.
+  const DnsRedirect* dns_redirect_for(std::string_view name) const;
+  // connect_redirects: the first rule whose regex matches "host:port" (or "host" alone),
+  // or null.
+  const ConnectRedirect* connect_redirect_for(std::string_view host, uint16_t port) const;
 
   const Policy& policy() const { return policy_; }
   const Variables& variables() const { return vars_; }
@@ -106,14 +114,20 @@ class Engine {
   snapshot::View view_;
   std::vector<std::unique_ptr<CompiledCommandRule>> command_rules_;
   std::vector<std::string> env_allow_, env_deny_;
+  std::vector<std::unique_ptr<Regex>> dns_match_, connect_match_;  // parallel to policy_
 };
+
+// Like expand_vars, for text that becomes a glob: the values of variables are inserted
+// literally (glob metacharacters and brace syntax in them are escaped with '\').
+bool expand_vars_glob(std::string_view in, const Variables& vars, std::string* out,
+                      std::string* error);
 
 // Expands ${NAME} and ${NAME:-default} in `in`. Returns false (and names the variable in
 // `error`) when a variable has no value and no default.
-bool expand_vars(std::string_view in, const Variables& vars, std::string* out,
-                 std::string* error);
+bool expand_vars(std::string_view in, const Variables& vars, std::string* out, std::string* error);
 
-// Expands {a,b} alternatives (nested allowed) into every combination.
+// Expands {a,b} alternatives (nested allowed) into every combination. A brace group
+// without a top-level comma, and anything escaped with '\', stays literal.
 std::vector<std::string> expand_braces(std::string_view pattern);
 
 }  // namespace agentsh::policy

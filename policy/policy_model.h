@@ -34,6 +34,7 @@ struct FileRule {
   OpMask ops = 0;
   Decision decision = Decision::kDeny;
   std::string redirect_to;
+  bool preserve_tree = false;  // redirect: keep the directory structure under redirect_to
   int64_t timeout_ms = 0;
   SourcePos pos;
 };
@@ -50,7 +51,9 @@ struct NetworkRule {
 
 struct CommandRedirect {
   std::string command;
-  std::vector<std::string> args;
+  std::vector<std::string> args;                   // put before the original arguments
+  std::vector<std::string> args_append;            // put after them
+  std::map<std::string, std::string> environment;  // overrides for the redirected command
 };
 
 struct CommandRule {
@@ -66,27 +69,39 @@ struct CommandRule {
 
 struct SignalRule {
   std::string name, description, message;
-  std::vector<std::string> signals;  // "SIGTERM", "15", "@all", "@job", "@fatal", …
-  std::string target;                // self, children, session, parent, external, system
+  std::vector<std::string> signals;        // "SIGTERM", "15", "@all", "@job", "@fatal", …
+  std::string target;                      // self, children, descendants, siblings, session,
+                                           // parent, external, system, user, process, pid_range
+  std::string target_pattern;              // target process: a glob over the process name
+  int64_t target_min = 0, target_max = 0;  // target pid_range: inclusive
   Decision decision = Decision::kDeny;
   std::string redirect_to;  // a signal name, for decision redirect
   std::optional<Decision> fallback;
+  int64_t timeout_ms = 0;
   SourcePos pos;
 };
 
+// dns_redirects / connect_redirects follow the reference schema: `match` is a regular
+// expression (PCRE2 here) that must match the whole name (the reference design: "regex,
+// full string match"). Use Engine::dns_redirect_for / connect_redirect_for to evaluate.
 struct DnsRedirect {
   std::string name;
-  std::string match;    // domain glob
+  std::string match;       // regex over the queried name (lower-case, no trailing dot)
   std::string resolve_to;  // IP address
+  std::string visibility;  // "silent" | "audit_only" (default) | "warn"
+  std::string on_failure;  // "fail_closed" (default) | "fail_open" | "retry_original"
   SourcePos pos;
 };
 
 struct ConnectRedirect {
   std::string name;
-  std::string match;     // "host:port" glob
+  std::string match;        // regex over "host:port", or over "host" alone (any port)
   std::string redirect_to;  // "host:port"
-  std::string tls_mode;  // "passthrough" | "rewrite_sni" | ""
-  std::string sni;       // for rewrite_sni
+  std::string tls_mode;     // "passthrough" (default) | "rewrite_sni"
+  std::string sni;          // for rewrite_sni
+  std::string visibility;   // "silent" | "audit_only" (default) | "warn"
+  std::string message;
+  std::string on_failure;  // "fail_closed" (default) | "fail_open" | "retry_original"
   SourcePos pos;
 };
 
