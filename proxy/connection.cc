@@ -419,14 +419,14 @@ void Connection::begin(const ip_literal::Host& target, uint16_t port,
     if (by_name_.effect == NetEffect::kDeny)
       return refuse(by_name_, target_text_, "denied by name");
   }
-  if (ctx_->redirects) {
-    redirect_ = ctx_->redirects->match_connect(target_text_);
+  if (ctx_->redirects && !redirect_failed_over_) {
+    redirect_ = ctx_->redirects->match_connect(ip_literal::url_host(target), port);
     if (!redirect_ && known_ip && has_name_) {
       ip_literal::Host ipt;
       ipt.kind = ip_literal::HostKind::kIp;
       ipt.ip = *known_ip;
       ipt.text = known_ip->to_string();
-      redirect_ = ctx_->redirects->match_connect(ip_literal::join_host_port(ipt, port));
+      redirect_ = ctx_->redirects->match_connect(ip_literal::url_host(ipt), port);
     }
   }
   connect_port_ = redirect_ ? redirect_->port : port;
@@ -545,7 +545,11 @@ void Connection::on_resolved(const UpstreamResolver::Result& r, bool redirected)
 void Connection::proceed() {
   ctx_->stats.allowed++;
   std::string msg = "via=" + via_ + " ip=" + candidates_.front().ip.to_string();
-  if (redirect_) msg += " redirected_to=" + connect_host_ + ":" + std::to_string(connect_port_);
+  if (redirect_) {
+    msg += " redirected_to=" + connect_host_ + ":" + std::to_string(connect_port_) +
+           " by=" + redirect_->rule;
+    if (!redirect_->message.empty()) msg += " (" + redirect_->message + ")";
+  }
   audit(decision_, true, target_label(), msg);
   if (reuse_ && upstream_) {
     reuse_ = false;
@@ -626,6 +630,14 @@ void Connection::connect_next() {
     upstream_registered_ = true;
     set_deadline(ctx_->timeouts.connect);
     return;
+  }
+  if (redirect_ && redirect_->fallback_to_original && !redirect_failed_over_) {
+    // on_failure: retry_original — decide and connect the original target instead.
+    redirect_failed_over_ = true;
+    audit(decision_, true, target_label(),
+          "via=" + via_ + " redirect " + redirect_->rule + " to " + connect_host_ +
+              " failed; retrying the original target");
+    return begin(target_, port_, known_ip_);
   }
   const std::string where =
       (redirect_ ? connect_host_ : target_.text) + ":" + std::to_string(connect_port_);

@@ -174,6 +174,7 @@ class Connection {
   std::optional<IpAddress> known_ip_;  // transparent destination / IP literal
   NetDecision by_name_, by_addr_, decision_;
   std::optional<RedirectTable::ConnectHit> redirect_;
+  bool redirect_failed_over_ = false;  // on_failure retry_original already used
   std::string connect_host_;
   uint16_t connect_port_ = 0;
   uint64_t resolve_id_ = 0;

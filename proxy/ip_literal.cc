@@ -237,16 +237,12 @@ bool split_host_port(std::string_view in, uint16_t default_port, std::string_vie
   return true;
 }
 
+std::string url_host(const Host& host) {
+  return host.is_ip() && host.ip.v6 ? "[" + host.text + "]" : host.text;
+}
+
 std::string join_host_port(const Host& host, uint16_t port) {
-  std::string s;
-  if (host.is_ip() && host.ip.v6) {
-    s = "[" + host.text + "]";
-  } else {
-    s = host.text;
-  }
-  s += ':';
-  s += std::to_string(port);
-  return s;
+  return url_host(host) + ":" + std::to_string(port);
 }
 
 }  // namespace agentsh::proxy::ip_literal

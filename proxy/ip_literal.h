@@ -42,7 +42,9 @@ bool normalize_host(std::string_view in, Host* out, std::string* error);
 bool split_host_port(std::string_view in, uint16_t default_port, std::string_view* host,
                      uint16_t* port, std::string* error);
 
-// "host:port" for audit records and matching; IPv6 hosts get brackets.
+// The host as it appears in a URL or "host:port": IPv6 addresses get brackets.
+std::string url_host(const Host& host);
+// "host:port" for audit records and matching.
 std::string join_host_port(const Host& host, uint16_t port);
 
 }  // namespace agentsh::proxy::ip_literal

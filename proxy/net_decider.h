@@ -25,8 +25,10 @@ struct NetDecision {
   std::string decision = "deny";  // the policy's own word: allow/deny/approve/audit/...
   std::string rule;               // matching rule, or the policy's default-rule name
   std::string message;            // rule message, if any
-  // True when a rule matched; false when this is the policy's default (no rule matched).
-  // The address check only overrides the name check with a rule that really matched.
+  // True when a rule about this very destination matched: for an address, a rule with
+  // CIDRs; for a name, a rule with domain patterns other than a bare "*". False for the
+  // policy's default and for catch-alls (ports-only rules, `domains: ["*"]`). The address
+  // check only overrides the name check with a rule that really is about the address.
   bool matched = false;
 };
 
@@ -63,10 +65,10 @@ namespace net_decider {
 // Combines the decision for the name the agent asked for with the decision for the
 // address the proxy is about to connect to (both made with the same port):
 //   * no name (an IP literal): the address decision, default included;
-//   * an address rule that matched and denies wins over any name rule — a name that
+//   * a CIDR rule that matched and denies wins over any name rule — a name that
 //     resolves to 10.0.0.1 or 169.254.169.254 is denied like the address itself;
 //   * otherwise a name that is allowed (or needs approval) stays so;
-//   * a name no rule mentions may still be allowed by an address rule that matched
+//   * a name no specific rule mentions may still be allowed by a CIDR rule that matched
 //     (e.g. `localhost` → 127.0.0.1 under an allow-localhost CIDR rule);
 //   * otherwise the name decision (a deny).
 NetDecision combine(bool has_name, const NetDecision& by_name, const NetDecision& by_addr);

@@ -121,6 +121,8 @@ std::unique_ptr<RedirectTable> RedirectTable::compile(
                "' (passthrough or rewrite_sni)";
       return nullptr;
     }
+    rule.hit.message = r.message;
+    rule.hit.fallback_to_original = r.on_failure == "retry_original" || r.on_failure == "fail_open";
     rule.m = Matcher::compile(r.match);
     t->connect_.push_back(std::move(rule));
   }
@@ -133,10 +135,11 @@ std::optional<RedirectTable::DnsHit> RedirectTable::match_dns(std::string_view n
   return std::nullopt;
 }
 
-std::optional<RedirectTable::ConnectHit> RedirectTable::match_connect(
-    std::string_view host_port) const {
+std::optional<RedirectTable::ConnectHit> RedirectTable::match_connect(std::string_view host,
+                                                                      uint16_t port) const {
+  const std::string host_port = std::string(host) + ":" + std::to_string(port);
   for (const auto& r : connect_)
-    if (r.m->match(host_port)) return r.hit;
+    if (r.m->match(host_port) || r.m->match(host)) return r.hit;
   return std::nullopt;
 }
 

@@ -12,7 +12,7 @@
 //
 // `match` is a regular expression as in the reference implementation (unanchored,
 // case-insensitive; write ^…$ to anchor), e.g. "^registry\\.npmjs\\.org$" or
-// "api\\.example\\.com:443". A pattern that is not a valid regular expression but is a
+// "api\\.example\\.com:443"; a connect redirect is tried on "host:port", then on "host". A pattern that is not a valid regular expression but is a
 // glob ("*.npmjs.org", "*.example.com:*") is matched as an anchored glob where `*` is any
 // run of characters. First matching rule wins.
 //
@@ -44,7 +44,11 @@ class RedirectTable {
     std::string host;  // as configured (a name or an address)
     uint16_t port = 0;
     TlsMode tls = TlsMode::kPassthrough;
-    std::string sni;  // for kRewriteSni
+    std::string sni;      // for kRewriteSni
+    std::string message;  // the rule's message, for the audit record
+    // If the redirect target cannot be reached: connect to the original target instead
+    // (decided as usual) — on_failure retry_original / fail_open. Default: fail closed.
+    bool fallback_to_original = false;
   };
 
   // Null (with `error` naming the rule) if a rule is invalid: resolve_to not an
@@ -58,8 +62,9 @@ class RedirectTable {
 
   // `name`: normalised (lower-case, no trailing dot).
   std::optional<DnsHit> match_dns(std::string_view name) const;
-  // `host_port`: "host:port" as ip_literal::join_host_port writes it.
-  std::optional<ConnectHit> match_connect(std::string_view host_port) const;
+  // `host`: normalised host ([v6] in brackets), as ip_literal::join_host_port writes it.
+  // A rule matches "host:port" or, failing that, the bare "host" (a rule for any port).
+  std::optional<ConnectHit> match_connect(std::string_view host, uint16_t port) const;
   bool empty() const { return dns_.empty() && connect_.empty(); }
 
  private:

@@ -112,7 +112,7 @@ class FakeDecider : public NetDecider {
       bool m = r.domains.empty() && r.cidrs.empty();
       for (const auto& d : r.domains) {
         if (domain.empty()) break;
-        if (d == domain) m = true;
+        if (d == domain || d == "*") m = true;
         if (d.size() > 2 && d[0] == '*' && domain.size() > d.size() - 1 &&
             domain.substr(domain.size() - (d.size() - 1)) == std::string_view(d).substr(1))
           m = true;
@@ -126,7 +126,13 @@ class FakeDecider : public NetDecider {
                      : r.effect == NetEffect::kDeny ? "deny"
                                                     : "approve";
       out.rule = r.name;
-      out.matched = true;
+      // As PolicyNetDecider: "about this destination" = a CIDR rule for an address, a
+      // domain rule (other than "*") for a name; catch-alls are not.
+      bool specific_domain = false;
+      for (const auto& d : r.domains) specific_domain = specific_domain || d != "*";
+      out.matched = have_ip && domain.empty() ? !r.cidrs.empty()
+                    : !have_ip              ? specific_domain
+                                            : !r.cidrs.empty() || specific_domain;
       return out;
     }
     NetDecision def;
@@ -279,8 +285,8 @@ inline std::string recv_response(int fd) {
 class TcpServer {
  public:
   using Serve = std::function<void(int fd)>;
-  TcpServer(const std::string& ip, Serve serve) : serve_(std::move(serve)) {
-    fd_ = listen_on(ip, 0, SOCK_STREAM, &port_);
+  TcpServer(const std::string& ip, Serve serve, uint16_t port = 0) : serve_(std::move(serve)) {
+    fd_ = listen_on(ip, port, SOCK_STREAM, &port_);
     if (!fd_) return;
     thread_ = std::thread([this] { loop(); });
   }
@@ -388,10 +394,10 @@ class FakeHttpServer {
 class RecordingServer {
  public:
   explicit RecordingServer(const std::string& ip, std::string greeting = "",
-                           std::string reply = "")
+                           std::string reply = "", uint16_t port = 0)
       : greeting_(std::move(greeting)),
         reply_(std::move(reply)),
-        server_(ip, [this](int fd) { serve(fd); }) {}
+        server_(ip, [this](int fd) { serve(fd); }, port) {}
   uint16_t port() const { return server_.port(); }
   int connections() const { return server_.accepted(); }
   std::vector<std::string> received() {

@@ -2,6 +2,8 @@
 // garbage ClientHellos are refused cleanly, rewrite_sni redirects rewrite it, and a real
 // TLS client (curl) talks to a real TLS server (openssl s_server) through the tunnel.
 #include <gtest/gtest.h>
+
+#include "tests/unit/proxy_redirect_testdata.h"
 #include <sys/wait.h>
 
 #include "proxy/client_hello.h"
@@ -130,9 +132,7 @@ TEST(ProxyTls, RewriteSniRedirect) {
   ASSERT_TRUE(lab.ns.ok()) << lab.ns.error();
   RecordingServer mirror("127.0.0.2", "", "ok");
   PROXY_LAB_START(lab, tls_rules(443), tls_names(), [&](Proxy::Options& o) {
-    o.connect_redirects.push_back({"to-mirror", "^old\\.test:443$",
-                                   "127.0.0.2:" + std::to_string(mirror.port()), "rewrite_sni",
-                                   "mirror.test", {}});
+    o.connect_redirects.push_back(testdata::connect_redirect("to-mirror", "^old\\.test:443$", "127.0.0.2:" + std::to_string(mirror.port()), "rewrite_sni", "mirror.test"));
   });
   ScopedFd c = open_tunnel(lab, "old.test:443");
   ASSERT_TRUE(c);

@@ -2,6 +2,8 @@
 // the address → name map transparent connections are decided by.
 #include <gtest/gtest.h>
 
+#include "tests/unit/proxy_redirect_testdata.h"
+
 #include "proxy/client_hello.h"
 #include "proxy/transparent_protocol.h"
 #include "tests/integration/proxy_support.h"
@@ -302,7 +304,7 @@ TEST(ProxyDns, AllowedNameIsForwardedAndAnswered) {
 TEST(ProxyDns, RedirectAnsweredLocally) {
   Lab lab;
   PROXY_LAB_START(lab, rules(443), names(), [](Proxy::Options& o) {
-    o.dns_redirects.push_back({"mirror-dns", "^mirror\\.test$", "127.0.0.9", {}});
+    o.dns_redirects.push_back(testdata::dns_redirect("mirror-dns", "^mirror\\.test$", "127.0.0.9"));
   });
   DnsClient dns(lab.proxy->dns_port());
   dm::Response r;
@@ -382,7 +384,7 @@ TEST(ProxyStart, ClearErrors) {
   EXPECT_EQ(Proxy::start(o, &err), nullptr);
   EXPECT_NE(err.find("is not an IP address"), std::string::npos) << err;
   o.listen_host = "127.0.0.1";
-  o.connect_redirects.push_back({"r", "x", "nohostport", "", "", {}});
+  o.connect_redirects.push_back(testdata::connect_redirect("r", "x", "nohostport", "", ""));
   EXPECT_EQ(Proxy::start(o, &err), nullptr);
   EXPECT_NE(err.find("connect_redirects rule 'r'"), std::string::npos) << err;
 }

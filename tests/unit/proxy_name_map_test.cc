@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/proxy_redirect_testdata.h"
+
 #include <thread>
 
 #include "proxy/net_decider.h"
@@ -161,12 +163,12 @@ TEST(ProxyNetDecider, CombineNameAndAddress) {
 
 TEST(ProxyRedirectTable, RegexGlobAndValidation) {
   std::vector<policy::DnsRedirect> dns = {
-      {"npm-dns", "^registry\\.npmjs\\.org$", "127.0.0.5", {}},
-      {"wild-dns", "*.mirror.example", "::1", {}},
+      testdata::dns_redirect("npm-dns", "^registry\\.npmjs\\.org$", "127.0.0.5"),
+      testdata::dns_redirect("wild-dns", "*.mirror.example", "::1"),
   };
   std::vector<policy::ConnectRedirect> conn = {
-      {"npm-conn", "registry\\.npmjs\\.org:443", "npm.internal.example:8443", "", "", {}},
-      {"sni", "^api\\.example\\.com:443$", "127.0.0.9:443", "rewrite_sni", "vertex.example", {}},
+      testdata::connect_redirect("npm-conn", "registry\\.npmjs\\.org:443", "npm.internal.example:8443", "", ""),
+      testdata::connect_redirect("sni", "^api\\.example\\.com:443$", "127.0.0.9:443", "rewrite_sni", "vertex.example"),
   };
   std::string err;
   auto t = RedirectTable::compile(dns, conn, &err);
@@ -179,24 +181,29 @@ TEST(ProxyRedirectTable, RegexGlobAndValidation) {
   ASSERT_TRUE(t->match_dns("a.b.mirror.example"));
   EXPECT_EQ(t->match_dns("a.b.mirror.example")->ip.to_string(), "::1");
   EXPECT_FALSE(t->match_dns("mirror.example"));
-  auto c = t->match_connect("registry.npmjs.org:443");
+  auto c = t->match_connect("registry.npmjs.org", 443);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->host, "npm.internal.example");
   EXPECT_EQ(c->port, 8443);
   EXPECT_EQ(c->tls, RedirectTable::TlsMode::kPassthrough);
-  EXPECT_FALSE(t->match_connect("registry.npmjs.org:80"));
-  auto s = t->match_connect("API.example.com:443");
+  EXPECT_FALSE(t->match_connect("registry.npmjs.org", 80));
+  auto s = t->match_connect("API.example.com", 443);
   ASSERT_TRUE(s);
   EXPECT_EQ(s->tls, RedirectTable::TlsMode::kRewriteSni);
   EXPECT_EQ(s->sni, "vertex.example");
+  // A rule over the bare host matches any port.
+  auto any = RedirectTable::compile({}, {testdata::connect_redirect("host-only", "^h\\.example$", "127.0.0.1:1")}, &err);
+  ASSERT_TRUE(any) << err;
+  EXPECT_TRUE(any->match_connect("h.example", 8080));
+  EXPECT_FALSE(any->match_connect("xh.example", 8080));
 
-  EXPECT_FALSE(RedirectTable::compile({{"bad", "x", "not-an-ip", {}}}, {}, &err));
+  EXPECT_FALSE(RedirectTable::compile({testdata::dns_redirect("bad", "x", "not-an-ip")}, {}, &err));
   EXPECT_NE(err.find("bad"), std::string::npos);
-  EXPECT_FALSE(RedirectTable::compile({}, {{"bad", "x", "nohostport", "", "", {}}}, &err));
-  EXPECT_FALSE(RedirectTable::compile({}, {{"bad", "x", "h.example:1", "mitm", "", {}}}, &err));
+  EXPECT_FALSE(RedirectTable::compile({}, {testdata::connect_redirect("bad", "x", "nohostport", "", "")}, &err));
+  EXPECT_FALSE(RedirectTable::compile({}, {testdata::connect_redirect("bad", "x", "h.example:1", "mitm", "")}, &err));
   EXPECT_NE(err.find("mitm"), std::string::npos);
   EXPECT_FALSE(
-      RedirectTable::compile({}, {{"bad", "x", "h.example:1", "rewrite_sni", "", {}}}, &err));
+      RedirectTable::compile({}, {testdata::connect_redirect("bad", "x", "h.example:1", "rewrite_sni", "")}, &err));
 }
 
 }  // namespace
