@@ -22,11 +22,15 @@ std::string mix(size_t n) {
 
 class DlpScannerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  // One scanner for the suite: building it is the expensive part.
+  static void SetUpTestSuite() {
     std::string err;
-    DlpOptions o;
-    scanner_ = DlpScanner::create(o, &err);
+    scanner_ = DlpScanner::create(DlpOptions{}, &err).release();
     ASSERT_NE(scanner_, nullptr) << err;
+  }
+  static void TearDownTestSuite() {
+    delete scanner_;
+    scanner_ = nullptr;
   }
   // The single finding's detector in `text`, "" if none, "many" if more than one.
   std::string detect(const std::string& text) {
@@ -36,8 +40,9 @@ class DlpScannerTest : public ::testing::Test {
     return f[0].detector;
   }
   std::string redact(const std::string& text) { return scanner_->redact(text).text; }
-  std::unique_ptr<DlpScanner> scanner_;
+  static DlpScanner* scanner_;
 };
+DlpScanner* DlpScannerTest::scanner_ = nullptr;
 
 TEST_F(DlpScannerTest, AwsAccessKey) {
   EXPECT_EQ(detect("key AKIAIOSFODNN7EXAMPLE end"), "aws_access_key");
