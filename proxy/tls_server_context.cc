@@ -13,6 +13,10 @@ const int kSuites[] = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
                        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
                        MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, 0};
 constexpr int kTicketLifetime = 24 * 3600;
+// mbedTLS's default list puts P-521 first (strongest first) and the server follows the
+// client's order; limit key agreement to the fast curves every client offers.
+const mbedtls_ecp_group_id kCurves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+                                        MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
 }  // namespace
 
 std::unique_ptr<TlsServerContext> TlsServerContext::create(TlsLeafCache& leaves,
@@ -42,6 +46,7 @@ bool TlsServerContext::configure(mbedtls_ssl_config* conf, std::string* error) c
   mbedtls_ssl_conf_rng(conf, &TlsRng::random, TlsRng::shared());
   mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
   mbedtls_ssl_conf_ciphersuites(conf, kSuites);
+  mbedtls_ssl_conf_curves(conf, kCurves);
   if ((ret = mbedtls_ssl_conf_alpn_protocols(conf, kAlpn)) != 0) {
     *error = tls_handles::error_text("TLS server ALPN", ret);
     return false;
