@@ -1,0 +1,267 @@
+#!/bin/sh
+# Re-run under the real bash: inside the lab /usr/bin/bash is the agentsh shim.
+if [ -z "${BASH_VERSION:-}" ]; then
+  for b in /usr/bin/bash.real /usr/bin/bash; do [ -x "$b" ] && exec "$b" "$0" "$@"; done
+  exit 2
+fi
+# The demo's policy checks; runs inside the lab (scripts/demo.sh starts it through
+# nsenter after scripts/install.sh installed agentsh there). Prints, for scripts/demo.sh
+# to render:
+#   CAT<TAB>category<TAB>what enforces it
+#   CHECK<TAB>name<TAB>expected<TAB>got<TAB>detail
+#   DONE
+# "got" is what was observed, never assumed: allowed (exit 0), denied (exit 126 or a
+# denial message), escaped (a stand-in for a dangerous tool actually ran), written (a
+# file landed), reached (a connection arrived at the outside world), … A check passes
+# when got equals expected.
+set -u
+: "${LAB:?}" "${WS:?}"
+# shellcheck disable=SC1091
+[[ -r /etc/profile.d/agentsh.sh ]] && source /etc/profile.d/agentsh.sh
+export AGENTSH_SERVER=${AGENTSH_SERVER:-http://127.0.0.1:18080}
+SID=${AGENTSH_SESSION_ID:-}
+FAKEBIN=$LAB/fakebin-$$
+WORK=$(mktemp -d /tmp/agentsh-demo-checks.XXXXXX)
+trap 'rm -rf "$FAKEBIN" "$WORK"' EXIT
+
+# Stand-ins for tools that must never run: if one runs, it says so ("escaped").
+mkdir -p "$FAKEBIN"
+for t in sudo su chroot nsenter unshare nc netcat ssh telnet scp rsync systemctl kill killall \
+  pkill shutdown reboot mount dd npm pip pip3; do
+  printf '#!/bin/sh\necho "EXECUTED-%s $*"\n' "$t" >"$FAKEBIN/$t"
+  chmod 755 "$FAKEBIN/$t"
+done
+export PATH=$FAKEBIN:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
+export HOME=/root
+cd "$WS" || exit 1
+
+cat_() { printf 'CAT\t%s\t%s\n' "$1" "$2"; }
+check() { printf 'CHECK\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(head -n1 <<<"${4:-}" | tr '\t' ' ' | cut -c1-140)"; }
+
+DENIAL='blocked by policy|denied|not permitted|approval required|Permission denied'
+classify() {
+  local out=$1 code=$2
+  if [[ $out == *EXECUTED-* ]]; then echo escaped
+  elif [[ $code -eq 0 ]]; then echo allowed
+  elif [[ $code -eq 126 ]] || grep -Eqi "$DENIAL" <<<"$out"; then echo denied
+  else echo "failed-$code"; fi
+}
+# run NAME EXPECTED CMD…: CMD under agentsh exec (in the install's session).
+run() {
+  local name=$1 expected=$2 out code=0
+  shift 2
+  out=$(agentsh exec -- "$@" 2>&1 </dev/null) || code=$?
+  check "$name" "$expected" "$(classify "$out" "$code")" "$(grep -Eim1 "$DENIAL|EXECUTED" <<<"$out" || echo "$out")"
+}
+ask() {
+  local name=$1 op=$2 path=$3 expected=$4 out got
+  out=$(agentsh debug policy-test --op "$op" --path "$path" --workspace "$WS" 2>&1)
+  got=$(awk '/^Decision:/ {print tolower($2); exit}' <<<"$out")
+  check "$name" "$expected" "${got:-error}" "$(grep -m1 '^Rule:' <<<"$out" | tr -s ' ' || echo "$out")"
+}
+
+# ---- commands -------------------------------------------------------------------------------
+cat_ "Safe commands" "command policy (agentsh exec)"
+run "ls" allowed ls /
+run "echo" allowed echo hello
+run "pwd" allowed pwd
+run "date" allowed date
+run "hostname" allowed hostname
+
+cat_ "Privilege escalation" "command policy (agentsh exec)"
+run "sudo" denied sudo id
+run "su" denied su -
+run "chroot" denied chroot /
+run "nsenter" denied nsenter --target 1 --mount
+run "unshare" denied unshare --user
+
+cat_ "Network tools" "command policy (agentsh exec)"
+run "nc" denied nc -z 10.0.0.1 80
+run "ssh" denied ssh root@10.0.0.1
+run "telnet" denied telnet 10.0.0.1
+run "scp" denied scp /etc/hosts root@10.0.0.1:/tmp/
+run "rsync" denied rsync -a /etc/ root@10.0.0.1:/tmp/
+
+cat_ "System commands" "command policy (agentsh exec)"
+run "systemctl" denied systemctl stop ssh
+run "kill" denied kill -9 1
+run "killall" denied killall agentsh
+run "pkill" denied pkill -f agentsh
+run "shutdown" denied shutdown -h now
+run "reboot" denied reboot
+run "mount" denied mount -t tmpfs none /mnt
+run "dd" denied dd if=/dev/zero of=/dev/null count=1
+
+cat_ "File operations" "command policy, file policy (hook)"
+run "ls /" allowed ls /
+run "cat /etc/hosts" allowed cat /etc/hosts
+run "touch in /tmp" allowed touch /tmp/agentsh-demo-file
+
+cat_ "Recursive delete" "command policy (argument patterns)"
+mkdir -p /tmp/demo-tree/sub && echo keep >/tmp/demo-tree/sub/file
+run "rm -rf" denied rm -rf /tmp/demo-tree
+run "rm -r" denied rm -r /tmp/demo-tree
+run "rm --recursive" denied rm --recursive /tmp/demo-tree
+[[ -f /tmp/demo-tree/sub/file ]] && got=intact || got=deleted
+check "the tree is still there" intact "$got"
+run "rm one file" allowed rm -f /tmp/agentsh-demo-file
+
+cat_ "Package installs" "command policy (approval, fails closed without an approver)"
+run "npm install" denied npm install left-pad
+run "pip install" denied pip3 install requests
+
+cat_ "File policy" "policy engine (agentsh debug policy-test)"
+ask "write /tmp" file_write /tmp/x allow
+ask "write the workspace" file_write "$WS/src/new.py" allow
+ask "delete in the workspace (recoverable)" file_delete "$WS/src/main.py" soft_delete
+ask "read /usr/bin" file_read /usr/bin/env allow
+ask "write /usr/bin" file_write /usr/bin/evil deny
+ask "read /lib" file_read /lib/x86_64-linux-gnu/libc.so.6 allow
+ask "write /sbin" file_write /sbin/evil deny
+ask "read /etc/hosts" file_read /etc/hosts allow
+ask "read /etc/passwd" file_read /etc/passwd allow
+ask "read /etc/shadow" file_read /etc/shadow deny
+ask "write /etc" file_write /etc/cron.d/evil deny
+ask "read another process's environ" file_read /proc/1/environ deny
+ask "read the sudo binary" file_read /usr/bin/sudo deny
+ask "write /var" file_write /var/spool/evil deny
+ask "read SSH keys" file_read /root/.ssh/id_rsa approve
+ask "read AWS credentials" file_read /root/.aws/credentials approve
+ask "read a .env outside the workspace" file_read /srv/app/.env approve
+ask "read the npm cache" file_read /root/.npm/_cacache/index allow
+
+cat_ "Shell shim" "agentsh-shell-shim as /bin/bash"
+[[ -x /usr/bin/bash.real ]] && got=present || got=missing
+check "bash.real exists" present "$got"
+if [[ -x /usr/bin/bash.real ]] && ! cmp -s /usr/bin/bash /usr/bin/bash.real; then got=shim; else got=bash; fi
+check "/bin/bash is the shim" shim "$got"
+if [[ $(readlink -f /bin/sh) == "${SH_TARGET:-}" && $(sha256sum <"$(readlink -f /bin/sh)") == "${SH_SUM:-}" ]]; then got=untouched; else got=changed; fi
+check "/bin/sh untouched (--bash-only)" untouched "$got"
+out=$(/bin/bash -c 'echo pass-through-ok' </dev/null 2>&1)
+[[ $out == pass-through-ok ]] && got=allowed || got=broken
+check "non-TTY bash passes through" allowed "$got" "$out"
+out=$(/bin/bash -c 'sudo id' </dev/null 2>&1)
+[[ $out == *EXECUTED-sudo* ]] && got=bypassed || got=governed
+check "non-TTY bash is not governed (by design)" bypassed "$got" "$out"
+code=0
+out=$(AGENTSH_SHIM_FORCE=1 /bin/bash -c 'sudo id' </dev/null 2>&1) || code=$?
+check "AGENTSH_SHIM_FORCE=1 bash -c sudo" denied "$(classify "$out" "$code")" "$out"
+out=$(AGENTSH_SHIM_FORCE=1 /bin/bash -c 'echo forced-ok' </dev/null 2>&1)
+[[ $out == *forced-ok* ]] && got=allowed || got=broken
+check "AGENTSH_SHIM_FORCE=1 bash -c echo" allowed "$got" "$out"
+if command -v script >/dev/null; then
+  # A real terminal: what an agent driving a PTY gets.
+  code=0
+  out=$(script -qec "/bin/bash -c 'sudo id'" /dev/null 2>&1 </dev/null) || code=$?
+  out=${out//$'\r'/}
+  check "TTY bash -c sudo" denied "$(classify "$out" "$code")" "$out"
+  out=$(script -qec "/bin/bash -c 'echo tty-ok'" /dev/null 2>&1 </dev/null)
+  [[ $out == *tty-ok* ]] && got=allowed || got=broken
+  check "TTY bash -c echo" allowed "$got" "$out"
+else
+  check "TTY bash -c sudo" denied not-run "script(1) is missing (util-linux)"
+fi
+head -c 262144 /dev/urandom >"$WORK/bin-in"
+/bin/bash -c 'cat' <"$WORK/bin-in" >"$WORK/bin-out" 2>/dev/null
+[[ $(sha256sum <"$WORK/bin-in") == "$(sha256sum <"$WORK/bin-out")" ]] && got=identical || got=corrupted
+check "256 KiB of binary through bash" identical "$got"
+
+cat_ "Environment" "env_policy (agentsh exec, API)"
+env_seen() { # NAME VAR VALUE EXPECTED: VAR inherited by agentsh exec
+  local out got
+  out=$(env "$2=$3" agentsh exec -- /usr/bin/env 2>&1 </dev/null)
+  if [[ $out == *"$3"* ]]; then got=visible; elif [[ $out == *PATH=* ]]; then got=filtered; else got=not-run; fi
+  check "$1" "$4" "$got"
+}
+env_seen "NODE_ENV passes" NODE_ENV production visible
+env_seen "PYTHONPATH passes" PYTHONPATH /home/agent/lib visible
+env_seen "AWS_SECRET_ACCESS_KEY filtered" AWS_SECRET_ACCESS_KEY wJalrXUtnFEMI-demo filtered
+env_seen "OPENAI_API_KEY filtered" OPENAI_API_KEY sk-demo-0123456789 filtered
+env_seen "GITHUB_TOKEN filtered" GITHUB_TOKEN ghp_demo0123456789 filtered
+env_seen "DATABASE_URL filtered" DATABASE_URL postgres://admin:pw@db/prod filtered
+api_env() { # NAME VAR VALUE EXPECTED: VAR passed on purpose through the HTTP API
+  local out got
+  out=$(curl -s --noproxy '*' --max-time 30 -X POST "$AGENTSH_SERVER/api/v1/sessions/$SID/exec" \
+    -H 'Content-Type: application/json' \
+    -d "{\"command\":\"/usr/bin/printenv\",\"args\":[\"$2\"],\"env\":{\"$2\":\"$3\"}}" 2>&1)
+  if [[ $out != *'"result"'* ]]; then got=not-run
+  elif [[ $out == *"$3"* ]]; then got=visible
+  else got=filtered; fi
+  check "$1" "$4" "$got" "$out"
+}
+api_env "API: GIT_AUTHOR_NAME passed on purpose" GIT_AUTHOR_NAME demo-agent visible
+api_env "API: AWS_SECRET_ACCESS_KEY still filtered" AWS_SECRET_ACCESS_KEY wJalrXUtnFEMI-api filtered
+
+cat_ "Network" "network policy (proxy, hook, tracer)"
+net() { # NAME URL EXPECTED: a real request from inside the lab
+  local token=${2##*/} code got control
+  # Control: the same URL without agentsh must reach the outside world, or a "denied"
+  # below would only mean the lab is broken.
+  control=$(curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --cacert "$LAB/ca.pem" \
+    --connect-timeout 5 --max-time 10 "${2}-control" 2>/dev/null </dev/null)
+  if [[ $control != 200 ]]; then
+    check "$1" "$3" lab-unreachable "without agentsh: HTTP ${control:-none}"
+    return
+  fi
+  code=$(agentsh exec -- curl -s -o /dev/null -w '%{http_code}' --cacert "$LAB/ca.pem" \
+    --connect-timeout 5 --max-time 10 "$2" 2>/dev/null </dev/null)
+  if grep -q " /$token\$" "$LAB/outside.log"; then
+    [[ $code == 200 ]] && got=allowed || got=reached
+  elif [[ $code =~ ^[0-9]{3}$ ]]; then
+    got=denied
+  else
+    got=not-run
+  fi
+  check "$1" "$3" "$got" "curl said ${code:-nothing}"
+}
+code=$(agentsh exec -- curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$AGENTSH_SERVER/health" 2>/dev/null </dev/null)
+[[ $code == 200 ]] && got=allowed || got=denied
+check "localhost (the agentsh server)" allowed "$got" "HTTP ${code:-none}"
+net "cloud metadata 169.254.169.254" http://169.254.169.254/latest-$$-meta denied
+net "metadata by name (metadata.google.internal)" http://metadata.google.internal/computeMetadata-$$ denied
+net "Alibaba metadata 100.100.100.200" http://100.100.100.200/ali-$$ denied
+net "private 10.0.0.1" http://10.0.0.1/p10-$$ denied
+net "private 192.168.1.1" http://192.168.1.1/p192-$$ denied
+net "npm registry (HTTPS)" https://registry.npm.example/npm-$$ allowed
+net "PyPI (HTTPS)" https://pypi.example/pypi-$$ allowed
+net "blocked domain evil.com" http://evil.com/evil-$$ denied
+
+cat_ "Multi-context" "every exec in the tree (hook, tracer), wrappers unwrapped"
+run "sudo directly" denied sudo whoami
+run "env sudo" denied env sudo whoami
+run "xargs sudo" denied sh -c 'echo whoami | xargs sudo'
+printf '#!/bin/sh\nsudo whoami\n' >/tmp/escalate.sh && chmod +x /tmp/escalate.sh
+run "a script calling sudo" denied /tmp/escalate.sh
+run "python subprocess sudo" denied python3 -c '
+import subprocess, sys
+r = subprocess.run(["sudo", "whoami"], capture_output=True, text=True)
+print(r.stdout + r.stderr, end=""); sys.exit(r.returncode)'
+run "find -exec sudo" denied find /tmp -maxdepth 0 -exec sudo whoami ';'
+run "python subprocess ls" allowed python3 -c 'import subprocess; subprocess.run(["ls", "/tmp"], check=True, capture_output=True)'
+run "find -exec echo" allowed find /tmp -maxdepth 0 -exec echo found ';'
+
+cat_ "Writes to system paths" "file policy (hook, tracer)"
+write() { # NAME PATH CMD…: the file must not exist afterwards
+  local name=$1 path=$2 out code=0 got
+  shift 2
+  out=$(agentsh exec -- "$@" 2>&1 </dev/null) || code=$?
+  if [[ -e $path ]]; then got=written; rm -rf "$path"
+  elif grep -Eqi "$DENIAL" <<<"$out"; then got=denied
+  else got="failed-$code"; fi
+  check "$name" denied "$got" "$out"
+}
+write "cp into /etc" /etc/hosts.copy cp /etc/hosts /etc/hosts.copy
+write "touch in /etc" /etc/agentsh-demo touch /etc/agentsh-demo
+write "mkdir in /etc" /etc/agentsh-demo.d mkdir /etc/agentsh-demo.d
+write "tee into /usr/bin" /usr/bin/agentsh-demo sh -c 'echo x | tee /usr/bin/agentsh-demo'
+write "python writes /etc" /etc/agentsh-demo.py python3 -c 'open("/etc/agentsh-demo.py","w").write("x")'
+write "python writes /usr/bin" /usr/bin/agentsh-demo.py python3 -c 'open("/usr/bin/agentsh-demo.py","w").write("x")'
+
+cat_ "Audit trail" "audit store (SQLite), agentsh events query"
+out=$(agentsh events query ${SID:+--session "$SID"} --decision deny --limit 5000 --json 2>&1)
+n=$(grep -c '"decision":"deny"' <<<"$out")
+[[ $n -gt 0 ]] && got=recorded || got=missing
+check "denials recorded for the session" recorded "$got" "$n deny rows"
+grep -q '"target":"sudo id"' <<<"$out" && got=recorded || got=missing
+check "the sudo denial, with its rule" recorded "$got" "$(grep -m1 '"target":"sudo id"' <<<"$out" | grep -o '"rule":"[^"]*"')"
+echo DONE
