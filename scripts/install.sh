@@ -292,13 +292,15 @@ WantedBy=multi-user.target
 EOF
 }
 
+# wait_health SECONDS: until URL/health answers ok or the deadline passes (a listener that
+# never answers costs curl's 2 s per try, so the deadline is counted in real time).
 wait_health() {
-  local i
-  for ((i = 0; i < ${1:-100}; i++)); do
+  local end=$((SECONDS + ${1:-10}))
+  while ((SECONDS < end)); do
     health "$URL" && return 0
     sleep 0.1
   done
-  return 1
+  health "$URL"
 }
 
 supervisor_alive() { [[ -f $SUP_PID ]] && pid_is "$(cat "$SUP_PID" 2>/dev/null)" agentsh-supervise; }
@@ -324,7 +326,7 @@ start_supervisor() {
   # setsid: its own session, no terminal; /bin/sh, never the shimmed bash.
   setsid /bin/sh "$LIBDIR/agentsh-supervise" "$SUP_PID" "$SRV_PID" "$SRV_LOG" -- \
     "$AGENTSH" server --config "$CONF_REL" </dev/null >/dev/null 2>&1 &
-  if ! wait_health 150; then
+  if ! wait_health 15; then
     tail -n 15 "$SRV_LOG" 2>/dev/null | sed 's/^/             | /'
     stop_supervisor
     die_step "the server did not answer $URL/health within 15 s (stopped it again)" \
@@ -374,16 +376,16 @@ step_server() {
     if systemctl is-active --quiet agentsh.service; then
       if [[ $unit_changed == 1 || $FILES_CHANGED == 1 ]]; then
         systemctl restart agentsh.service || die_step "systemctl restart agentsh failed" "journalctl -u agentsh"
-        wait_health 150 || die_step "the server did not answer $URL/health after a restart" "journalctl -u agentsh"
+        wait_health 15 || die_step "the server did not answer $URL/health after a restart" "journalctl -u agentsh"
         status server restarted "agentsh.service (systemd; new binaries or unit), $URL"
       else
-        wait_health 50 || die_step "agentsh.service is active but $URL/health does not answer ok" "journalctl -u agentsh; systemctl restart agentsh"
+        wait_health 5 || die_step "agentsh.service is active but $URL/health does not answer ok" "journalctl -u agentsh; systemctl restart agentsh"
         status server unchanged "agentsh.service active (systemd), $URL/health ok"
       fi
       return
     fi
     systemctl start agentsh.service || die_step "systemctl start agentsh failed" "journalctl -u agentsh"
-    wait_health 150 || die_step "agentsh.service started but $URL/health does not answer ok" "journalctl -u agentsh"
+    wait_health 15 || die_step "agentsh.service started but $URL/health does not answer ok" "journalctl -u agentsh"
     status server started "agentsh.service (systemd, enabled at boot), $URL; logs: journalctl -u agentsh"
     return
   fi
@@ -395,7 +397,7 @@ step_server() {
       status server restarted "new binaries; supervisor pid $(cat "$SUP_PID"), $URL, log $SRV_LOG"
       return
     fi
-    wait_health 100 || die_step "the supervisor (pid $(cat "$SUP_PID")) runs but $URL/health does not answer ok" \
+    wait_health 10 || die_step "the supervisor (pid $(cat "$SUP_PID")) runs but $URL/health does not answer ok" \
       "read $SRV_LOG; scripts/uninstall.sh then install.sh restarts it cleanly"
     status server unchanged "supervisor pid $(cat "$SUP_PID"), $URL/health ok"
     return
