@@ -98,8 +98,8 @@ fi
 declare -A CAT_PASS CAT_TOTAL CAT_LAYER
 CATS=() PASSED=0 FAILED=0 COMPLETE=0
 render() {
-  local kind a b c d e mark
-  while IFS=$'\t' read -r kind a b c d e; do
+  local kind a b c d _ mark
+  while IFS=$'\t' read -r kind a b c d _; do
     case $kind in
       CAT)
         CATS+=("$a")

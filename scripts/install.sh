@@ -56,7 +56,7 @@ EOF
 }
 
 PREFIX=/usr/local WORKSPACE=$PWD SHIM=bash-only SERVICE=auto
-DO_DEPS=1 DO_BUILD=1 DO_SERVER=1 SERVICE_SET=0
+DO_DEPS=1 DO_BUILD=1 DO_SERVER=1
 while [[ $# -gt 0 ]]; do
   case $1 in
     --prefix) [[ $# -ge 2 ]] || usage_error "--prefix needs a directory"; PREFIX=$2; shift ;;
@@ -65,8 +65,8 @@ while [[ $# -gt 0 ]]; do
     --workspace=*) WORKSPACE=${1#*=} ;;
     --root) [[ $# -ge 2 ]] || usage_error "--root needs a directory"; ROOT=$2; shift ;;
     --root=*) ROOT=${1#*=} ;;
-    --service) [[ $# -ge 2 ]] || usage_error "--service needs auto, systemd or supervisor"; SERVICE=$2; SERVICE_SET=1; shift ;;
-    --service=*) SERVICE=${1#*=}; SERVICE_SET=1 ;;
+    --service) [[ $# -ge 2 ]] || usage_error "--service needs auto, systemd or supervisor"; SERVICE=$2; shift ;;
+    --service=*) SERVICE=${1#*=} ;;
     --bash-only) SHIM=bash-only ;;
     --all-shells) SHIM=all ;;
     --no-shim) SHIM=none ;;
@@ -270,7 +270,7 @@ step_shim() {
 }
 
 # ---- server -----------------------------------------------------------------------------
-ADDR= URL= SERVICE_USED=none
+ADDR="" URL="" SERVICE_USED=none
 systemd_running() { [[ $(cat /proc/1/comm 2>/dev/null) == systemd && -d /run/systemd/system ]]; }
 
 unit_text() {

@@ -134,7 +134,7 @@ step_server() {
 # ---- shim -------------------------------------------------------------------------------
 step_shim() {
   CURRENT_STEP=shim
-  local agentsh= c bash_path
+  local agentsh="" c bash_path
   for c in "$BINDIR/agentsh" "$TOP/build/bin/agentsh"; do
     [[ -x $c ]] && { agentsh=$c; break; }
   done

@@ -19,7 +19,7 @@
 
 LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_ADDRS=(10.0.0.1 192.168.1.1 169.254.169.254 100.100.100.200 198.18.0.10 198.18.0.11 198.18.0.53 198.18.0.99)
-LAB=${LAB:-} LAB_TAG= LAB_NS_IN= LAB_NS_OUT= LAB_INIT_PID= LAB_OUTSIDE_PID=
+LAB=${LAB:-} LAB_TAG="" LAB_NS_IN="" LAB_NS_OUT="" LAB_INIT_PID="" LAB_OUTSIDE_PID=""
 
 lab_save() {
   {
@@ -101,7 +101,7 @@ lab_create() {
   [[ -e $LAB/ready ]] || { cat "$LAB/init.log" >&2; lab_fail "the lab's namespaces did not come up"; return 1; }
   # unshare --fork waits for its child, the namespaces' PID 1: that child is the target
   # every later nsenter uses.
-  LAB_INIT_PID=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null | awk '{print $1}')
+  LAB_INIT_PID=$(awk '{print $1}' "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null)
   [[ $LAB_INIT_PID =~ ^[0-9]+$ ]] || { lab_fail "cannot find the lab's PID 1"; return 1; }
   lab_save
 }

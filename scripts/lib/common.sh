@@ -12,7 +12,7 @@ if [[ -t 1 && -z ${NO_COLOR:-} && ${TERM:-dumb} != dumb ]]; then
   C_RED=$'\e[31m' C_GREEN=$'\e[32m' C_YELLOW=$'\e[33m' C_BLUE=$'\e[34m' C_DIM=$'\e[2m'
   C_BOLD=$'\e[1m' C_OFF=$'\e[0m'
 else
-  C_RED= C_GREEN= C_YELLOW= C_BLUE= C_DIM= C_BOLD= C_OFF=
+  C_RED='' C_GREEN='' C_YELLOW='' C_BLUE='' C_DIM='' C_BOLD='' C_OFF=''
 fi
 
 PROG=${PROG:-$(basename "$0" .sh)}
