@@ -1,5 +1,6 @@
 #include "agentsh/api_server.h"
 
+#include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -109,6 +110,9 @@ ApiServer::~ApiServer() {
 }
 
 bool ApiServer::start(std::string* error) {
+  // A client that goes away mid-response, or a command that stops reading its stdin,
+  // must be an error return (EPIPE), not the death of the whole server.
+  signal(SIGPIPE, SIG_IGN);
   if (!mkdirs(cfg_.sessions_dir) || access(cfg_.sessions_dir.c_str(), W_OK) != 0) {
     *error = "sessions directory " + cfg_.sessions_dir + ": " + strerror(errno) +
              " (set sessions.base_dir in " + cfg_.source + " to a writable directory)";

@@ -23,7 +23,9 @@ constexpr size_t kMaxBraceExpansions = 4096;
 bool valid_name_start(char c) {
   return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
-bool valid_name_char(char c) { return valid_name_start(c) || (c >= '0' && c <= '9'); }
+bool valid_name_char(char c) {
+  return valid_name_start(c) || (c >= '0' && c <= '9');
+}
 
 void append_escaped(std::string* out, std::string_view value) {
   for (char c : value) {
@@ -83,8 +85,8 @@ bool expand_impl(std::string_view in, const Variables& vars, bool escape, std::s
     }
     if (!found) {
       if (error) {
-        *error = "variable ${" + name + "} has no value (set " + name +
-                 " or write ${" + name + ":-default})";
+        *error = "variable ${" + name + "} has no value (set " + name + " or write ${" + name +
+                 ":-default})";
       }
       return false;
     }
@@ -164,8 +166,7 @@ std::string join_args(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-bool expand_vars(std::string_view in, const Variables& vars, std::string* out,
-                 std::string* error) {
+bool expand_vars(std::string_view in, const Variables& vars, std::string* out, std::string* error) {
   return expand_impl(in, vars, false, out, error);
 }
 
@@ -184,8 +185,8 @@ std::vector<std::string> expand_braces(std::string_view pattern) {
 struct Engine::CompiledCommandRule {
   struct Name {
     std::string text;
-    bool glob = false;   // a well-formed glob with metacharacters
-    bool path = false;   // contains '/': compared with the full path
+    bool glob = false;  // a well-formed glob with metacharacters
+    bool path = false;  // contains '/': compared with the full path
   };
   const CommandRule* rule = nullptr;  // points into Engine::policy_
   std::vector<Name> names;            // empty = every command (reference behaviour)
@@ -431,8 +432,7 @@ Verdict Engine::check_file(std::string_view abs_path, FileOp op) const {
   return v;
 }
 
-Verdict Engine::check_network(std::string_view domain, std::string_view ip,
-                              uint16_t port) const {
+Verdict Engine::check_network(std::string_view domain, std::string_view ip, uint16_t port) const {
   std::string d;
   for (char c : domain) d += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
   while (!d.empty() && d.back() == '.') d.pop_back();
@@ -463,8 +463,8 @@ Verdict Engine::check_network(std::string_view domain, std::string_view ip,
 // refused. Plain first-match would let the broad allow shadow the specific rule; the
 // stricter-of-two result is never weaker than first-match.
 // No rule matches: allow, rule "" (the reference's behaviour for commands).
-Verdict Engine::check_one_command(const std::vector<std::string>& argv,
-                                  std::string_view resolved, bool nested) const {
+Verdict Engine::check_one_command(const std::vector<std::string>& argv, std::string_view resolved,
+                                  bool nested) const {
   const std::string args = join_args(argv);
   std::vector<std::string_view> names = {argv[0]};
   // The resolved path is what will really run; argv[0] is chosen by the caller. Both
@@ -491,7 +491,8 @@ Verdict Engine::check_one_command(const std::vector<std::string>& argv,
       }
       if (with_args && without_args) break;
     }
-    for (auto [cand, idx] : {std::pair{with_args, with_index}, std::pair{without_args, without_index}}) {
+    for (auto [cand, idx] :
+         {std::pair{with_args, with_index}, std::pair{without_args, without_index}}) {
       if (cand == nullptr) continue;
       if (best == nullptr || cand->rule->decision > best->rule->decision ||
           (cand->rule->decision == best->rule->decision && idx < best_index)) {
@@ -538,8 +539,7 @@ Verdict Engine::check_command(const std::vector<std::string>& argv,
   bool have = false;
   for (size_t i = 0; i < u.layers.size(); ++i) {
     const command_unwrap::Layer& layer = u.layers[i];
-    Verdict v = check_one_command(layer.argv, i == 0 ? resolved : std::string_view(),
-                                  layer.nested);
+    Verdict v = check_one_command(layer.argv, i == 0 ? resolved : std::string_view(), layer.nested);
     if (!have || v.decision > best.decision) {
       best = std::move(v);
       have = true;

@@ -8,8 +8,8 @@
 #pragma once
 
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,8 +76,7 @@ class Engine {
   // argv[0] is the command as given (name or path); `resolved` the executable path if
   // known. Wrappers (env, nice, nohup, timeout, time, stdbuf, xargs, setsid, sh/bash -c
   // "simple command") are unwrapped; every layer is checked; the strictest wins.
-  Verdict check_command(const std::vector<std::string>& argv,
-                        std::string_view resolved = {}) const;
+  Verdict check_command(const std::vector<std::string>& argv, std::string_view resolved = {}) const;
   // `domain` may be empty; `ip` may be empty (not resolved). Port 0 = any.
   Verdict check_network(std::string_view domain, std::string_view ip, uint16_t port) const;
   // True if the variable may reach the command (deny globs win, then allow globs; no
@@ -128,8 +127,7 @@ bool expand_vars_glob(std::string_view in, const Variables& vars, std::string* o
 
 // Expands ${NAME} and ${NAME:-default} in `in`. Returns false (and names the variable in
 // `error`) when a variable has no value and no default.
-bool expand_vars(std::string_view in, const Variables& vars, std::string* out,
-                 std::string* error);
+bool expand_vars(std::string_view in, const Variables& vars, std::string* out, std::string* error);
 
 // Expands {a,b} alternatives (nested allowed) into every combination. A brace group
 // without a top-level comma, and anything escaped with '\', stays literal.

@@ -8,6 +8,7 @@
 // Str offsets are relative to the start of the string area (Header::strings.off).
 #include "policy/snapshot_builder.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <unordered_map>
@@ -96,8 +97,14 @@ Builder::~Builder() = default;
 void Builder::add_file_rule(std::string_view name, std::string_view message,
                             std::string_view redirect_to, policy::OpMask ops, policy::Decision d,
                             const std::vector<std::string>& globs) {
+  // Variable expansion often makes globs identical ("${HOME}/.ssh/**" and
+  // "/root/.ssh/**" when HOME=/root); keep the first, the decision is the same.
+  std::vector<std::string> unique;
+  for (const std::string& g : globs) {
+    if (std::find(unique.begin(), unique.end(), g) == unique.end()) unique.push_back(g);
+  }
   file_rules_.push_back(PendingFileRule{std::string(name), std::string(message),
-                                        std::string(redirect_to), ops, d, globs});
+                                        std::string(redirect_to), ops, d, std::move(unique)});
 }
 
 void Builder::add_net_rule(std::string_view name, std::string_view message, policy::Decision d,
@@ -182,6 +189,12 @@ std::string Builder::finish() {
       Glob og;
       og.pattern = strings.add(g);
       og.prefix_len = to_u32(glob::literal_prefix(g.data(), g.size()));
+      if (og.prefix_len < 2) {
+        fr.flags |= kRuleScanAlways;
+      } else {
+        unsigned bit = static_cast<unsigned char>(g[1]) & 63u;
+        fr.head_mask[bit / 32] |= 1u << (bit % 32);
+      }
       out_globs.push_back(og);
     }
     out_file_rules.push_back(fr);
