@@ -38,10 +38,11 @@ HttpServer::HttpServer(Options opts) : opts_(std::move(opts)), svr_(std::make_un
   svr_->set_keep_alive_timeout(5);
   // The listening socket must not leak into commands the server starts (they are
   // spawned with closefrom too; this is the belt to those braces).
-  svr_->set_socket_options([](socket_t sock) {
+  svr_->set_socket_options([this](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     fcntl(sock, F_SETFD, FD_CLOEXEC);
+    listen_fd_ = sock;
   });
   uint64_t max_body = opts_.max_body_bytes;
   svr_->set_error_handler(httplib::Server::HandlerWithResponse(
@@ -113,6 +114,10 @@ bool HttpServer::bind(std::string* error) {
     }
     port_ = port;
   }
+  // httplib listens with a backlog of 5 (compiled into the library): a burst of a few
+  // more connections would have SYNs dropped and retried a second later. Linux lets a
+  // listening socket's backlog be raised by calling listen() again.
+  if (listen_fd_ >= 0) ::listen(listen_fd_, SOMAXCONN);
   return true;
 }
 

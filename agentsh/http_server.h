@@ -67,6 +67,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> svr_;
   std::string host_;
   int port_ = 0;
+  int listen_fd_ = -1;  // owned by httplib; remembered to raise its backlog
 };
 
 }  // namespace agentsh
