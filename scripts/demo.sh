@@ -13,10 +13,11 @@ fi
 # overlays over the system directories, a second network namespace playing the outside
 # world with fake registries, private ranges and cloud metadata), installs agentsh into
 # it with scripts/install.sh like an operator would, and runs the policy checks of
-# scripts/lab/checks.sh: commands, escalation, network tools, system commands, deletes,
-# package installs, file policy, the shell shim, environment filtering, network policy,
-# multi-context sudo, writes to system paths, the audit trail. Results are observed,
-# never assumed: a check fails when the part that should enforce it does not.
+# scripts/lab/checks.sh: commands, escalation, network tools, system commands, signals,
+# file operations, deletes and the trash, package installs, file policy, the shell shim,
+# environment filtering, network policy, multi-context sudo, writes to system paths, the
+# audit trail. Results are observed, never assumed: a check fails when the part that
+# should enforce it does not.
 #
 #   --keep             leave the lab running and print how to enter and remove it
 #   --cleanup LABDIR   remove a lab left by --keep
@@ -35,7 +36,7 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --keep) KEEP=1 ;;
     --cleanup) [[ $# -ge 2 ]] || usage_error "--cleanup needs the lab directory"; CLEANUP=$2; shift ;;
-    -h | --help) sed -n '10,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '10,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) usage_error "unknown option '$1'" ;;
   esac
   shift
@@ -58,7 +59,7 @@ for a in build/bin/agentsh build/bin/agentsh-shell-shim build/lib/libagentsh_hoo
   [[ -e $TOP/$a ]] || { echo "demo: $TOP/$a is missing: run 'make demo' (or make first)" >&2; exit 2; }
 done
 
-WS=/home/agent/project
+WS=/home/project
 finish() {
   local rc=$?
   if [[ $KEEP == 1 && -n ${LAB_INIT_PID:-} ]]; then

