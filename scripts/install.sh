@@ -509,4 +509,8 @@ if [[ -z $ROOT ]]; then
   echo "  check it:   sudo scripts/verify.sh"
   echo "  use it:     agentsh exec -- CMD, or open a new login shell (/etc/profile.d/agentsh.sh)"
   echo "  remove it:  sudo scripts/uninstall.sh   (--purge also removes audit data and sessions)"
+  if [[ $SHIM != none ]]; then
+    echo "  note:       every new interactive (TTY) bash on this machine now runs under policy, root's"
+    echo "              login shell too; manage agentsh from an ungoverned one: sudo /usr/bin/bash.real -l"
+  fi
 fi

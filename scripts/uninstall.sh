@@ -37,6 +37,9 @@ Usage: sudo scripts/uninstall.sh [--purge] [--root DIR] [--prefix P]
                 edited files under /etc/agentsh
   --root DIR    undo an install.sh --root DIR
   --prefix P    where the binaries are, when there is no install record (default /usr/local)
+
+Run it from an ungoverned shell: interactive bash shells started after the install run
+under policy (the shim). For example: sudo /usr/bin/bash.real -l, then scripts/uninstall.sh.
 EOF
 }
 
