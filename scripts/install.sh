@@ -161,7 +161,9 @@ step_build() {
   before=$(artifact_sums)
   owner=$(stat -c %U "$TOP")
   # Build as whoever owns the checkout, so root does not leave root-owned files in it.
-  if [[ $owner != root ]] && command -v runuser >/dev/null; then run=(runuser -u "$owner" --); fi
+  if [[ $owner != root && $owner != UNKNOWN ]] && id "$owner" >/dev/null 2>&1 && command -v runuser >/dev/null; then
+    run=(runuser -u "$owner" --)
+  fi
   if ! "${run[@]}" make -C "$TOP" -j"$(nproc)" all >"$LOGS/build.log" 2>&1; then
     grep -E 'error|Error|missing' "$LOGS/build.log" | head -n 15 | sed 's/^/             | /'
     die_step "make all failed (full log: run 'make' in $TOP)" \

@@ -38,6 +38,10 @@ done
 standin "$STANDIN/rm"
 standin "$STANDIN/python3"
 export PATH=$FAKEBIN:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
+for t in "$FAKEBIN"/*; do
+  [[ -f $t ]] || continue
+  [[ $(command -v "${t##*/}") == "$t" ]] || { echo "checks: stand-in $t is not first on PATH; stopping"; exit 1; }
+done
 # The agent's home (its credentials, caches, shell start-up files); the workspace is
 # $WS, outside it.
 export HOME=/home/agent
@@ -83,9 +87,9 @@ run "git --version" allowed git --version
 cat_ "Privilege escalation" "command policy (agentsh exec)"
 run "sudo" denied sudo id
 run "su" denied su -
-run "chroot" denied chroot /
-run "nsenter" denied nsenter --target 1 --mount
-run "unshare" denied unshare --user
+run "chroot" denied chroot / true
+run "nsenter" denied nsenter --help
+run "unshare" denied unshare --help
 
 cat_ "Network tools" "command policy (agentsh exec)"
 run "nc" denied nc -z 10.0.0.1 80
@@ -95,14 +99,16 @@ run "ssh (needs approval)" denied ssh root@10.0.0.1
 run "scp (needs approval)" denied scp /etc/hosts root@10.0.0.1:/tmp/
 
 cat_ "System commands" "command policy (agentsh exec)"
-run "systemctl" denied systemctl stop ssh
-run "shutdown" denied shutdown -h now
-run "reboot" denied reboot
-run "mount" denied mount -t tmpfs none /mnt
-run "dd" denied dd if=/dev/zero of=/dev/sda count=1
-run "iptables" denied iptables -F
-run "useradd" denied useradd intruder
-run "crontab" denied crontab -r
+# Harmless arguments on purpose: the policy judges the command, and a stand-in runs in
+# its place anyway; should both ever fail, nothing here can hurt the machine.
+run "systemctl" denied systemctl status
+run "shutdown" denied shutdown --help
+run "reboot" denied reboot --help
+run "mount" denied mount -l
+run "dd" denied dd if=/dev/zero of=/dev/null count=0
+run "iptables" denied iptables -L
+run "useradd" denied useradd --help
+run "crontab" denied crontab -l
 
 cat_ "Signals" "signal policy (hook, tracer)"
 sleep 300 >/dev/null 2>&1 &
