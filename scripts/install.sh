@@ -125,7 +125,10 @@ step_deps() {
     die_step "this is not a Debian/Ubuntu system (no dpkg-query/apt-get)" \
       "install the packages named by DEPS_APT in the Makefile by hand, then rerun with --no-deps"
   local pkgs missing=() p st
-  pkgs=$(printf 'print-deps:\n\t@echo $(DEPS_APT)\n' | make -s -C "$TOP" -f Makefile -f - print-deps 2>/dev/null)
+  # DEPS_APT read from the Makefile directly (continuation lines joined): a fresh machine
+  # may not even have make yet.
+  pkgs=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$TOP/Makefile" |
+    sed -n 's/^DEPS_APT[[:space:]]*:\{0,1\}=[[:space:]]*//p' | tr -s ' \t' '  ')
   [[ -n $pkgs ]] || die_step "cannot read DEPS_APT from $TOP/Makefile" "run install.sh from an intact checkout"
   for p in $pkgs; do
     st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)
@@ -136,7 +139,10 @@ step_deps() {
     return
   fi
   note "missing: ${missing[*]}"
-  if ! make -C "$TOP" deps >"$LOGS/deps.log" 2>&1; then
+  # `make deps` when make is there; before that, the same two apt-get commands it runs.
+  local cmd=(make -C "$TOP" deps)
+  command -v make >/dev/null || cmd=(sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' _ $pkgs)
+  if ! "${cmd[@]}" >"$LOGS/deps.log" 2>&1; then
     tail -n 15 "$LOGS/deps.log" | sed 's/^/             | /'
     die_step "make deps (apt-get install) failed" \
       "check the network and apt sources (apt-get update), or install the packages above by hand and rerun with --no-deps"
