@@ -103,8 +103,30 @@ void Builder::add_file_rule(std::string_view name, std::string_view message,
   for (const std::string& g : globs) {
     if (std::find(unique.begin(), unique.end(), g) == unique.end()) unique.push_back(g);
   }
+  // A rule over "X/**" also answers the non-mutating questions about X itself (stat,
+  // list, open, read, readlink, access): whoever may use /tmp/a must be able to look at
+  // /tmp (`ls /tmp`, `find /tmp -maxdepth 0`). Mutations of X itself (delete, rename,
+  // chmod, …) are not implied. The companion rule sits right after its rule, so
+  // first-match order is unchanged for every other path.
+  constexpr policy::OpMask kLookOps =
+      policy::op_bit(policy::FileOp::kRead) | policy::op_bit(policy::FileOp::kOpen) |
+      policy::op_bit(policy::FileOp::kStat) | policy::op_bit(policy::FileOp::kList) |
+      policy::op_bit(policy::FileOp::kReadlink) | policy::op_bit(policy::FileOp::kAccess);
+  std::vector<std::string> dirs;
+  for (const std::string& g : unique) {
+    if (g.size() < 3 || g.compare(g.size() - 3, 3, "/**") != 0) continue;
+    std::string dir = g.substr(0, g.size() - 3);
+    if (dir.empty()) dir = "/";
+    if (std::find(unique.begin(), unique.end(), dir) == unique.end() &&
+        std::find(dirs.begin(), dirs.end(), dir) == dirs.end())
+      dirs.push_back(dir);
+  }
   file_rules_.push_back(PendingFileRule{std::string(name), std::string(message),
                                         std::string(redirect_to), ops, d, std::move(unique)});
+  if (!dirs.empty() && (ops & kLookOps) != 0)
+    file_rules_.push_back(PendingFileRule{std::string(name), std::string(message),
+                                          std::string(redirect_to), ops & kLookOps, d,
+                                          std::move(dirs)});
 }
 
 void Builder::add_net_rule(std::string_view name, std::string_view message, policy::Decision d,

@@ -199,7 +199,13 @@ TEST_F(SnapshotTest, GlobKinds) {
   EXPECT_STREQ(file("/etc/hostsx", FileOp::kRead).rule, "default-deny-files");
   EXPECT_STREQ(file("/etc/host", FileOp::kRead).rule, "default-deny-files");
   EXPECT_STREQ(file("/etc/ssl/certs/ca.pem", FileOp::kRead).rule, "exact");
-  EXPECT_STREQ(file("/etc/ssl/certs", FileOp::kRead).rule, "default-deny-files");
+  // "X/**" also answers the non-mutating questions about X itself ...
+  EXPECT_STREQ(file("/etc/ssl/certs", FileOp::kRead).rule, "exact");
+  EXPECT_STREQ(file("/etc/ssl/certs", FileOp::kStat).rule, "exact");
+  // ... but never implies a mutation of X.
+  EXPECT_STREQ(file("/etc/ssl/certs", FileOp::kDelete).rule, "default-deny-files");
+  EXPECT_STREQ(file("/etc/ssl/certs", FileOp::kChmod).rule, "default-deny-files");
+  EXPECT_STREQ(file("/etc/ssl/cert", FileOp::kRead).rule, "default-deny-files");
   EXPECT_STREQ(file("/a/b", FileOp::kRead).rule, "mid");
   EXPECT_STREQ(file("/a/x/y/b", FileOp::kRead).rule, "mid");
   EXPECT_STREQ(file("/dev/tty3", FileOp::kRead).rule, "class");
@@ -402,10 +408,23 @@ TEST(SnapshotRandom, ShortcutsAgreeWithPlainFirstMatch) {
       for (int i = 0; i < n; ++i) path += path_atoms[rng() % path_atoms.size()];
       FileOp op = static_cast<FileOp>(rng() % static_cast<unsigned>(FileOp::kCount));
       std::string want = "default-deny-files";
+      // The oracle: first match, where "X/**" also covers X for the non-mutating ops.
+      const policy::OpMask look = op_bit(FileOp::kRead) | op_bit(FileOp::kOpen) |
+                                  op_bit(FileOp::kStat) | op_bit(FileOp::kList) |
+                                  op_bit(FileOp::kReadlink) | op_bit(FileOp::kAccess);
       for (size_t r = 0; r < rules.size() && want == "default-deny-files"; ++r) {
         if ((rules[r].ops & op_bit(op)) == 0) continue;
         for (const std::string& g : rules[r].globs) {
           if (glob::match(g, path, '/', false)) {
+            want = "r" + std::to_string(r);
+            break;
+          }
+        }
+        if (want != "default-deny-files" || (look & op_bit(op)) == 0) continue;
+        for (const std::string& g : rules[r].globs) {
+          if (g.size() < 3 || g.compare(g.size() - 3, 3, "/**") != 0) continue;
+          std::string dir = g.size() == 3 ? "/" : g.substr(0, g.size() - 3);
+          if (glob::match(dir, path, '/', false)) {
             want = "r" + std::to_string(r);
             break;
           }
