@@ -171,6 +171,10 @@ ApiExecResult ApiExec::run(const ApiExecRequest& req, const std::atomic<bool>* c
           si.si_pid == pid) {
         exited = true;
         exited_ms = now;
+        // The command is over: what is left of its group goes now. It is a zombie, not
+        // reaped, so its group id cannot have been reused by anyone else.
+        kill(-pid, SIGKILL);
+        in_w.reset();
       }
     }
     bool outputs_open = out_r.valid() || err_r.valid();
@@ -221,9 +225,7 @@ ApiExecResult ApiExec::run(const ApiExecRequest& req, const std::atomic<bool>* c
       err_r.reset();
   }
 
-  // The command is a zombie now (not reaped): its process-group id cannot be reused, so
-  // killing the group reaches only its own leftovers.
-  if (kill(-pid, 0) == 0) kill(-pid, SIGKILL);
+  kill(-pid, SIGKILL);  // still unreaped: see above
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

@@ -17,10 +17,11 @@
 //   is read and dropped so the command never blocks on a full pipe; *_truncated says
 //   so).
 // * Timeout / cancel: SIGTERM to the group, SIGKILL after `kill_grace_ms`; exit_code is
-//   then 124 and timed_out is set. When the command has exited, whatever is left of its
-//   group is killed before it is reaped (the group id cannot be reused meanwhile), and
-//   output still held open by escaped background processes is drained for at most
-//   `kill_grace_ms`.
+//   then 124 and timed_out is set.
+// * Request-scoped processes: when the command (agentsh exec) exits, whatever is left of
+//   its process group (background jobs) is killed at once — before the command is reaped,
+//   so the group id cannot have been reused. Output still held open by processes that
+//   left the group (setsid daemons) is drained for at most `kill_grace_ms`.
 //
 // Thread-safety: run() may be called concurrently from many threads (no shared state;
 // posix_spawn is safe in a multi-threaded process). It blocks for the command's life.

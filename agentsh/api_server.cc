@@ -197,11 +197,16 @@ void ApiServer::follow_audit() {
 }
 
 void ApiServer::janitor() {
+  // Often enough that a session never outlives its limits by more than half of the
+  // shorter one; at least every second, at most every janitor_interval_ms.
+  int64_t interval = opts_.janitor_interval_ms;
+  for (int64_t limit : {cfg_.session_timeout_ms, cfg_.session_idle_timeout_ms})
+    if (limit > 0) interval = std::min(interval, limit / 2);
+  interval = std::max<int64_t>(interval, 1000);
   while (!stopping_) {
     {
       std::unique_lock<std::mutex> lk(bg_mu_);
-      bg_cv_.wait_for(lk, std::chrono::milliseconds(opts_.janitor_interval_ms),
-                      [&] { return stopping_.load(); });
+      bg_cv_.wait_for(lk, std::chrono::milliseconds(interval), [&] { return stopping_.load(); });
     }
     if (stopping_) return;
     int64_t now = now_us();
