@@ -140,8 +140,10 @@ step_deps() {
   fi
   note "missing: ${missing[*]}"
   # `make deps` when make is there; before that, the same two apt-get commands it runs.
-  local cmd=(make -C "$TOP" deps)
-  command -v make >/dev/null || cmd=(sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' _ $pkgs)
+  local cmd=(make -C "$TOP" deps) list
+  read -r -a list <<<"$pkgs"
+  command -v make >/dev/null ||
+    cmd=(sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' _ "${list[@]}")
   if ! "${cmd[@]}" >"$LOGS/deps.log" 2>&1; then
     tail -n 15 "$LOGS/deps.log" | sed 's/^/             | /'
     die_step "make deps (apt-get install) failed" \
