@@ -261,7 +261,7 @@ t_end
 "$S/verify.sh" >"$LOG/verify" 2>&1
 vrc=$?
 while read -r verdict name rest; do
-  t_run "verify.$name"
+  t_run "verify.${name//-/_}"
   [[ $verdict == PASS ]] || t_fail "$rest"
   t_end
 done < <(grep -E '^(PASS|FAIL) ' "$LOG/verify")
