@@ -1,10 +1,12 @@
+// CommandRunner: `agentsh exec`. The order of the steps matters and is stated in run():
+// the proxy starts before the policy is compiled (its ports go into the snapshot), the
+// syscall gate address is chosen before it too (same reason), and the tracer's decider is
+// built over the compiled engine.
 #include "agentsh/command_runner.h"
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,20 +14,24 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <mutex>
 #include <random>
-#include <sstream>
+#include <thread>
 
+#include "agentsh/approval_client.h"
 #include "agentsh/audit_store.h"
 #include "agentsh/broker.h"
 #include "agentsh/config.h"
 #include "agentsh/exec_env.h"
+#include "agentsh/output_filter.h"
 #include "agentsh/policy_context.h"
 #include "agentsh/runtime_dir.h"
 #include "common/fs_util.h"
 #include "policy/engine.h"
+#include "proxy/policy_net_decider.h"
+#include "proxy/proxy.h"
+#include "tracer/engine_decider.h"
+#include "tracer/supervisor.h"
 
 extern char** environ;
 
@@ -120,125 +126,238 @@ std::string resolve_command(const std::string& cmd, const std::string& path_env)
 }
 
 // The one stderr line for a command blocked by policy (same text as the hook's).
-std::string blocked_line(const policy::Verdict& v, const std::string& fallback_cmd) {
+std::string blocked_line(const policy::Verdict& v, const std::string& fallback_cmd,
+                         const std::string& why = "") {
   std::string cmd = v.subject.empty() ? basename_of(fallback_cmd) : basename_of(v.subject);
   std::string line = "blocked by policy: rule=" + (v.rule.empty() ? "default" : v.rule) +
                      " command=" + cmd;
-  if (v.decision == policy::Decision::kApprove) line += " (" + v.reason + ")";
+  if (!why.empty()) line += " (" + why + ")";
+  else if (v.decision == policy::Decision::kApprove && !v.reason.empty()) line += " (" + v.reason + ")";
   return line;
 }
 
+const char* effect_word(bool allowed) { return allowed ? "allow" : "deny"; }
+
 }  // namespace
+
+// Everything one run holds. Destruction order (reverse of declaration) matters: the
+// broker and the proxy stop before the engines they call, the audit store goes last.
+struct CommandRunner::State {
+  PolicyContext ctx;
+  std::string session_id, command_id;
+  std::unique_ptr<AuditStore> audit;
+  RuntimeDir rt;
+  std::string trash, hook;
+  std::unique_ptr<policy::Engine> net_engine;  // the proxy's (compiled without ports)
+  std::unique_ptr<proxy::PolicyNetDecider> net_decider;
+  std::unique_ptr<proxy::Proxy> proxy;
+  std::unique_ptr<policy::Engine> engine;
+  std::unique_ptr<tracer::EngineDecider> decider;
+  std::unique_ptr<tracer::Supervisor> tracer;
+  Broker broker;
+
+  void record(AuditEvent ev) {
+    if (!audit) return;
+    ev.session = session_id;
+    if (ev.command_id.empty()) ev.command_id = command_id;
+    audit->record(std::move(ev));
+  }
+
+  // Asks a person (api/tty approvals); false unless someone said yes. Blocks.
+  bool ask(const std::string& kind, const std::string& op, const std::string& target,
+           const policy::Verdict& v, std::string* why) {
+    ApprovalRequest req;
+    req.session = session_id;
+    req.kind = kind;
+    req.operation = op;
+    req.target = target;
+    req.rule = v.rule;
+    req.message = v.message;
+    ApprovalOutcome out = approval_client::request_approval(ctx.cfg, req);
+    if (why) *why = out.approved ? "" : "approval denied: " + out.reason;
+    return out.approved;
+  }
+};
+
+CommandRunner::CommandRunner(RunOptions opts) : opts_(std::move(opts)) {}
+CommandRunner::~CommandRunner() = default;
 
 int CommandRunner::run() {
   if (opts_.argv.empty()) {
     fprintf(stderr, "agentsh exec: no command given\nTry 'agentsh help exec'.\n");
     return 2;
   }
+  st_ = std::make_unique<State>();
+  State& s = *st_;
 
-  // ---- configuration, session, variables, policy -----------------------------------
-  std::string session_id = opts_.session_id;
-  if (session_id.empty()) {
-    if (const char* e = getenv("AGENTSH_SESSION_ID"); e && *e) session_id = e;
+  // 1. Config, session, workspace, variables, policy.
+  s.session_id = opts_.session_id;
+  if (s.session_id.empty()) {
+    if (const char* e = getenv("AGENTSH_SESSION_ID"); e && *e) s.session_id = e;
   }
   ContextRequest creq;
   creq.config_path = opts_.config_path;
   creq.policy_arg = opts_.policy_arg;
   creq.workspace = opts_.workspace;
-  creq.session_id = session_id;
+  creq.session_id = s.session_id;
   // A session named on the command line must exist; one inherited from the
   // environment is used when found (its id still tags the audit rows).
   creq.session_required = opts_.session_explicit;
-  PolicyContext ctx;
   std::string err;
-  if (!load_policy_context(creq, &ctx, &err)) {
+  if (!load_policy_context(creq, &s.ctx, &err)) {
     fprintf(stderr, "agentsh: %s\n", err.c_str());
     return 2;
   }
-  const Config& cfg = ctx.cfg;
-  const std::string& origin = ctx.policy_origin;
-  std::string command_id = opts_.command_id;
-  if (command_id.empty()) {
-    if (const char* e = getenv("AGENTSH_COMMAND_ID"); e && *e) command_id = e;
-    else command_id = "cmd-" + random_hex(8);
+  const Config& cfg = s.ctx.cfg;
+  s.command_id = opts_.command_id;
+  if (s.command_id.empty()) {
+    if (const char* e = getenv("AGENTSH_COMMAND_ID"); e && *e) s.command_id = e;
+    else s.command_id = "cmd-" + random_hex(8);
   }
 
-  // ---- state: runtime dir, audit ----------------------------------------------------
+  // 2. State: runtime dir (snapshot, broker socket), trash, audit.
   std::string sdir = state_dir(cfg);
-  RuntimeDir rt;
-  if (!rt.create(sdir + "/run", &err)) {
+  if (!s.rt.create(sdir + "/run", &err)) {
     fprintf(stderr, "agentsh exec: %s\n", err.c_str());
     return 2;
   }
   // soft_delete moves files here (the hook renames into it); private to our uid.
-  std::string trash = sdir + "/trash/" + (session_id.empty() ? command_id : session_id);
-  if (!fs_util::make_dirs(trash, 0700)) {
-    fprintf(stderr, "agentsh exec: cannot create trash directory %s: %s\n", trash.c_str(),
+  s.trash = sdir + "/trash/" + (s.session_id.empty() ? s.command_id : s.session_id);
+  if (!fs_util::make_dirs(s.trash, 0700)) {
+    fprintf(stderr, "agentsh exec: cannot create trash directory %s: %s\n", s.trash.c_str(),
             strerror(errno));
     return 2;
   }
-
-  std::unique_ptr<AuditStore> audit;
   if (cfg.audit_enabled) {
-    audit = AuditStore::open(cfg.audit_db, &err);
-    if (!audit)
+    s.audit = AuditStore::open(cfg.audit_db, &err);
+    if (!s.audit)
       fprintf(stderr, "agentsh: WARNING: audit disabled for this run: %s\n", err.c_str());
   }
-  auto record = [&](AuditEvent ev) {
-    if (!audit) return;
-    ev.session = session_id;
-    ev.command_id = command_id;
-    audit->record(std::move(ev));
-  };
-
-  std::string hook = opts_.no_hook ? std::string() : find_hook_library();
-  if (!opts_.no_hook && hook.empty()) {
+  s.hook = opts_.no_hook ? std::string() : find_hook_library();
+  if (!opts_.no_hook && s.hook.empty()) {
     fprintf(stderr,
             "agentsh: libagentsh_hook.so not found next to the agentsh binary (set "
             "AGENTSH_HOOK_LIBRARY); refusing to run ungoverned\n");
     return 2;
   }
 
-  // ---- compile ------------------------------------------------------------------------
   policy::EngineOptions eo;
   eo.approval_mode = cfg.approval_mode();
-  eo.session_id = session_id;
-  eo.broker_socket = rt.path() + "/broker.sock";
-  eo.hook_library = hook;
-  eo.snapshot_path = rt.path() + "/policy.snap";
-  eo.trash_dir = trash;
-  eo.snapshot_flags = snapshot::kFlagHookExecViaBroker;
+  eo.session_id = s.session_id;
+
+  // 3. The proxy, on a policy compiled without ports (its own decisions do not depend
+  // on them); every outbound connection of HTTP clients goes through it.
+  if (cfg.network_enabled && cfg.proxy_mode != "off" && cfg.proxy_mode != "disabled") {
+    s.net_engine = policy::Engine::compile(s.ctx.policy, s.ctx.vars, eo, &err);
+    if (!s.net_engine) {
+      fprintf(stderr, "agentsh: policy error: %s\n", err.c_str());
+      return 2;
+    }
+    auto cfg_copy = std::make_shared<Config>(cfg);
+    std::string session = s.session_id;
+    s.net_decider = std::make_unique<proxy::PolicyNetDecider>(
+        *s.net_engine, [cfg_copy, session](const proxy::NetQuestion& q, std::function<void(bool)> done) {
+          // Approvals block; the proxy's loop must not. Ask on a thread of its own.
+          std::thread([cfg_copy, session, q, done = std::move(done)] {
+            ApprovalRequest req;
+            req.session = session;
+            req.kind = "network";
+            req.operation = "connect";
+            req.target = (q.domain.empty() ? q.ip : q.domain) + ":" + std::to_string(q.port);
+            req.rule = q.decision.rule;
+            req.message = q.decision.message;
+            done(approval_client::request_approval(*cfg_copy, req).approved);
+          }).detach();
+        });
+    proxy::Proxy::Options po;
+    po.decider = s.net_decider.get();
+    po.audit = [&s](const AuditEvent& ev) { s.record(ev); };
+    po.session_id = s.session_id;
+    po.dns_redirects = s.ctx.policy.dns_redirects;
+    po.connect_redirects = s.ctx.policy.connect_redirects;
+    if (cfg.proxy_port > 0) po.port = static_cast<uint16_t>(cfg.proxy_port);
+    s.proxy = proxy::Proxy::start(po, &err);
+    if (!s.proxy) {
+      fprintf(stderr, "agentsh exec: network proxy: %s\n", err.c_str());
+      return 2;
+    }
+    eo.proxy_port = s.proxy->http_port();
+    eo.dns_port = s.proxy->dns_port();
+  }
+
+  // 4. Which layers run. The tracer needs ptrace + seccomp user notifications; where it
+  // cannot run, the hook governs alone and says so loudly (Supervisor::prepare).
+  bool want_tracer = !opts_.hook_only && cfg.sandbox_enabled && cfg.ptrace_enabled &&
+                     cfg.seccomp_enabled;
+  bool tracer_full = false;
+  if (want_tracer) {
+    tracer::Availability av = tracer::Availability::probe();
+    tracer_full = av.ptrace && av.seccomp && av.user_notif;
+  }
+  if (opts_.no_hook && !tracer_full) {
+    fprintf(stderr, "agentsh exec: --no-hook needs the tracer, which cannot run here\n");
+    return 2;
+  }
+
+  // 5. Compile the policy once, for everyone: the snapshot the hook maps, the broker's
+  // exec checks, the tracer's decisions.
+  eo.broker_socket = s.rt.path() + "/broker.sock";
+  eo.hook_library = s.hook;
+  eo.snapshot_path = s.rt.path() + "/policy.snap";
+  eo.trash_dir = s.trash;
+  if (tracer_full) {
+    // The tracer stops every execve and decides there; the hook only keeps itself in
+    // the environment. Its already-decided file/network syscalls pass the gate.
+    eo.gate_addr = s.hook.empty() ? 0 : tracer::choose_gate_address();
+    eo.snapshot_flags = snapshot::kFlagTracerActive;
+  } else {
+    eo.snapshot_flags = snapshot::kFlagHookExecViaBroker;
+  }
   // agentsh's own files: the agent may read them (the hook must), never change them.
-  eo.protect_readonly = {rt.path(), hook, cfg.sessions_dir};
+  eo.protect_readonly = {s.rt.path(), cfg.sessions_dir};
+  if (!s.hook.empty()) eo.protect_readonly.push_back(s.hook);
   if (cfg.source != "<embedded>") eo.protect_readonly.push_back(cfg.source);
-  if (origin != "<embedded>") eo.protect_readonly.push_back(origin);
+  if (s.ctx.policy_origin != "<embedded>") eo.protect_readonly.push_back(s.ctx.policy_origin);
   eo.protect_hidden = {cfg.audit_db, cfg.audit_db + "-wal", cfg.audit_db + "-shm"};
-  std::unique_ptr<policy::Engine> engine = policy::Engine::compile(ctx.policy, ctx.vars, eo, &err);
-  if (!engine) {
+  s.engine = policy::Engine::compile(s.ctx.policy, s.ctx.vars, eo, &err);
+  if (!s.engine) {
     fprintf(stderr, "agentsh: policy error: %s\n", err.c_str());
     return 2;
   }
-  if (!rt.write_file("policy.snap", engine->snapshot_bytes(), 0444, &err)) {
+  if (!s.rt.write_file("policy.snap", s.engine->snapshot_bytes(), 0444, &err)) {
     fprintf(stderr, "agentsh exec: %s\n", err.c_str());
     return 2;
   }
 
-  // ---- environment --------------------------------------------------------------------
-  ExecEnv env = build_exec_env(*engine, cfg, environ, opts_.explicit_env);
+  // 6. The command's environment.
+  ExecEnv env = build_exec_env(*s.engine, cfg, environ, opts_.explicit_env);
   for (const auto& d : env.dropped_explicit)
     fprintf(stderr, "agentsh: environment variable %s withheld by policy\n", d.c_str());
-  if (!hook.empty()) {
-    env.set_preload(hook);
+  if (!s.hook.empty()) {
+    env.set_preload(s.hook);
     env.set("AGENTSH_SNAPSHOT", eo.snapshot_path);
   }
   env.set("AGENTSH_IN_SESSION", "1");
-  env.set("AGENTSH_COMMAND_ID", command_id);
-  if (!session_id.empty()) env.set("AGENTSH_SESSION_ID", session_id);
+  env.set("AGENTSH_COMMAND_ID", s.command_id);
+  if (!s.session_id.empty()) env.set("AGENTSH_SESSION_ID", s.session_id);
+  if (s.proxy) {
+    std::string url = "http://127.0.0.1:" + std::to_string(s.proxy->http_port());
+    for (const char* k : {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                          "all_proxy"})
+      env.set(k, url);
+    // Loopback is decided by the hook/tracer like any address; sending it through the
+    // proxy would only add a hop.
+    env.set("NO_PROXY", "localhost,127.0.0.1,::1");
+    env.set("no_proxy", "localhost,127.0.0.1,::1");
+  }
 
-  // ---- top-level check ----------------------------------------------------------------
+  // 7. The top-level command.
   std::vector<std::string> argv = opts_.argv;
   std::string resolved = resolve_command(argv[0], env.get("PATH"));
-  policy::Verdict v = engine->check_command(argv, resolved);
+  policy::Verdict v = s.engine->check_command(argv, resolved);
+  std::string why;
+  bool allowed = v.effect == policy::Effect::kAllow ||
+                 (v.effect == policy::Effect::kAsk && s.ask("exec", "exec", join_args(argv), v, &why));
   {
     AuditEvent ev;
     ev.pid = getpid();
@@ -246,17 +365,14 @@ int CommandRunner::run() {
     ev.operation = "exec";
     ev.target = join_args(argv);
     ev.decision = std::string(policy::decision_name(v.decision));
-    ev.effective = v.effect == policy::Effect::kAllow ? "allow" : "deny";
+    ev.effective = effect_word(allowed);
     ev.rule = v.rule;
-    ev.message = v.effect == policy::Effect::kAllow ? v.message : v.reason;
+    ev.message = allowed ? v.message : (why.empty() ? v.reason : why);
     ev.source = "policy";
-    record(ev);
+    s.record(ev);
   }
-  if (v.effect != policy::Effect::kAllow) {
-    // kAsk would need an approver; the approval path lives in the broker handler below
-    // for nested execs. At the top level we ask the same way.
-    fprintf(stderr, "agentsh: %s\n", blocked_line(v, argv[0]).c_str());
-    if (audit) audit->flush();
+  if (!allowed) {
+    fprintf(stderr, "agentsh: %s\n", blocked_line(v, argv[0], why).c_str());
     return 126;
   }
   if (v.decision == policy::Decision::kRedirect && v.command_redirect) {
@@ -268,48 +384,85 @@ int CommandRunner::run() {
   }
   if (resolved.empty()) {
     fprintf(stderr, "agentsh: %s: command not found\n", argv[0].c_str());
-    if (audit) audit->flush();
     return 127;
   }
 
-  // ---- broker: nested exec checks and audit from hooked processes -------------------
-  Broker broker;
+  // 8. The broker: exec checks (hook-only mode), approvals and audit from the hook.
+  if (!start_broker(eo.broker_socket, &err)) {
+    fprintf(stderr, "agentsh exec: %s\n", err.c_str());
+    return 2;
+  }
+
+  // 9. The tracer.
+  if (want_tracer) {
+    s.decider = std::make_unique<tracer::EngineDecider>(
+        *s.engine, [&s](std::string_view kind, std::string_view target, const policy::Verdict& pv) {
+          return s.ask(std::string(kind), kind == "exec" ? "exec" : std::string(kind),
+                       std::string(target), pv, nullptr);
+        });
+    tracer::Options to;
+    to.decider = s.decider.get();
+    to.audit = [&s](const AuditEvent& ev) { s.record(ev); };
+    to.gate_addr = eo.gate_addr;
+    to.proxy_port = eo.proxy_port;
+    to.dns_port = eo.dns_port;
+    to.session_id = s.session_id;
+    to.hook_present = !s.hook.empty();
+    s.tracer = std::make_unique<tracer::Supervisor>(to);
+    if (!s.tracer->prepare(&err)) {
+      fprintf(stderr, "%s\n", err.c_str());
+      return 2;
+    }
+  }
+
+  // 10. Run: the user's stdin/stdout/stderr and TTY untouched — except that output
+  // going to a pipe or file passes the DLP redactor (a terminal is left alone).
+  return spawn_and_wait(argv, resolved, env);
+}
+
+bool CommandRunner::start_broker(const std::string& path, std::string* err) {
+  State& s = *st_;
   Broker::Handlers h;
-  h.exec_check = [&](const ExecCheckRequest& req) -> broker::Reply {
-    policy::Verdict nv = engine->check_command(req.argv, req.resolved);
+  h.exec_check = [&s](const ExecCheckRequest& req) -> broker::Reply {
+    policy::Verdict nv = s.engine->check_command(req.argv, req.resolved, /*nested=*/true);
+    std::string target = join_args(req.argv), why;
+    bool allowed = nv.effect == policy::Effect::kAllow ||
+                   (nv.effect == policy::Effect::kAsk && s.ask("exec", "exec", target, nv, &why));
     AuditEvent ev;
     ev.pid = req.pid;
     ev.type = "exec";
     ev.operation = "exec";
-    ev.target = join_args(req.argv);
+    ev.target = target;
     ev.decision = std::string(policy::decision_name(nv.decision));
-    ev.effective = nv.effect == policy::Effect::kAllow ? "allow" : "deny";
+    ev.effective = effect_word(allowed);
     ev.rule = nv.rule;
-    ev.message = nv.effect == policy::Effect::kAllow ? nv.message : nv.reason;
+    ev.message = allowed ? nv.message : (why.empty() ? nv.reason : why);
     ev.source = "hook";
-    record(ev);
-    if (nv.effect != policy::Effect::kAllow)
-      return Broker::deny(EACCES, nv.rule, blocked_line(nv, req.argv.empty() ? req.resolved : req.argv[0]));
+    s.record(ev);
+    if (!allowed)
+      return Broker::deny(EACCES, nv.rule,
+                          blocked_line(nv, req.argv.empty() ? req.resolved : req.argv[0], why));
     broker::Reply r = Broker::allow();
     if (nv.decision == policy::Decision::kRedirect && nv.command_redirect) {
-      r.redirect = 1;
       std::string packed = nv.command_redirect->command;
       packed.push_back('\0');
       for (const auto& a : nv.command_redirect->args) {
         packed += a;
         packed.push_back('\0');
       }
-      if (packed.size() + 1 <= sizeof r.redirect_argv) memcpy(r.redirect_argv, packed.data(), packed.size());
-      else r = Broker::deny(EACCES, nv.rule, "redirect target too long");
+      if (packed.size() + 1 > sizeof r.redirect_argv)
+        return Broker::deny(EACCES, nv.rule, "blocked by policy: redirect target too long");
+      r.redirect = 1;
+      memcpy(r.redirect_argv, packed.data(), packed.size());
     }
     return r;
   };
-  h.audit = [&](const BrokerAudit& a) {
+  h.audit = [&s](const BrokerAudit& a) {
     AuditEvent ev;
     ev.pid = a.pid;
-    ev.type = a.operation.rfind("net", 0) == 0 || a.operation == "connect" || a.operation == "sendto"
-                  ? "network"
-                  : "file";
+    bool net = a.operation == "connect" || a.operation == "sendto" || a.operation == "sendmsg" ||
+               a.operation.rfind("net", 0) == 0;
+    ev.type = net ? "network" : "file";
     ev.operation = a.operation;
     ev.target = a.target;
     ev.decision = a.decision;
@@ -317,24 +470,46 @@ int CommandRunner::run() {
     ev.rule = a.rule;
     ev.message = a.message;
     ev.source = "hook";
-    record(ev);
+    s.record(ev);
   };
-  h.approval = [&](const ApprovalAsk& a) -> broker::Reply {
-    // No approver is wired into this build: fail closed, saying so.
-    return Broker::deny(EACCES, a.rule, "approval required (no approver available)");
+  h.approval = [&s](const ApprovalAsk& a) -> broker::Reply {
+    policy::Verdict v;
+    v.rule = a.rule;
+    v.message = a.message;
+    std::string why;
+    bool ok = s.ask(a.kind, a.operation, a.target, v, &why);
+    AuditEvent ev;
+    ev.pid = a.pid;
+    ev.type = "approval";
+    ev.operation = a.operation;
+    ev.target = a.target;
+    ev.decision = "approve";
+    ev.effective = effect_word(ok);
+    ev.rule = a.rule;
+    ev.message = ok ? "approved" : why;
+    ev.source = "hook";
+    s.record(ev);
+    if (ok) return Broker::allow();
+    return Broker::deny(EACCES, a.rule, why);
   };
-  if (!broker.start(eo.broker_socket, h, &err)) {
-    fprintf(stderr, "agentsh exec: %s\n", err.c_str());
-    return 2;
-  }
+  return s.broker.start(path, h, err);
+}
 
-  // ---- run ----------------------------------------------------------------------------
+int CommandRunner::spawn_and_wait(std::vector<std::string>& argv, const std::string& resolved,
+                                  const ExecEnv& env) {
+  State& s = *st_;
   std::vector<std::string> envv = env.vector();
   std::vector<char*> cargv, cenv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
   for (auto& e : envv) cenv.push_back(e.data());
   cenv.push_back(nullptr);
+
+  OutputFilter out_filter(s.ctx.cfg);
+  if (!out_filter.prepare()) {
+    fprintf(stderr, "agentsh exec: cannot set up output redaction: %s\n", strerror(errno));
+    return 2;
+  }
 
   fflush(nullptr);
   pid_t pid = fork();
@@ -344,6 +519,11 @@ int CommandRunner::run() {
   }
   if (pid == 0) {
     // Child: async-signal-safe only from here to execve.
+    out_filter.in_child();
+    if (s.tracer) {
+      int e = s.tracer->in_child();
+      if (e != 0) _exit(126);
+    }
     execve(resolved.c_str(), cargv.data(), cenv.data());
     int e = errno;
     const char* msg = e == ENOENT ? ": command not found\n" : ": cannot execute\n";
@@ -352,15 +532,22 @@ int CommandRunner::run() {
     }
     _exit(e == ENOENT ? 127 : 126);
   }
+  out_filter.in_parent();
   g_child_pid = pid;
   install_forwarders();
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) break;
+  if (s.tracer) {
+    status = s.tracer->run(pid);
+  } else {
+    while (waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) break;
+    }
   }
   g_child_pid = 0;
-  broker.stop();
-  if (audit) audit->flush();
+  out_filter.finish();
+  s.broker.stop();
+  if (s.proxy) s.proxy->stop();
+  if (s.audit) s.audit->flush();
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;

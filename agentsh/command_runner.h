@@ -5,6 +5,7 @@
 // forwards signals, and returns the command's status (128+N for a signal).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,14 +27,23 @@ struct RunOptions {
   bool no_hook = false;      // --no-hook (tracer alone; for tests of the safety net)
 };
 
+class ExecEnv;
+
 class CommandRunner {
  public:
-  explicit CommandRunner(RunOptions opts) : opts_(std::move(opts)) {}
+  explicit CommandRunner(RunOptions opts);
+  ~CommandRunner();
   // Returns the exit status for `agentsh exec`.
   int run();
 
  private:
+  struct State;
+  bool start_broker(const std::string& path, std::string* err);
+  int spawn_and_wait(std::vector<std::string>& argv, const std::string& resolved,
+                     const ExecEnv& env);
+
   RunOptions opts_;
+  std::unique_ptr<State> st_;
 };
 
 }  // namespace agentsh

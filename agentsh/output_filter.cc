@@ -1,0 +1,142 @@
+#include "agentsh/output_filter.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "proxy/dlp_scanner.h"
+#include "proxy/dlp_stream_redactor.h"
+
+namespace agentsh {
+
+namespace {
+
+bool write_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t w = write(fd, s.data() + off, s.size() - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    off += static_cast<size_t>(w);
+  }
+  return true;
+}
+
+bool same_file(int a, int b) {
+  struct stat sa, sb;
+  if (fstat(a, &sa) != 0 || fstat(b, &sb) != 0) return false;
+  if (sa.st_dev != sb.st_dev || sa.st_ino != sb.st_ino) return false;
+  // The same pipe or file (2>&1, or both redirected to one log): one pipe for both
+  // keeps the order in which the command wrote.
+  return true;
+}
+
+// How long a quiet stream may hold back a partial match before it is flushed.
+constexpr int kIdleFlushMs = 50;
+// After the command exits: how long we keep draining for descendants that still write.
+constexpr int kDrainMs = 2000;
+
+}  // namespace
+
+OutputFilter::OutputFilter(const Config& cfg) : cfg_(cfg) {}
+
+OutputFilter::~OutputFilter() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+bool OutputFilter::prepare() {
+  if (cfg_.dlp_mode == "disabled") return true;
+  bool want[2] = {!isatty(1) && fcntl(1, F_GETFD) >= 0, !isatty(2) && fcntl(2, F_GETFD) >= 0};
+  if (!want[0] && !want[1]) return true;
+  std::string err;
+  scanner_ = proxy::DlpScanner::create(cfg_, &err);
+  if (!scanner_) {
+    // A broken custom pattern must not leave output unredacted silently.
+    fprintf(stderr, "agentsh: WARNING: output redaction off: %s\n", err.c_str());
+    return true;
+  }
+  if (!scanner_->enabled()) return true;
+  shared_ = want[0] && want[1] && same_file(1, 2);
+  for (int i = 0; i < 2; ++i) {
+    if (!want[i] || (i == 1 && shared_)) continue;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return false;
+    read_[i].reset(p[0]);
+    write_[i].reset(p[1]);
+  }
+  active_ = true;
+  return true;
+}
+
+void OutputFilter::in_child() noexcept {
+  if (!active_) return;
+  for (int i = 0; i < 2; ++i) {
+    int w = write_[i].get();
+    if (w >= 0) dup2(w, i + 1);  // dup2 clears O_CLOEXEC on the new descriptor
+  }
+  if (shared_) dup2(write_[0].get(), 2);
+}
+
+void OutputFilter::in_parent() {
+  if (!active_) return;
+  for (auto& w : write_) w.reset();
+  thread_ = std::thread([this] { pump(); });
+}
+
+void OutputFilter::pump() {
+  proxy::DlpStreamRedactor red[2] = {proxy::DlpStreamRedactor(*scanner_),
+                                     proxy::DlpStreamRedactor(*scanner_)};
+  const int dest[2] = {1, 2};
+  struct pollfd pfd[2];
+  int open_count = 0;
+  for (int i = 0; i < 2; ++i) {
+    pfd[i] = {read_[i].get(), POLLIN, 0};
+    if (pfd[i].fd >= 0) ++open_count;
+  }
+  auto deadline = std::chrono::steady_clock::time_point::max();
+  char buf[65536];
+  while (open_count > 0) {
+    if (stop_ && deadline == std::chrono::steady_clock::time_point::max())
+      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kDrainMs);
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    int pr = poll(pfd, 2, kIdleFlushMs);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) {  // idle: release what was held back for a possible match
+      for (int i = 0; i < 2; ++i)
+        if (pfd[i].fd >= 0 && red[i].held_bytes() > 0) write_all(dest[i], red[i].flush());
+      continue;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(pfd[i].fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        write_all(dest[i], red[i].flush());
+        pfd[i].fd = -1;
+        --open_count;
+        continue;
+      }
+      write_all(dest[i], red[i].feed(std::string_view(buf, static_cast<size_t>(n))));
+    }
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (pfd[i].fd >= 0) write_all(dest[i], red[i].flush());
+    redactions_ += red[i].finding_count();
+  }
+}
+
+void OutputFilter::finish() {
+  if (!active_) return;
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  for (auto& r : read_) r.reset();
+}
+
+}  // namespace agentsh
