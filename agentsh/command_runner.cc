@@ -233,6 +233,7 @@ int CommandRunner::run() {
     if (!s.audit)
       fprintf(stderr, "agentsh: WARNING: audit disabled for this run: %s\n", err.c_str());
   }
+  if (!cfg.hook_enabled) opts_.no_hook = true;
   s.hook = opts_.no_hook ? std::string() : find_hook_library();
   if (!opts_.no_hook && s.hook.empty()) {
     fprintf(stderr,

@@ -138,7 +138,7 @@ void parse(const YAML::Node& root, Config* c,
   if (auto s = root["sandbox"]) {
     check_keys(s, "sandbox",
                {"enabled", "allow_degraded", "limits", "env_inject", "fuse", "network", "cgroups",
-                "seccomp", "ptrace", "unix_sockets"},
+                "seccomp", "ptrace", "unix_sockets", "hook"},
                {}, w);
     if (s["enabled"]) c->sandbox_enabled = boolean(s["enabled"], "sandbox.enabled");
     if (s["allow_degraded"]) c->allow_degraded = boolean(s["allow_degraded"], "allow_degraded");
@@ -153,6 +153,10 @@ void parse(const YAML::Node& root, Config* c,
     if (auto n = s["seccomp"]) {
       if (!n.IsMap()) throw ConfigError{n.Mark(), "'sandbox.seccomp' must be a mapping"};
       if (n["enabled"]) c->seccomp_enabled = boolean(n["enabled"], "sandbox.seccomp.enabled");
+    }
+    if (auto n = s["hook"]) {
+      check_keys(n, "sandbox.hook", {"enabled"}, {}, w);
+      if (n["enabled"]) c->hook_enabled = boolean(n["enabled"], "sandbox.hook.enabled");
     }
     if (auto n = s["ptrace"]) {
       if (!n.IsMap()) throw ConfigError{n.Mark(), "'sandbox.ptrace' must be a mapping"};

@@ -40,6 +40,9 @@ struct Config {
   bool sandbox_enabled = true, allow_degraded = true;
   bool network_enabled = true;
   bool seccomp_enabled = true, ptrace_enabled = true;
+  // agentsh extension (not in the reference schema): sandbox.hook.enabled: false runs
+  // the tracer alone — used to show the safety net holds the line by itself.
+  bool hook_enabled = true;
   std::map<std::string, std::string> env_inject;  // bypasses env_policy
 
   // proxy

@@ -27,7 +27,7 @@ run_gtest() {
     return
   fi
   echo "== $name"
-  "$bin" --gtest_brief=1 >"$log" 2>&1
+  "$bin" --gtest_brief=1 >"$log" 2>&1 </dev/null
   local rc=$?
   read -r p f < <(gtest_counts "$log")
   grep -E -A8 '^[^ ]+:[0-9]+: Failure' "$log" | head -n 80
@@ -44,26 +44,39 @@ run_gtest() {
 run_gtest unit "$BUILD/tests/unit_tests"
 run_gtest integration "$BUILD/tests/integration_tests"
 
-shared=$(cd "$top/../shared" 2>/dev/null && pwd)
-if [[ ${AGENTSH_SKIP_ACCEPTANCE:-0} != 1 && $EUID -eq 0 && -n $shared && -x $shared/acceptance/run.sh ]]; then
-  echo "== acceptance"
-  log=$logdir/acceptance.log
-  timeout 900 "$shared/acceptance/run.sh" "$top" >"$log" 2>&1
-  line=$(grep -E '^acceptance: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1)
+# The acceptance suite (counted from the start, so its standing is always visible), and
+# the same checks again with the hook switched off: the tracer alone must hold the line.
+run_acceptance() {
+  local name=$1 log=$logdir/$1.log line p f
+  shift
+  echo "== $name"
+  env "$@" timeout 900 "$shared/acceptance/run.sh" "$top" >"$log" 2>&1
+  line=$(grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1)
   grep -E '^FAILED|^NOTE' "$log" | head -n 120
   if [[ -n $line ]]; then
-    p=$(sed -E 's/^acceptance: ([0-9]+) passed.*/\1/' <<<"$line")
+    p=$(sed -E 's/^[a-z_]+: ([0-9]+) passed.*/\1/' <<<"$line")
     f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
   else
-    echo "   acceptance did not report; last lines:"
+    echo "   $name did not report; last lines:"
     tail -n 20 "$log" | sed 's/^/   | /'
     p=0 f=1
   fi
-  echo "   acceptance: $p passed, $f failed"
+  echo "   $name: $p passed, $f failed"
   total_pass=$((total_pass + p))
   total_fail=$((total_fail + f))
+}
+
+shared=$(cd "$top/../shared" 2>/dev/null && pwd)
+if [[ ${AGENTSH_SKIP_ACCEPTANCE:-0} != 1 && $EUID -eq 0 && -n $shared && -x $shared/acceptance/run.sh ]]; then
+  run_acceptance acceptance
+  run_acceptance acceptance-tracer-only AGENTSH_LAB_INNER="$top/tests/acceptance/tracer_only.sh"
 else
   echo "== acceptance: skipped (needs root and ../shared/acceptance)"
+fi
+
+# Operator scripts: install -> verify -> uninstall in private namespaces (root only).
+if [[ ${AGENTSH_SKIP_OPS:-0} != 1 && $EUID -eq 0 && -x tests/ops/install_cycle.sh ]]; then
+  run_gtest ops tests/ops/install_cycle.sh
 fi
 rm -rf "$logdir"
 echo "$total_pass passed, $total_fail failed"
