@@ -75,7 +75,7 @@ CASES        := $(patsubst tests/cases/%.c,$(BUILD)/tests/cases/%,$(CASE_SRCS)) 
                 $(patsubst tests/cases/%.c,$(BUILD)/tests/cases/%.static,$(CASE_SRCS))
 BENCH_BIN    := $(BUILD)/bench/agentsh_bench
 
-.PHONY: all test unit integration bench deps format install uninstall clean cases check-deps
+.PHONY: all test unit integration bench deps format install uninstall clean cases check-deps demo test-ops
 all: check-deps $(AGENTSH) $(SHIM) $(HOOK)
 
 check-deps:
@@ -153,6 +153,16 @@ integration: all $(INTEG_TESTS) cases
 
 bench: all $(BENCH_BIN) cases
 	@scripts/bench.sh
+
+# The "see it work" command: a throwaway lab (namespaces + overlays), agentsh installed in
+# it by scripts/install.sh, the policy checks grouped by category (root; host untouched).
+demo: all
+	scripts/demo.sh
+
+# install.sh -> verify.sh -> uninstall.sh in private namespaces; the host is compared
+# before and after (root).
+test-ops: all
+	tests/ops/install_cycle.sh
 
 # ---- set-up ---------------------------------------------------------------------------
 deps:

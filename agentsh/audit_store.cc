@@ -3,6 +3,8 @@
 // Queries open their own read connection (WAL lets them run beside the writer).
 #include "agentsh/audit_store.h"
 
+#include "common/fs_util.h"
+
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -53,15 +55,6 @@ int64_t now_us() {
   struct timeval tv;
   gettimeofday(&tv, nullptr);
   return static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
-}
-
-bool mkdirs(const std::string& dir) {
-  if (dir.empty()) return true;
-  struct stat st;
-  if (stat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
-  auto slash = dir.find_last_of('/');
-  if (slash != std::string::npos && slash > 0 && !mkdirs(dir.substr(0, slash))) return false;
-  return mkdir(dir.c_str(), 0750) == 0 || errno == EEXIST;
 }
 
 Db open_db(const std::string& path, int flags, std::string* error) {
@@ -136,7 +129,7 @@ struct AuditStore::Impl {
 
 std::unique_ptr<AuditStore> AuditStore::open(const std::string& path, std::string* error) {
   auto slash = path.find_last_of('/');
-  if (slash != std::string::npos && slash > 0 && !mkdirs(path.substr(0, slash))) {
+  if (slash != std::string::npos && slash > 0 && !fs_util::make_dirs(path.substr(0, slash), 0750)) {
     if (error) *error = "audit database " + path + ": cannot create its directory (" + strerror(errno) + ")";
     return nullptr;
   }

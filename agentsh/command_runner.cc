@@ -24,6 +24,7 @@
 #include "agentsh/exec_env.h"
 #include "agentsh/policy_context.h"
 #include "agentsh/runtime_dir.h"
+#include "common/fs_util.h"
 #include "policy/engine.h"
 
 extern char** environ;
@@ -169,7 +170,13 @@ int CommandRunner::run() {
     fprintf(stderr, "agentsh exec: %s\n", err.c_str());
     return 2;
   }
+  // soft_delete moves files here (the hook renames into it); private to our uid.
   std::string trash = sdir + "/trash/" + (session_id.empty() ? command_id : session_id);
+  if (!fs_util::make_dirs(trash, 0700)) {
+    fprintf(stderr, "agentsh exec: cannot create trash directory %s: %s\n", trash.c_str(),
+            strerror(errno));
+    return 2;
+  }
 
   std::unique_ptr<AuditStore> audit;
   if (cfg.audit_enabled) {

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "agentsh/embedded.h"
+#include "common/fs_util.h"
 
 namespace agentsh {
 
@@ -233,15 +234,6 @@ void parse(const YAML::Node& root, Config* c,
 
 bool readable_file(const std::string& p) { return access(p.c_str(), R_OK) == 0; }
 
-bool read_file(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 bool writable_dir(const std::string& dir) {
   struct stat st;
   if (stat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode) && access(dir.c_str(), W_OK) == 0;
@@ -285,7 +277,7 @@ ConfigLoad load_config(const std::string& explicit_path) {
   }
   if (!path.empty()) {
     std::string text;
-    if (!read_file(path, &text)) {
+    if (!fs_util::read_file(path, &text)) {
       ConfigLoad r;
       r.error = path + ": cannot read config (" + strerror(errno) + ")";
       return r;
@@ -295,7 +287,7 @@ ConfigLoad load_config(const std::string& explicit_path) {
   for (const char* cand : {"./config.yaml", "/etc/agentsh/config.yaml"}) {
     if (readable_file(cand)) {
       std::string text;
-      if (read_file(cand, &text)) return load_config_text(text, cand);
+      if (fs_util::read_file(cand, &text)) return load_config_text(text, cand);
     }
   }
   return load_config_text(std::string(embedded::config()), "<embedded>");
@@ -309,7 +301,7 @@ bool resolve_policy(const Config& cfg, const std::string& policy_arg, std::strin
     return s.size() >= n && s.compare(s.size() - n, n, suf) == 0;
   };
   if (arg.find('/') != std::string::npos || ends_with(arg, ".yaml") || ends_with(arg, ".yml")) {
-    if (!read_file(arg, text)) {
+    if (!fs_util::read_file(arg, text)) {
       *error = "policy file " + arg + ": cannot read (" + strerror(errno) + ")";
       return false;
     }
@@ -318,7 +310,7 @@ bool resolve_policy(const Config& cfg, const std::string& policy_arg, std::strin
   }
   for (const char* ext : {".yaml", ".yml"}) {
     std::string p = cfg.policies_dir + "/" + arg + ext;
-    if (readable_file(p) && read_file(p, text)) {
+    if (readable_file(p) && fs_util::read_file(p, text)) {
       *origin = p;
       return true;
     }

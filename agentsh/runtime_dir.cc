@@ -10,22 +10,13 @@
 #include <cstring>
 #include <vector>
 
+#include "common/fs_util.h"
 #include "common/scoped_fd.h"
 
 namespace agentsh {
 
-namespace {
-bool mkdirs(const std::string& dir, mode_t mode) {
-  struct stat st;
-  if (stat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
-  auto slash = dir.find_last_of('/');
-  if (slash != std::string::npos && slash > 0 && !mkdirs(dir.substr(0, slash), mode)) return false;
-  return mkdir(dir.c_str(), mode) == 0 || errno == EEXIST;
-}
-}  // namespace
-
 bool RuntimeDir::create(const std::string& parent, std::string* error) {
-  if (!mkdirs(parent, 0755)) {
+  if (!fs_util::make_dirs(parent, 0755)) {
     *error = "cannot create runtime directory " + parent + ": " + strerror(errno);
     return false;
   }
@@ -43,26 +34,9 @@ bool RuntimeDir::create(const std::string& parent, std::string* error) {
 
 bool RuntimeDir::write_file(const std::string& name, const std::string& data, int mode,
                             std::string* error) {
-  std::string tmp = path_ + "/." + name + ".tmp";
-  ScopedFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) {
-    *error = "cannot write " + tmp + ": " + strerror(errno);
-    return false;
-  }
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t w = write(fd.get(), data.data() + off, data.size() - off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      *error = "cannot write " + tmp + ": " + strerror(errno);
-      return false;
-    }
-    off += static_cast<size_t>(w);
-  }
-  fchmod(fd.get(), static_cast<mode_t>(mode));
-  fd.reset();
-  if (rename(tmp.c_str(), (path_ + "/" + name).c_str()) != 0) {
-    *error = "cannot rename " + tmp + ": " + strerror(errno);
+  std::string p = path_ + "/" + name;
+  if (!fs_util::write_file_atomic(p, data, static_cast<mode_t>(mode))) {
+    *error = "cannot write " + p + ": " + strerror(errno);
     return false;
   }
   return true;

@@ -48,7 +48,7 @@ long parse_opts(const Argv& argv, const OptSpec& spec, const OnOpt& on = {}) {
       // Exact match first, then a unique prefix.
       auto resolve = [&](std::string_view* out, int* kind) {
         const std::vector<std::string_view>* lists[] = {&spec.long_flags, &spec.long_args,
-                                                         &spec.long_optargs};
+                                                        &spec.long_optargs};
         for (int k = 0; k < 3; ++k) {
           if (contains(*lists[k], name)) {
             *out = name;
@@ -94,8 +94,9 @@ long parse_opts(const Argv& argv, const OptSpec& spec, const OnOpt& on = {}) {
       }
       continue;
     }
-    if (spec.numeric_short &&
-        std::all_of(a.begin() + 1, a.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    if (spec.numeric_short && std::all_of(a.begin() + 1, a.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c));
+        })) {
       ++i;
       continue;
     }
@@ -135,8 +136,9 @@ Argv tail(const Argv& argv, size_t from) {
 }
 
 bool is_number(std::string_view s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c));
+  });
 }
 
 bool is_shell(std::string_view n) {
@@ -188,13 +190,15 @@ struct Walker {
       return operands_as_command(argv, spec, 0);
     }
     if (name == "timeout") {
-      OptSpec spec{"vfp", "ks", "", {"foreground", "preserve-status", "verbose"},
-                   {"kill-after", "signal"}, {}};
+      OptSpec spec{
+          "vfp", "ks", "", {"foreground", "preserve-status", "verbose"}, {"kill-after", "signal"},
+          {}};
       return operands_as_command(argv, spec, 1);  // DURATION first
     }
     if (name == "time") {
-      OptSpec spec{"pvqa", "fo", "", {"portability", "verbose", "quiet", "append"},
-                   {"format", "output"}, {}};
+      OptSpec spec{
+          "pvqa", "fo", "", {"portability", "verbose", "quiet", "append"}, {"format", "output"},
+          {}};
       return operands_as_command(argv, spec, 0);
     }
     if (name == "stdbuf") {
@@ -247,7 +251,9 @@ struct Walker {
     // before the remaining operands.
     Argv split_words;
     bool bad = false;
-    OptSpec spec{"i0v", "uCS", "",
+    OptSpec spec{"i0v",
+                 "uCS",
+                 "",
                  {"ignore-environment", "null", "debug", "list-signal-handling"},
                  {"unset", "chdir", "split-string"},
                  {"ignore-signal", "default-signal", "block-signal"}};
@@ -269,12 +275,14 @@ struct Walker {
 
   std::vector<Argv> xargs_inner(const Argv& argv) {
     bool no_command = false;
-    OptSpec spec{"0prtxo", "adEILnPs", "eil",
-                 {"null", "interactive", "no-run-if-empty", "verbose", "exit", "open-tty",
-                  "show-limits", "help", "version"},
-                 {"arg-file", "delimiter", "max-args", "max-procs", "max-chars",
-                  "process-slot-var"},
-                 {"eof", "replace", "max-lines"}};
+    OptSpec spec{
+        "0prtxo",
+        "adEILnPs",
+        "eil",
+        {"null", "interactive", "no-run-if-empty", "verbose", "exit", "open-tty", "show-limits",
+         "help", "version"},
+        {"arg-file", "delimiter", "max-args", "max-procs", "max-chars", "process-slot-var"},
+        {"eof", "replace", "max-lines"}};
     long first = parse_opts(argv, spec, [&](std::string_view o, const std::string*) {
       if (o == "help" || o == "version") no_command = true;
     });
@@ -285,14 +293,16 @@ struct Walker {
 
   std::vector<Argv> chrt_inner(const Argv& argv) {
     bool no_command = false;
-    OptSpec spec{"abdfiorRmpvhV", "TPD", "",
-                 {"all-tasks", "batch", "deadline", "fifo", "idle", "other", "rr",
-                  "reset-on-fork", "max", "pid", "verbose", "help", "version"},
+    OptSpec spec{"abdfiorRmpvhV",
+                 "TPD",
+                 "",
+                 {"all-tasks", "batch", "deadline", "fifo", "idle", "other", "rr", "reset-on-fork",
+                  "max", "pid", "verbose", "help", "version"},
                  {"sched-runtime", "sched-period", "sched-deadline"},
                  {}};
     long first = parse_opts(argv, spec, [&](std::string_view o, const std::string*) {
-      if (o == "p" || o == "pid" || o == "m" || o == "max" || o == "h" || o == "help" ||
-          o == "V" || o == "version") {
+      if (o == "p" || o == "pid" || o == "m" || o == "max" || o == "h" || o == "help" || o == "V" ||
+          o == "version") {
         no_command = true;
       }
     });
@@ -305,11 +315,15 @@ struct Walker {
 
   std::vector<Argv> ionice_inner(const Argv& argv) {
     bool no_command = false;
-    OptSpec spec{"thV", "cnpPu", "", {"ignore", "help", "version"},
-                 {"class", "classdata", "pid", "pgid", "uid"}, {}};
+    OptSpec spec{"thV",
+                 "cnpPu",
+                 "",
+                 {"ignore", "help", "version"},
+                 {"class", "classdata", "pid", "pgid", "uid"},
+                 {}};
     long first = parse_opts(argv, spec, [&](std::string_view o, const std::string*) {
-      if (o == "p" || o == "P" || o == "u" || o == "pid" || o == "pgid" || o == "uid" ||
-          o == "h" || o == "help" || o == "V" || o == "version") {
+      if (o == "p" || o == "P" || o == "u" || o == "pid" || o == "pgid" || o == "uid" || o == "h" ||
+          o == "help" || o == "V" || o == "version") {
         no_command = true;
       }
     });
@@ -381,7 +395,8 @@ std::string wrapper_name(const std::string& argv0) {
   size_t slash = argv0.rfind('/');
   std::string base = slash == std::string::npos ? argv0 : argv0.substr(slash + 1);
   constexpr std::string_view kReal = ".real";
-  if (base.size() > kReal.size() && base.compare(base.size() - kReal.size(), kReal.size(), kReal) == 0) {
+  if (base.size() > kReal.size() &&
+      base.compare(base.size() - kReal.size(), kReal.size(), kReal) == 0) {
     base.resize(base.size() - kReal.size());
   }
   return base;

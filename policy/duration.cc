@@ -11,9 +11,8 @@ struct Unit {
   std::string_view name;
   double ns;
 };
-constexpr Unit kUnits[] = {{"ns", 1.0},      {"us", 1e3},      {"\xC2\xB5s", 1e3},
-                           {"\xCE\xBCs", 1e3}, {"ms", 1e6},      {"s", 1e9},
-                           {"m", 60e9},        {"h", 3600e9}};
+constexpr Unit kUnits[] = {{"ns", 1.0}, {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"\xCE\xBCs", 1e3},
+                           {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
 
 }  // namespace
 

@@ -26,6 +26,7 @@
 #include "policy/glob.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace agentsh::glob {
 
@@ -98,11 +99,71 @@ bool class_match(const char* pat, size_t begin, size_t end, unsigned char c, boo
   return hit != negate;
 }
 
+// True if the class pat[begin, end) contains a range like "z-a" (which matches nothing:
+// certainly a mistake in a policy). Same member parsing as class_match.
+bool class_has_reversed_range(const char* pat, size_t begin, size_t end) noexcept {
+  size_t j = begin + 1;
+  size_t last = end - 1;
+  if (j < last && (pat[j] == '!' || pat[j] == '^')) ++j;
+  while (j < last) {
+    unsigned char lo;
+    if (pat[j] == '\\' && j + 1 < last) {
+      lo = static_cast<unsigned char>(pat[j + 1]);
+      j += 2;
+    } else {
+      lo = static_cast<unsigned char>(pat[j]);
+      ++j;
+    }
+    if (j + 1 < last && pat[j] == '-') {
+      size_t k = j + 1;
+      if (pat[k] == '\\' && k + 1 < last) ++k;
+      if (static_cast<unsigned char>(pat[k]) < lo) return true;
+      j = k + 1;
+    }
+  }
+  return false;
+}
+
 inline bool is_meta(char c) noexcept {
   return c == '*' || c == '?' || c == '[' || c == '\\';
 }
 
 constexpr size_t kNone = SIZE_MAX;
+
+// After a segment-form globstar at text position t, with `lit` + "*" as the rest of the
+// pattern, `lit` holding no separator: lit + "*" must cover text[k, tlen) without a
+// separator, and k must be t or just past a separator, so k is the start of the text's
+// last segment (or t when that lies before t).
+bool last_segment_matches(const char* lit, size_t llen, const char* text, size_t tlen, size_t t,
+                          char sep, bool icase) noexcept {
+  size_t k = tlen;
+  while (k > t && text[k - 1] != sep) --k;
+  if (tlen - k < llen) return false;
+  for (size_t i = 0; i < llen; ++i) {
+    if (!char_eq(static_cast<unsigned char>(lit[i]), static_cast<unsigned char>(text[k + i]),
+                 icase)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// After a globstar at text position t, with the literal `lit` as the rest of the
+// pattern: the globstar absorbs text[t, k) and lit must equal text[k, tlen), so k is
+// fixed. In segment form ("**/") the absorbed part must be empty or end with `sep`.
+bool literal_tail_matches(const char* lit, size_t llen, const char* text, size_t tlen, size_t t,
+                          char sep, bool segments, bool icase) noexcept {
+  if (tlen - t < llen) return false;
+  size_t k = tlen - llen;
+  if (segments && k != t && text[k - 1] != sep) return false;
+  for (size_t i = 0; i < llen; ++i) {
+    if (!char_eq(static_cast<unsigned char>(lit[i]), static_cast<unsigned char>(text[k + i]),
+                 icase)) {
+      return false;
+    }
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -137,6 +198,19 @@ bool match(const char* pat, size_t plen, const char* text, size_t tlen, char sep
           gs_t = t;
           star_p = kNone;  // superseded: the globstar covers everything before
           p = gs_p;
+          // Fast path for the most common shapes ("/usr/**", "**", "**/.env"): when
+          // the rest of the pattern is literal, this is the last globstar and the rest
+          // can only match as a suffix of the text, so decide without backtracking.
+          size_t lit = literal_prefix(pat + p, plen - p);
+          if (lit == plen - p) {
+            return literal_tail_matches(pat + p, lit, text, tlen, t, sep, gs_segments, icase);
+          }
+          // Likewise "**/.env.*": a segment-form globstar followed by a separator-free
+          // literal and one final `*` can only match within the text's last segment.
+          if (gs_segments && lit + 1 == plen - p && pat[p + lit] == '*' &&
+              memchr(pat + p, sep, lit) == nullptr) {
+            return last_segment_matches(pat + p, lit, text, tlen, t, sep, icase);
+          }
           continue;
         }
         star_p = q;
@@ -229,6 +303,9 @@ const char* validate(std::string_view pat) noexcept {
     if (s[i] == '[') {
       size_t end = class_end(s, n, i);
       if (end == 0) return "unterminated character class '[' (escape a literal '[' as \\[)";
+      if (class_has_reversed_range(s, i, end)) {
+        return "character range out of order in class (write [a-z], not [z-a])";
+      }
       i = end;
       continue;
     }

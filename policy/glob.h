@@ -1,9 +1,16 @@
 // Glob matching for paths, domains, commands and env names.
-// Contract: no allocation, no exceptions, no recursion deeper than the number of `*`s
-// in the pattern — safe in the hook and in signal handlers.
+// Contract: no allocation, no exceptions, no recursion, O(len(pat) * len(text)) worst
+// case — safe in the hook, in vfork children and in signal handlers.
 //
 // Syntax: `*` any run of characters except `sep`; `**` any run including `sep`;
-// `?` one character except `sep`; `[abc]`, `[a-z]`, `[!x]` a class; `\x` a literal x.
+// `?` one character except `sep`; `[abc]`, `[a-z]`, `[!x]`/`[^x]` a class (never matches
+// `sep`; `]` first is a member); `\x` a literal x.
+// A `**` that is a whole segment followed by `sep` (`/a/**/b`, leading `**/.env`) means
+// "zero or more whole segments": `/a/**/b` matches `/a/b` and `/a/x/y/b`, `**/.env`
+// matches `/.env`. A trailing `/**` needs the slash: `/tmp/**` matches `/tmp/` and
+// `/tmp/a/b` but not `/tmp`. With sep == '\0' `*` and `**` are the same.
+// Malformed patterns (see validate) match leniently: an unterminated `[` is a literal,
+// a trailing `\` is a literal backslash.
 // Braces `{a,b}` are expanded before matching (expand_braces) — not here.
 #pragma once
 

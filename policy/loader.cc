@@ -40,20 +40,19 @@ using YAML::Node;
 // Top-level sections of the reference schema that we parse (structure only) but do not
 // enforce yet. Each present section produces exactly one warning.
 constexpr std::string_view kUnenforcedSections[] = {
-    "unix_socket_rules", "registry_rules",   "package_rules",
-    "http_services",     "providers",        "db_services",
-    "database_rules",    "database_connection_rules", "mcp_rules",
-    "process_contexts",  "process_identities", "env_inject",
+    "unix_socket_rules",   "registry_rules",   "package_rules",      "http_services",
+    "providers",           "db_services",      "database_rules",     "database_connection_rules",
+    "mcp_rules",           "process_contexts", "process_identities", "env_inject",
     "transparent_commands"};
 
 // Keys that mark a server configuration (config.yaml) rather than a policy.
 constexpr std::string_view kServerConfigKeys[] = {
-    "server", "auth",   "logging", "sessions", "sandbox", "proxy",      "dlp",
-    "policies", "approvals", "metrics", "health", "development", "llm", "storage"};
+    "server",   "auth",      "logging", "sessions", "sandbox",     "proxy", "dlp",
+    "policies", "approvals", "metrics", "health",   "development", "llm",   "storage"};
 
 constexpr std::string_view kPolicyOnlyKeys[] = {
-    "version", "name", "file_rules", "network_rules", "command_rules", "signal_rules",
-    "env_policy", "dns_redirects", "connect_redirects", "resource_limits"};
+    "version",      "name",       "file_rules",    "network_rules",     "command_rules",
+    "signal_rules", "env_policy", "dns_redirects", "connect_redirects", "resource_limits"};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -136,13 +135,12 @@ struct Entry {
 // Reads the entries of a mapping, reporting non-scalar keys, duplicate keys (yaml-cpp
 // keeps both; the second would silently shadow or be shadowed) and keys not in `allowed`.
 // Unknown keys are errors: a misspelt key must never silently weaken a policy.
-std::vector<Entry> entries(Ctx& c, const Node& map, const std::string& rule,
-                           std::string_view where,
+std::vector<Entry> entries(Ctx& c, const Node& map, const std::string& rule, std::string_view where,
                            const std::vector<std::string_view>& allowed) {
   std::vector<Entry> out;
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const Node& k = it->first;
+    Node k = it->first;
     if (!k.IsScalar()) {
       c.error(k, rule, std::string(where) + ": keys must be plain strings");
       continue;
@@ -171,7 +169,8 @@ std::vector<Entry> entries(Ctx& c, const Node& map, const std::string& rule,
       c.error(k, rule, msg);
       continue;
     }
-    out.push_back(Entry{key, k, it->second});
+    Node v = it->second;
+    out.push_back(Entry{key, k, v});
   }
   return out;
 }
@@ -187,8 +186,9 @@ bool get_string(Ctx& c, const Entry& e, const std::string& rule, std::string* ou
     return false;
   }
   if (!e.value.IsScalar()) {
-    c.error(e.at(), rule, "'" + e.key + "' must be a string, not a " +
-                              (e.value.IsSequence() ? "list" : "mapping"));
+    c.error(
+        e.at(), rule,
+        "'" + e.key + "' must be a string, not a " + (e.value.IsSequence() ? "list" : "mapping"));
     return false;
   }
   *out = e.value.Scalar();
@@ -208,8 +208,7 @@ bool get_bool(Ctx& c, const Entry& e, const std::string& rule, bool* out) {
     *out = e.value.as<bool>();
     return true;
   } catch (const YAML::Exception&) {
-    c.error(e.at(), rule,
-            "'" + e.key + "' must be true or false, not '" + e.value.Scalar() + "'");
+    c.error(e.at(), rule, "'" + e.key + "' must be true or false, not '" + e.value.Scalar() + "'");
     return false;
   }
 }
@@ -224,8 +223,7 @@ bool get_int(Ctx& c, const Entry& e, const std::string& rule, int64_t* out, int6
   try {
     v = e.value.as<int64_t>();
   } catch (const YAML::Exception&) {
-    c.error(e.at(), rule,
-            "'" + e.key + "' must be a whole number, not '" + e.value.Scalar() + "'");
+    c.error(e.at(), rule, "'" + e.key + "' must be a whole number, not '" + e.value.Scalar() + "'");
     return false;
   }
   if (v < min || v > max) {
@@ -252,8 +250,7 @@ bool get_duration(Ctx& c, const Entry& e, const std::string& rule, int64_t* out_
 }
 
 // A list of strings. Each element is handed to `each` with its node (for positions).
-bool get_string_list(Ctx& c, const Entry& e, const std::string& rule,
-                     std::vector<std::string>* out,
+bool get_string_list(Ctx& c, const Entry& e, const std::string& rule, std::vector<std::string>* out,
                      const std::function<void(const std::string&, const Node&)>& each = {}) {
   if (e.value.IsNull()) {
     out->clear();
@@ -307,31 +304,8 @@ bool get_decision(Ctx& c, const Entry& e, const std::string& rule, Decision* out
 // validates every brace expansion as a glob (with variables replaced by a stand-in).
 // Returns "" when fine, else what is wrong.
 std::string check_pattern(std::string_view pat, bool is_glob) {
-  std::string sub;
-  for (size_t i = 0; i < pat.size(); ++i) {
-    if (pat[i] == '\\' && i + 1 < pat.size()) {
-      sub += pat.substr(i, 2);
-      ++i;
-      continue;
-    }
-    if (pat[i] == '$' && i + 1 < pat.size() && pat[i + 1] == '{') {
-      size_t close = pat.find('}', i + 2);
-      if (close == std::string_view::npos) return "unterminated '${' (write ${NAME})";
-      std::string_view body = pat.substr(i + 2, close - i - 2);
-      std::string_view name = body.substr(0, body.find(":-"));
-      if (name.empty()) return "empty variable name in '${}'";
-      for (size_t k = 0; k < name.size(); ++k) {
-        char ch = name[k];
-        bool ok = ch == '_' || std::isalpha(static_cast<unsigned char>(ch)) ||
-                  (k > 0 && std::isdigit(static_cast<unsigned char>(ch)));
-        if (!ok) return "invalid variable name '" + std::string(name) + "'";
-      }
-      sub += "x";
-      i = close;
-      continue;
-    }
-    sub += pat[i];
-  }
+  std::string sub, err;
+  if (!check_vars(pat, "x", &sub, &err)) return err;
   if (!is_glob) return "";
   int depth = 0;
   for (size_t i = 0; i < sub.size(); ++i) {
@@ -379,8 +353,9 @@ void for_each_rule(Ctx& c, const Entry& section,
     if (!name.IsDefined() || name.IsNull() || (name.IsScalar() && name.Scalar().empty())) {
       c.error(n, label, "missing required key 'name' (every rule needs a unique name)");
     } else if (name.IsScalar() && !names.insert(name.Scalar()).second) {
-      c.error(name, label, "duplicate rule name '" + name.Scalar() + "' in " + section.key +
-                               " (rule names must be unique)");
+      c.error(name, label,
+              "duplicate rule name '" + name.Scalar() + "' in " + section.key +
+                  " (rule names must be unique)");
     }
     parse_one(n, label);
   }
@@ -448,10 +423,9 @@ void parse_file_rules(Ctx& c, const Entry& sec, std::vector<FileRule>* out) {
     r.pos = c.pos(n);
     bool has_paths = false, has_ops = false, has_decision = false;
     Node redirect_node;
-    for (const Entry& e :
-         entries(c, n, rule, "file rule",
-                 {"name", "description", "paths", "operations", "decision", "message",
-                  "redirect_to", "preserve_tree", "timeout"})) {
+    for (const Entry& e : entries(c, n, rule, "file rule",
+                                  {"name", "description", "paths", "operations", "decision",
+                                   "message", "redirect_to", "preserve_tree", "timeout"})) {
       if (e.key == "name") {
         get_string(c, e, rule, &r.name, false);
       } else if (e.key == "description") {
@@ -476,6 +450,9 @@ void parse_file_rules(Ctx& c, const Entry& sec, std::vector<FileRule>* out) {
         }
       } else if (e.key == "operations") {
         has_ops = true;
+        if (e.value.IsSequence() && e.value.size() == 0) {
+          c.error(e.at(), rule, "'operations' is empty; the rule would never match");
+        }
         std::vector<std::string> ops;
         get_string_list(c, e, rule, &ops, [&](const std::string& op, const Node& on) {
           OpMask bit = 0;
@@ -556,10 +533,9 @@ void parse_network_rules(Ctx& c, const Entry& sec, std::vector<NetworkRule>* out
     NetworkRule r;
     r.pos = c.pos(n);
     bool has_decision = false;
-    for (const Entry& e :
-         entries(c, n, rule, "network rule",
-                 {"name", "description", "domains", "cidrs", "ports", "decision", "message",
-                  "timeout"})) {
+    for (const Entry& e : entries(c, n, rule, "network rule",
+                                  {"name", "description", "domains", "cidrs", "ports", "decision",
+                                   "message", "timeout"})) {
       if (e.key == "name") {
         get_string(c, e, rule, &r.name, false);
       } else if (e.key == "description") {
@@ -594,8 +570,8 @@ void parse_network_rules(Ctx& c, const Entry& sec, std::vector<NetworkRule>* out
           std::pair<uint16_t, uint16_t> range;
           std::string why;
           if (!item.IsScalar()) {
-            c.error(item.IsNull() ? e.at() : item, rule, "ports[" + std::to_string(i) +
-                                                             "] must be a number or range");
+            c.error(item.IsNull() ? e.at() : item, rule,
+                    "ports[" + std::to_string(i) + "] must be a number or range");
           } else if (!parse_port_item(item.Scalar(), &range, &why)) {
             c.error(item, rule, "bad port '" + item.Scalar() + "': " + why);
           } else {
@@ -622,8 +598,7 @@ void parse_network_rules(Ctx& c, const Entry& sec, std::vector<NetworkRule>* out
   });
 }
 
-void parse_command_redirect(Ctx& c, const Entry& e, const std::string& rule,
-                            CommandRedirect* out) {
+void parse_command_redirect(Ctx& c, const Entry& e, const std::string& rule, CommandRedirect* out) {
   if (e.value.IsScalar()) {
     // Shorthand accepted for convenience: `redirect_to: some-command`.
     out->command = e.value.Scalar();
@@ -663,7 +638,7 @@ void parse_command_rules(Ctx& c, const Entry& sec, std::vector<CommandRule>* out
   for_each_rule(c, sec, [&](const Node& n, const std::string& rule) {
     CommandRule r;
     r.pos = c.pos(n);
-    bool has_decision = false;
+    bool has_decision = false, has_commands = false;
     Node redirect_node;
     for (const Entry& e :
          entries(c, n, rule, "command rule",
@@ -677,6 +652,7 @@ void parse_command_rules(Ctx& c, const Entry& sec, std::vector<CommandRule>* out
       } else if (e.key == "message") {
         get_string(c, e, rule, &r.message);
       } else if (e.key == "commands") {
+        has_commands = true;
         // A command that is not a well-formed glob is a literal name (the reference
         // default lists "[" itself), so only the variable syntax can be wrong here.
         get_string_list(c, e, rule, &r.commands, [&](const std::string& s, const Node& cn) {
@@ -722,6 +698,13 @@ void parse_command_rules(Ctx& c, const Entry& sec, std::vector<CommandRule>* out
       }
     }
     require_key(c, n, rule, has_decision, "decision", "allow, deny, approve, ...");
+    // The reference treats a rule without commands as matching every command; a
+    // forgotten list must not silently become an allow-all, so say it explicitly.
+    if (!has_commands || (r.commands.empty() && !n["commands"].IsSequence())) {
+      c.error(n, rule, "missing required key 'commands' (write [\"*\"] for every command)");
+    } else if (r.commands.empty()) {
+      c.error(n["commands"], rule, "'commands' is empty; write [\"*\"] for every command");
+    }
     if (has_decision && r.decision == Decision::kRedirect &&
         (!r.redirect_to || r.redirect_to->command.empty())) {
       c.error(n, rule, "decision 'redirect' needs 'redirect_to: {command: ..., args: [...]}'");
@@ -733,15 +716,14 @@ void parse_command_rules(Ctx& c, const Entry& sec, std::vector<CommandRule>* out
   });
 }
 
-constexpr std::string_view kSignalTargets[] = {
-    "self",     "children", "descendants", "siblings", "session", "parent",
-    "external", "system",   "user",        "process",  "pid_range"};
+constexpr std::string_view kSignalTargets[] = {"self",    "children", "descendants", "siblings",
+                                               "session", "parent",   "external",    "system",
+                                               "user",    "process",  "pid_range"};
 constexpr std::string_view kSignalGroups[] = {"@all", "@fatal", "@job", "@reload", "@ignore"};
 constexpr std::string_view kSignalNames[] = {
-    "HUP",  "INT",  "QUIT", "ILL",  "TRAP", "ABRT",   "IOT",    "BUS",  "FPE",  "KILL",
-    "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",   "STKFLT", "CHLD", "CONT", "STOP",
-    "TSTP", "TTIN", "TTOU", "URG",  "XCPU", "XFSZ",   "VTALRM", "PROF", "WINCH", "IO",
-    "POLL", "PWR",  "SYS"};
+    "HUP",  "INT",  "QUIT", "ILL",  "TRAP",   "ABRT",   "IOT",   "BUS",  "FPE",  "KILL", "USR1",
+    "SEGV", "USR2", "PIPE", "ALRM", "TERM",   "STKFLT", "CHLD",  "CONT", "STOP", "TSTP", "TTIN",
+    "TTOU", "URG",  "XCPU", "XFSZ", "VTALRM", "PROF",   "WINCH", "IO",   "POLL", "PWR",  "SYS"};
 
 bool valid_signal(std::string_view s) {
   if (s.empty()) return false;
@@ -765,10 +747,9 @@ void parse_signal_rules(Ctx& c, const Entry& sec, std::vector<SignalRule>* out) 
     SignalRule r;
     r.pos = c.pos(n);
     bool has_decision = false, has_signals = false;
-    for (const Entry& e :
-         entries(c, n, rule, "signal rule",
-                 {"name", "description", "signals", "target", "decision", "fallback",
-                  "redirect_to", "message", "timeout"})) {
+    for (const Entry& e : entries(c, n, rule, "signal rule",
+                                  {"name", "description", "signals", "target", "decision",
+                                   "fallback", "redirect_to", "message", "timeout"})) {
       if (e.key == "name") {
         get_string(c, e, rule, &r.name, false);
       } else if (e.key == "description") {
@@ -805,9 +786,8 @@ void parse_signal_rules(Ctx& c, const Entry& sec, std::vector<SignalRule>* out) 
             }
           }
         }
-        if (!r.target.empty() &&
-            std::find(std::begin(kSignalTargets), std::end(kSignalTargets), r.target) ==
-                std::end(kSignalTargets)) {
+        if (!r.target.empty() && std::find(std::begin(kSignalTargets), std::end(kSignalTargets),
+                                           r.target) == std::end(kSignalTargets)) {
           c.error(e.at(), rule,
                   "unknown signal target type '" + r.target +
                       "'; use self, children, descendants, siblings, session, parent, "
@@ -955,8 +935,8 @@ void parse_resource_limits(Ctx& c, const Entry& sec, ResourceLimits* l) {
   for (const Entry& e :
        entries(c, sec.value, "", "resource_limits",
                {"max_memory_mb", "memory_swap_max_mb", "cpu_quota_percent", "pids_max",
-                "disk_read_bps_max", "disk_write_bps_max", "net_bandwidth_mbps",
-                "command_timeout", "session_timeout", "idle_timeout"})) {
+                "disk_read_bps_max", "disk_write_bps_max", "net_bandwidth_mbps", "command_timeout",
+                "session_timeout", "idle_timeout"})) {
     if (e.key == "max_memory_mb") {
       get_int(c, e, "", &l->max_memory_mb, 0, INT32_MAX);
     } else if (e.key == "memory_swap_max_mb") {
@@ -988,10 +968,9 @@ void parse_audit(Ctx& c, const Entry& sec, AuditSettings* a) {
     c.error(sec.at(), "", "'audit' must be a mapping");
     return;
   }
-  for (const Entry& e :
-       entries(c, sec.value, "", "audit",
-               {"log_allowed", "log_denied", "log_approved", "include_stdout", "include_stderr",
-                "include_file_content", "retention_days"})) {
+  for (const Entry& e : entries(c, sec.value, "", "audit",
+                                {"log_allowed", "log_denied", "log_approved", "include_stdout",
+                                 "include_stderr", "include_file_content", "retention_days"})) {
     if (e.key == "log_allowed") {
       get_bool(c, e, "", &a->log_allowed);
     } else if (e.key == "log_denied") {
@@ -1059,10 +1038,10 @@ void parse_document(Ctx& c, const Node& root, LoadResult* r) {
             "'sessions:' / 'policies:'), not a policy; pass it with --config instead");
     return;
   }
-  std::vector<std::string_view> keys = {"version",        "name",          "description",
-                                        "env_policy",     "file_rules",    "network_rules",
-                                        "command_rules",  "signal_rules",  "dns_redirects",
-                                        "connect_redirects", "resource_limits", "audit"};
+  std::vector<std::string_view> keys = {
+      "version",         "name",          "description",  "env_policy",    "file_rules",
+      "network_rules",   "command_rules", "signal_rules", "dns_redirects", "connect_redirects",
+      "resource_limits", "audit"};
   for (std::string_view s : kUnenforcedSections) keys.push_back(s);
 
   bool has_version = false, has_name = false;
@@ -1071,7 +1050,10 @@ void parse_document(Ctx& c, const Node& root, LoadResult* r) {
       if (e.value.IsScalar() && e.value.Scalar() == "1") {
         p.version = 1;
       } else {
-        c.error(e.at(), "", "unsupported policy version '" + (e.value.IsScalar() ? e.value.Scalar() : std::string("?")) + "'; this agentsh reads version 1");
+        c.error(e.at(), "",
+                "unsupported policy version '" +
+                    (e.value.IsScalar() ? e.value.Scalar() : std::string("?")) +
+                    "'; this agentsh reads version 1");
       }
       has_version = true;
     } else if (e.key == "name") {
@@ -1102,8 +1084,8 @@ void parse_document(Ctx& c, const Node& root, LoadResult* r) {
             c, e, {"name", "description", "paths", "operations", "decision", "message", "timeout"});
       } else if (e.key == "registry_rules") {
         parse_unenforced_rules(c, e,
-                               {"name", "description", "paths", "operations", "decision",
-                                "message", "timeout", "priority", "cache_ttl", "notify"});
+                               {"name", "description", "paths", "operations", "decision", "message",
+                                "timeout", "priority", "cache_ttl", "notify"});
       }
       c.warn(e.key_node, "", "section '" + e.key + "' is parsed but not enforced yet");
     }
@@ -1152,8 +1134,8 @@ LoadResult load_policy_file(const std::string& path) {
   if (!in) {
     LoadResult r;
     r.policy.source = path;
-    r.errors.push_back(Diagnostic{path, 0, 0, "",
-                                  "cannot read policy file (check the path and permissions)"});
+    r.errors.push_back(
+        Diagnostic{path, 0, 0, "", "cannot read policy file (check the path and permissions)"});
     return r;
   }
   std::stringstream ss;

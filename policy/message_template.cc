@@ -9,10 +9,10 @@ bool lookup(std::string_view name, const Fields& f, std::string_view* out) {
     std::string_view name;
     std::string_view value;
   };
-  const Entry table[] = {{"Path", f.path},          {"Operation", f.operation},
-                         {"Args", f.args},          {"Command", f.command},
-                         {"RemoteAddr", f.remote_addr}, {"RemotePort", f.remote_port},
-                         {"Domain", f.domain}};
+  const Entry table[] = {
+      {"Path", f.path},       {"Operation", f.operation},    {"Args", f.args},
+      {"Command", f.command}, {"RemoteAddr", f.remote_addr}, {"RemotePort", f.remote_port},
+      {"Domain", f.domain}};
   for (const Entry& e : table) {
     if (e.name == name) {
       if (e.value.data() == nullptr) return false;  // not available in this context

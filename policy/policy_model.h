@@ -51,8 +51,8 @@ struct NetworkRule {
 
 struct CommandRedirect {
   std::string command;
-  std::vector<std::string> args;         // put before the original arguments
-  std::vector<std::string> args_append;  // put after them
+  std::vector<std::string> args;                   // put before the original arguments
+  std::vector<std::string> args_append;            // put after them
   std::map<std::string, std::string> environment;  // overrides for the redirected command
 };
 
@@ -69,10 +69,10 @@ struct CommandRule {
 
 struct SignalRule {
   std::string name, description, message;
-  std::vector<std::string> signals;  // "SIGTERM", "15", "@all", "@job", "@fatal", …
-  std::string target;                // self, children, descendants, siblings, session,
-                                     // parent, external, system, user, process, pid_range
-  std::string target_pattern;        // target process: a glob over the process name
+  std::vector<std::string> signals;        // "SIGTERM", "15", "@all", "@job", "@fatal", …
+  std::string target;                      // self, children, descendants, siblings, session,
+                                           // parent, external, system, user, process, pid_range
+  std::string target_pattern;              // target process: a glob over the process name
   int64_t target_min = 0, target_max = 0;  // target pid_range: inclusive
   Decision decision = Decision::kDeny;
   std::string redirect_to;  // a signal name, for decision redirect
@@ -101,7 +101,7 @@ struct ConnectRedirect {
   std::string sni;          // for rewrite_sni
   std::string visibility;   // "silent" | "audit_only" (default) | "warn"
   std::string message;
-  std::string on_failure;   // "fail_closed" (default) | "fail_open" | "retry_original"
+  std::string on_failure;  // "fail_closed" (default) | "fail_open" | "retry_original"
   SourcePos pos;
 };
 

@@ -14,7 +14,9 @@ struct MatchDataDeleter {
 
 }  // namespace
 
-void Regex::CodeDeleter::operator()(pcre2_real_code_8* c) const { pcre2_code_free(c); }
+void Regex::CodeDeleter::operator()(pcre2_real_code_8* c) const {
+  pcre2_code_free(c);
+}
 
 Regex::~Regex() = default;
 
@@ -31,8 +33,8 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, bool anchored_fu
   }
   int errcode = 0;
   PCRE2_SIZE erroff = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
-                                   options, &errcode, &erroff, nullptr);
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), options,
+                                   &errcode, &erroff, nullptr);
   if (code == nullptr) {
     if (error != nullptr) {
       PCRE2_UCHAR buf[256];
@@ -57,8 +59,8 @@ Regex::Result Regex::match(std::string_view subject) const {
   std::unique_ptr<pcre2_match_data, MatchDataDeleter> md(
       pcre2_match_data_create_from_pattern(code_.get(), nullptr));
   if (!md) return Result::kError;
-  int rc = pcre2_match(code_.get(), reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(),
-                       0, 0, md.get(), nullptr);
+  int rc = pcre2_match(code_.get(), reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                       0, md.get(), nullptr);
   if (rc >= 0) return Result::kMatch;
   if (rc == PCRE2_ERROR_NOMATCH) return Result::kNoMatch;
   return Result::kError;

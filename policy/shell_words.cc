@@ -6,9 +6,15 @@ namespace agentsh::shell_words {
 
 namespace {
 
-bool is_name_start(char c) { return c == '_' || std::isalpha(static_cast<unsigned char>(c)); }
-bool is_name_char(char c) { return c == '_' || std::isalnum(static_cast<unsigned char>(c)); }
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool is_name_start(char c) {
+  return c == '_' || std::isalpha(static_cast<unsigned char>(c));
+}
+bool is_name_char(char c) {
+  return c == '_' || std::isalnum(static_cast<unsigned char>(c));
+}
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
 // Characters that end an unquoted word.
 bool is_meta(char c) {
   return is_blank(c) || c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' ||
@@ -219,8 +225,8 @@ void heredoc_bodies(State& st) {
         found = true;
         break;
       }
-      if (h.expands && (line.find("$(") != std::string_view::npos ||
-                        line.find('`') != std::string_view::npos)) {
+      if (h.expands &&
+          (line.find("$(") != std::string_view::npos || line.find('`') != std::string_view::npos)) {
         st.out->complete = false;  // a substitution we do not descend into
       }
     }
@@ -231,9 +237,8 @@ void heredoc_bodies(State& st) {
 
 // Reserved words that only shape control flow: dropped from the front of a command.
 bool is_prefix_keyword(std::string_view w) {
-  return w == "!" || w == "{" || w == "}" || w == "then" || w == "else" || w == "do" ||
-         w == "if" || w == "elif" || w == "while" || w == "until" || w == "fi" ||
-         w == "done" || w == "esac";
+  return w == "!" || w == "{" || w == "}" || w == "then" || w == "else" || w == "do" || w == "if" ||
+         w == "elif" || w == "while" || w == "until" || w == "fi" || w == "done" || w == "esac";
 }
 
 void flush(State& st, std::vector<std::string>* words) {
@@ -243,8 +248,7 @@ void flush(State& st, std::vector<std::string>* words) {
   // (their substitutions were already collected when the words were read).
   if (k < words->size()) {
     const std::string& w = (*words)[k];
-    if (w == "for" || w == "select" || w == "case" || w == "function" || w == "[[" ||
-        w == "in") {
+    if (w == "for" || w == "select" || w == "case" || w == "function" || w == "[[" || w == "in") {
       words->clear();
       return;
     }
@@ -320,7 +324,7 @@ bool parse_list(State& st, char stop, int depth) {
       flush(st, &words);
       return true;
     }
-    if (c == '#' && words.empty()) {
+    if (c == '#') {  // a comment starts at the beginning of a word
       while (!st.eof() && st.peek() != '\n') ++st.i;
       continue;
     }
@@ -330,7 +334,8 @@ bool parse_list(State& st, char stop, int depth) {
     }
     if (c == '\n' || c == ';' || c == '&' || c == '|') {
       ++st.i;
-      if ((c == '&' || c == '|' || c == ';') && (st.peek() == c || (c == '|' && st.peek() == '&'))) {
+      if ((c == '&' || c == '|' || c == ';') &&
+          (st.peek() == c || (c == '|' && st.peek() == '&'))) {
         ++st.i;
       }
       flush(st, &words);

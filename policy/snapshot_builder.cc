@@ -8,6 +8,7 @@
 // Str offsets are relative to the start of the string area (Header::strings.off).
 #include "policy/snapshot_builder.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <unordered_map>
@@ -96,8 +97,36 @@ Builder::~Builder() = default;
 void Builder::add_file_rule(std::string_view name, std::string_view message,
                             std::string_view redirect_to, policy::OpMask ops, policy::Decision d,
                             const std::vector<std::string>& globs) {
+  // Variable expansion often makes globs identical ("${HOME}/.ssh/**" and
+  // "/root/.ssh/**" when HOME=/root); keep the first, the decision is the same.
+  std::vector<std::string> unique;
+  for (const std::string& g : globs) {
+    if (std::find(unique.begin(), unique.end(), g) == unique.end()) unique.push_back(g);
+  }
+  // A rule over "X/**" also answers the non-mutating questions about X itself (stat,
+  // list, open, read, readlink, access): whoever may use /tmp/a must be able to look at
+  // /tmp (`ls /tmp`, `find /tmp -maxdepth 0`). Mutations of X itself (delete, rename,
+  // chmod, …) are not implied. The companion rule sits right after its rule, so
+  // first-match order is unchanged for every other path.
+  constexpr policy::OpMask kLookOps =
+      policy::op_bit(policy::FileOp::kRead) | policy::op_bit(policy::FileOp::kOpen) |
+      policy::op_bit(policy::FileOp::kStat) | policy::op_bit(policy::FileOp::kList) |
+      policy::op_bit(policy::FileOp::kReadlink) | policy::op_bit(policy::FileOp::kAccess);
+  std::vector<std::string> dirs;
+  for (const std::string& g : unique) {
+    if (g.size() < 3 || g.compare(g.size() - 3, 3, "/**") != 0) continue;
+    std::string dir = g.substr(0, g.size() - 3);
+    if (dir.empty()) dir = "/";
+    if (std::find(unique.begin(), unique.end(), dir) == unique.end() &&
+        std::find(dirs.begin(), dirs.end(), dir) == dirs.end())
+      dirs.push_back(dir);
+  }
   file_rules_.push_back(PendingFileRule{std::string(name), std::string(message),
-                                        std::string(redirect_to), ops, d, globs});
+                                        std::string(redirect_to), ops, d, std::move(unique)});
+  if (!dirs.empty() && (ops & kLookOps) != 0)
+    file_rules_.push_back(PendingFileRule{std::string(name), std::string(message),
+                                          std::string(redirect_to), ops & kLookOps, d,
+                                          std::move(dirs)});
 }
 
 void Builder::add_net_rule(std::string_view name, std::string_view message, policy::Decision d,
@@ -182,6 +211,12 @@ std::string Builder::finish() {
       Glob og;
       og.pattern = strings.add(g);
       og.prefix_len = to_u32(glob::literal_prefix(g.data(), g.size()));
+      if (og.prefix_len < 2) {
+        fr.flags |= kRuleScanAlways;
+      } else {
+        unsigned bit = static_cast<unsigned char>(g[1]) & 63u;
+        fr.head_mask[bit / 32] |= 1u << (bit % 32);
+      }
       out_globs.push_back(og);
     }
     out_file_rules.push_back(fr);

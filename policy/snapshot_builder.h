@@ -17,7 +17,8 @@ namespace agentsh::snapshot {
 class Builder {
  public:
   Builder();
-  // `globs` must already be variable- and brace-expanded.
+  // `globs` must already be variable- and brace-expanded. A glob "X/**" also covers X
+  // itself for the non-mutating ops of the rule (see the .cc).
   void add_file_rule(std::string_view name, std::string_view message,
                      std::string_view redirect_to, policy::OpMask ops, policy::Decision d,
                      const std::vector<std::string>& globs);

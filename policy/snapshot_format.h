@@ -37,14 +37,25 @@ struct Protected {
   uint32_t kind;
 };
 
+// FileRule::flags
+enum FileRuleFlags : uint8_t {
+  kRuleScanAlways = 1,  // some glob's literal prefix is shorter than 2 bytes
+};
+
 struct FileRule {
   Str name;
   Str message;
   Str redirect_to;   // for decision redirect
   uint32_t ops;      // policy::OpMask
   uint8_t decision;  // policy::Decision
-  uint8_t pad[3];
+  uint8_t flags;     // FileRuleFlags
+  uint8_t pad[2];
   Array globs;       // of Glob
+  // Fast reject of whole rules (derived from `globs`; View::attach recomputes and checks
+  // it): bit (c & 63) is set for the second byte c of every glob whose literal prefix is
+  // at least 2 bytes long ("/etc/**" sets the bit of 'e'). Unless kRuleScanAlways is set,
+  // a path whose second byte's bit is clear cannot match any glob of the rule.
+  uint32_t head_mask[2];
 };
 
 struct Glob {

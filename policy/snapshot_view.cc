@@ -16,6 +16,8 @@ namespace agentsh::snapshot {
 namespace {
 
 constexpr const char kRuleProtected[] = "agentsh-protected";
+constexpr const char kMsgReadOnly[] = "agentsh runtime file is read-only: {{.Path}}";
+constexpr const char kMsgHidden[] = "agentsh runtime file is not accessible: {{.Path}}";
 constexpr const char kRuleProxy[] = "agentsh-proxy";
 constexpr const char kRuleDefaultFiles[] = "default-deny-files";
 constexpr const char kRuleDefaultNet[] = "default-deny-network";
@@ -39,6 +41,28 @@ bool array_ok(const Array& a, size_t elem, size_t size) noexcept {
 template <typename T>
 const T* at(const uint8_t* base, uint32_t off) noexcept {
   return reinterpret_cast<const T*>(base + off);
+}
+
+// Equality of n bytes, inlined: the literal-prefix reject runs once per glob per
+// decision and nearly always fails within the first word, where a call to memcmp
+// would cost more than the comparison.
+inline bool bytes_equal(const char* a, const char* b, size_t n) noexcept {
+  while (n >= 8) {
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) return false;
+    a += 8;
+    b += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    if (*a != *b) return false;
+    ++a;
+    ++b;
+    --n;
+  }
+  return true;
 }
 
 bool is_loopback(const cidr::IpAddr& ip) noexcept {
@@ -88,9 +112,22 @@ bool View::attach(const void* data, size_t size) noexcept {
     if (!str_ok(r.name) || !str_ok(r.message) || !str_ok(r.redirect_to)) return false;
     if (r.decision >= policy::kDecisionCount) return false;
     if (!array_ok(r.globs, sizeof(Glob), size)) return false;
+    // The rule's fast-reject summary must agree with its globs, or check_file could
+    // skip a rule that matches.
+    uint32_t mask[2] = {0, 0};
+    uint8_t flags = 0;
     for (uint32_t j = 0; j < r.globs.count; ++j) {
       const Glob& g = at<Glob>(base, r.globs.off)[j];
       if (!str_ok(g.pattern) || g.prefix_len > g.pattern.len) return false;
+      if (g.prefix_len < 2) {
+        flags |= kRuleScanAlways;
+      } else {
+        unsigned bit = static_cast<unsigned char>(sbase[g.pattern.off + 1]) & 63u;
+        mask[bit / 32] |= 1u << (bit % 32);
+      }
+    }
+    if (r.flags != flags || r.head_mask[0] != mask[0] || r.head_mask[1] != mask[1]) {
+      return false;
     }
   }
 
@@ -148,24 +185,34 @@ FileVerdict View::check_file(const char* path, size_t len, policy::FileOp op) co
     const Protected& p = prot[i];
     if (!path_util::is_under(path, len, sbase + p.path.off, p.path.len)) continue;
     v.rule = kRuleProtected;
+    v.message = p.kind == kProtectHidden ? kMsgHidden : kMsgReadOnly;
     v.protected_path = true;
     v.decision = (p.kind == kProtectReadOnly && (bit & kReadOps) != 0) ? policy::Decision::kAllow
                                                                        : policy::Decision::kDeny;
     return v;
   }
 
+  // The path's second byte selects the rules that can match at all (see FileRule).
+  unsigned head = len >= 2 ? static_cast<unsigned char>(path[1]) & 63u : 64u;
   const FileRule* rules = at<FileRule>(base_, hdr_->file_rules.off);
   for (uint32_t i = 0; i < hdr_->file_rules.count; ++i) {
     const FileRule& r = rules[i];
     if ((r.ops & bit) == 0) continue;
+    if ((r.flags & kRuleScanAlways) == 0 &&
+        (head == 64u || (r.head_mask[head / 32] & (1u << (head % 32))) == 0)) {
+      continue;
+    }
     const Glob* globs = at<Glob>(base_, r.globs.off);
     for (uint32_t j = 0; j < r.globs.count; ++j) {
       const Glob& g = globs[j];
       const char* pat = sbase + g.pattern.off;
       // Fast reject on the literal prefix before running the matcher.
-      if (g.prefix_len > len || memcmp(pat, path, g.prefix_len) != 0) continue;
+      if (g.prefix_len > len || !bytes_equal(pat, path, g.prefix_len)) continue;
       if (g.prefix_len == g.pattern.len) {
         if (len != g.prefix_len) continue;  // a plain path: the prefix test was equality
+      } else if (g.pattern.len == g.prefix_len + 2 && pat[g.prefix_len] == '*' &&
+                 pat[g.prefix_len + 1] == '*') {
+        // "<literal>**" (e.g. "/usr/**", "**"): any rest matches; the prefix test decided.
       } else if (!glob::match(pat, g.pattern.len, path, len, '/', false)) {
         continue;
       }

@@ -14,7 +14,8 @@ logdir=$(mktemp -d /tmp/agentsh-tests.XXXXXX)
 gtest_counts() {
   local log=$1 p f
   p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$log" | tail -n1 | grep -oE '[0-9]+' | head -n1)
-  f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$log" | tail -n1 | grep -oE '[0-9]+' | head -n1)
+  # --gtest_brief prints one "[  FAILED  ] Suite.Test (N ms)" line per failed test.
+  f=$(grep -E '^\[  FAILED  \] [A-Za-z_0-9/]+\.[A-Za-z_0-9/]+' "$log" | sort -u | wc -l)
   echo "${p:-0} ${f:-0}"
 }
 
@@ -29,7 +30,7 @@ run_gtest() {
   "$bin" --gtest_brief=1 >"$log" 2>&1
   local rc=$?
   read -r p f < <(gtest_counts "$log")
-  grep -E '^\[  FAILED  \]|Failure|error:' "$log" | head -n 60
+  grep -E -A8 '^[^ ]+:[0-9]+: Failure' "$log" | head -n 80
   if [[ $rc -ne 0 && $f -eq 0 ]]; then
     echo "   $name exited $rc without a gtest summary (crash?); last lines:"
     tail -n 20 "$log" | sed 's/^/   | /'

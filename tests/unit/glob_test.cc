@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 namespace agentsh::glob {
 namespace {
@@ -176,6 +178,89 @@ TEST(Glob, PathologicalPatternsFinish) {
   EXPECT_TRUE(match(stars, as, '\0', false));
 }
 
+// A deliberately naive recursive oracle for the documented semantics (exponential, so
+// only for short inputs), to cross-check the iterative matcher's backtracking.
+// Supports literals, '?', '*', '**' (segment form and any-run form).
+bool oracle(std::string_view p, std::string_view t, bool at_seg_start) {
+  if (p.empty()) return t.empty();
+  if (p[0] == '*') {
+    size_t q = 0;
+    while (q < p.size() && p[q] == '*') ++q;
+    if (q >= 2) {
+      if (at_seg_start && q < p.size() && p[q] == '/') {
+        // Zero or more whole segments: "" or any run ending with '/'.
+        std::string_view rest = p.substr(q + 1);
+        if (oracle(rest, t, true)) return true;
+        for (size_t k = 0; k < t.size(); ++k) {
+          if (t[k] == '/' && oracle(rest, t.substr(k + 1), true)) return true;
+        }
+        return false;
+      }
+      for (size_t k = 0; k <= t.size(); ++k) {
+        if (oracle(p.substr(q), t.substr(k), false)) return true;
+      }
+      return false;
+    }
+    for (size_t k = 0; k <= t.size(); ++k) {
+      if (oracle(p.substr(1), t.substr(k), false)) return true;
+      if (k < t.size() && t[k] == '/') break;
+    }
+    return false;
+  }
+  if (t.empty()) return false;
+  if (p[0] == '?') return t[0] != '/' && oracle(p.substr(1), t.substr(1), false);
+  return p[0] == t[0] && oracle(p.substr(1), t.substr(1), p[0] == '/');
+}
+
+TEST(Glob, AgreesWithNaiveOracleOnRandomInputs) {
+  std::mt19937 rng(12345);
+  const std::vector<std::string> pat_atoms = {"a", "b", "/", "*", "**", "?", "**/", "/**/"};
+  const std::string text_alpha = "ab/";
+  int matches = 0;
+  for (int iter = 0; iter < 100000; ++iter) {
+    std::string pat, text;
+    int np = static_cast<int>(rng() % 7), nt = static_cast<int>(rng() % 9);
+    for (int i = 0; i < np; ++i) pat += pat_atoms[rng() % pat_atoms.size()];
+    for (int i = 0; i < nt; ++i) text += text_alpha[rng() % text_alpha.size()];
+    bool want = oracle(pat, text, true);
+    matches += want;
+    ASSERT_EQ(match(pat, text, '/', false), want)
+        << "pattern '" << pat << "' text '" << text << "'";
+  }
+  EXPECT_GT(matches, 1000);  // the generator produces both outcomes
+}
+
+// The same cross-check without a separator (domains, env names): '*' crosses everything.
+bool oracle_nosep(std::string_view p, std::string_view t) {
+  if (p.empty()) return t.empty();
+  if (p[0] == '*') {
+    for (size_t k = 0; k <= t.size(); ++k) {
+      if (oracle_nosep(p.substr(1), t.substr(k))) return true;
+    }
+    return false;
+  }
+  if (t.empty()) return false;
+  if (p[0] == '?') return oracle_nosep(p.substr(1), t.substr(1));
+  return p[0] == t[0] && oracle_nosep(p.substr(1), t.substr(1));
+}
+
+TEST(Glob, AgreesWithNaiveOracleWithoutSeparator) {
+  std::mt19937 rng(678);
+  const std::string pat_alpha = "ab.*?", text_alpha = "ab.";
+  int matches = 0;
+  for (int iter = 0; iter < 50000; ++iter) {
+    std::string pat, text;
+    int np = static_cast<int>(rng() % 8), nt = static_cast<int>(rng() % 9);
+    for (int i = 0; i < np; ++i) pat += pat_alpha[rng() % pat_alpha.size()];
+    for (int i = 0; i < nt; ++i) text += text_alpha[rng() % text_alpha.size()];
+    bool want = oracle_nosep(pat, text);
+    matches += want;
+    ASSERT_EQ(match(pat, text, '\0', false), want)
+        << "pattern '" << pat << "' text '" << text << "'";
+  }
+  EXPECT_GT(matches, 1000);
+}
+
 TEST(Glob, LiteralPrefix) {
   auto lp = [](std::string_view p) { return literal_prefix(p.data(), p.size()); };
   EXPECT_EQ(lp("/etc/hosts"), 10u);
@@ -210,6 +295,12 @@ TEST(Glob, Validate) {
   ASSERT_NE(validate("/a\\"), nullptr);
   EXPECT_NE(std::string(validate("/a\\")).find("backslash"), std::string::npos);
   EXPECT_NE(validate("/a[\\"), nullptr);
+  ASSERT_NE(validate("/a[z-a]"), nullptr);
+  EXPECT_NE(std::string(validate("/a[z-a]")).find("out of order"), std::string::npos);
+  EXPECT_NE(validate("/a[!0-9b-a]"), nullptr);
+  EXPECT_EQ(validate("/a[a-a]"), nullptr);
+  EXPECT_EQ(validate("/a[-a]"), nullptr);  // leading '-' is a literal
+  EXPECT_EQ(validate("/a[a-]"), nullptr);  // trailing '-' is a literal
 }
 
 }  // namespace

@@ -5,12 +5,14 @@
 
 #include <cstring>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "policy/cidr.h"
 #include "policy/decision.h"
+#include "policy/glob.h"
 #include "policy/snapshot_builder.h"
 #include "policy/snapshot_view.h"
 
@@ -25,17 +27,18 @@ using policy::op_bit;
 // valgrind) flag any read past its end.
 class Blob {
  public:
+  // operator new[] returns memory aligned for any fundamental type (16 bytes here),
+  // which is what mmap() gives the hook; the allocation is exactly `bytes.size()` long.
   explicit Blob(std::string_view bytes)
-      : size_(bytes.size()), mem_(new uint64_t[(bytes.size() + 7) / 8 + 1]) {
+      : size_(bytes.size()), mem_(new uint8_t[bytes.size() == 0 ? 1 : bytes.size()]) {
     memcpy(mem_.get(), bytes.data(), bytes.size());
   }
   const void* data() const { return mem_.get(); }
-  void* data() { return mem_.get(); }
   size_t size() const { return size_; }
 
  private:
   size_t size_;
-  std::unique_ptr<uint64_t[]> mem_;
+  std::unique_ptr<uint8_t[]> mem_;
 };
 
 cidr::Cidr net(std::string_view s) {
@@ -196,7 +199,13 @@ TEST_F(SnapshotTest, GlobKinds) {
   EXPECT_STREQ(file("/etc/hostsx", FileOp::kRead).rule, "default-deny-files");
   EXPECT_STREQ(file("/etc/host", FileOp::kRead).rule, "default-deny-files");
   EXPECT_STREQ(file("/etc/ssl/certs/ca.pem", FileOp::kRead).rule, "exact");
-  EXPECT_STREQ(file("/etc/ssl/certs", FileOp::kRead).rule, "default-deny-files");
+  // "X/**" also answers the non-mutating questions about X itself ...
+  EXPECT_STREQ(file("/etc/ssl/certs", FileOp::kRead).rule, "exact");
+  EXPECT_STREQ(file("/etc/ssl/certs", FileOp::kStat).rule, "exact");
+  // ... but never implies a mutation of X.
+  EXPECT_STREQ(file("/etc/ssl/certs", FileOp::kDelete).rule, "default-deny-files");
+  EXPECT_STREQ(file("/etc/ssl/certs", FileOp::kChmod).rule, "default-deny-files");
+  EXPECT_STREQ(file("/etc/ssl/cert", FileOp::kRead).rule, "default-deny-files");
   EXPECT_STREQ(file("/a/b", FileOp::kRead).rule, "mid");
   EXPECT_STREQ(file("/a/x/y/b", FileOp::kRead).rule, "mid");
   EXPECT_STREQ(file("/dev/tty3", FileOp::kRead).rule, "class");
@@ -227,6 +236,11 @@ TEST_F(SnapshotTest, ProtectedPathsBeatRules) {
       EXPECT_TRUE(v.protected_path);
     }
   }
+  EXPECT_NE(std::string(file("/opt/agentsh/x", FileOp::kWrite).message).find("read-only"),
+            std::string::npos);
+  EXPECT_NE(
+      std::string(file("/var/lib/agentsh/audit.db", FileOp::kRead).message).find("not accessible"),
+      std::string::npos);
   for (int i = 0; i < static_cast<int>(FileOp::kCount); ++i) {
     FileOp op = static_cast<FileOp>(i);
     FileVerdict v = file("/var/lib/agentsh/audit.db", op);
@@ -339,6 +353,112 @@ TEST_F(SnapshotTest, SharedStringsAreDeduplicated) {
   EXPECT_EQ(r.message, w.message);  // one copy in the blob
 }
 
+TEST_F(SnapshotTest, ShortAndRelativeShapesAreNotSkipped) {
+  // Globs whose literal prefix is shorter than 2 bytes are exempt from the rule-level
+  // fast reject (kRuleScanAlways); paths shorter than 2 bytes only reach such rules.
+  b_.add_file_rule("class-first", "", "", policy::kAllOps, Decision::kAudit, {"/[xy]z/**"});
+  b_.add_file_rule("root", "", "", policy::kAllOps, Decision::kAllow, {"/"});
+  b_.add_file_rule("star-first", "", "", policy::kAllOps, Decision::kApprove, {"/*/secret"});
+  b_.add_file_rule("long", "", "", policy::kAllOps, Decision::kDeny, {"/etc/**"});
+  attach();
+  EXPECT_STREQ(file("/xz/a", FileOp::kRead).rule, "class-first");
+  EXPECT_STREQ(file("/yz/a", FileOp::kRead).rule, "class-first");
+  EXPECT_STREQ(file("/", FileOp::kRead).rule, "root");
+  EXPECT_STREQ(file("/home/secret", FileOp::kRead).rule, "star-first");
+  EXPECT_STREQ(file("/etc/x", FileOp::kRead).rule, "long");
+  EXPECT_STREQ(file("/e", FileOp::kRead).rule, "default-deny-files");
+  EXPECT_STREQ(file("", FileOp::kRead).rule, "default-deny-files");
+}
+
+// The view's shortcuts (literal-prefix reject, rule head mask, "<literal>**" shortcut)
+// must give exactly the decisions of a plain first-match loop over glob::match.
+TEST(SnapshotRandom, ShortcutsAgreeWithPlainFirstMatch) {
+  std::mt19937 rng(4242);
+  const std::vector<std::string> atoms = {"/a", "/b",   "/ab", "/.env", "/**",  "/*", "**/",
+                                          "?",  "[ab]", "/e",  "x",     "/etc", "*"};
+  const std::vector<std::string> path_atoms = {"/a", "/b",   "/ab", "/.env",
+                                               "/e", "/etc", "/x",  "/ba"};
+  for (int round = 0; round < 200; ++round) {
+    struct Rule {
+      std::vector<std::string> globs;
+      policy::OpMask ops;
+    };
+    std::vector<Rule> rules;
+    Builder b;
+    int nrules = 1 + static_cast<int>(rng() % 8);
+    for (int r = 0; r < nrules; ++r) {
+      Rule rule;
+      int nglobs = 1 + static_cast<int>(rng() % 3);
+      for (int g = 0; g < nglobs; ++g) {
+        std::string pat;
+        int n = 1 + static_cast<int>(rng() % 4);
+        for (int i = 0; i < n; ++i) pat += atoms[rng() % atoms.size()];
+        rule.globs.push_back(pat);
+      }
+      rule.ops = static_cast<policy::OpMask>(rng()) & policy::kAllOps;
+      b.add_file_rule("r" + std::to_string(r), "", "", rule.ops, Decision::kAllow, rule.globs);
+      rules.push_back(rule);
+    }
+    Blob blob(b.finish());
+    View v;
+    ASSERT_TRUE(v.attach(blob.data(), blob.size()));
+    for (int q = 0; q < 200; ++q) {
+      std::string path;
+      int n = static_cast<int>(rng() % 5);
+      for (int i = 0; i < n; ++i) path += path_atoms[rng() % path_atoms.size()];
+      FileOp op = static_cast<FileOp>(rng() % static_cast<unsigned>(FileOp::kCount));
+      std::string want = "default-deny-files";
+      // The oracle: first match, where "X/**" also covers X for the non-mutating ops.
+      const policy::OpMask look = op_bit(FileOp::kRead) | op_bit(FileOp::kOpen) |
+                                  op_bit(FileOp::kStat) | op_bit(FileOp::kList) |
+                                  op_bit(FileOp::kReadlink) | op_bit(FileOp::kAccess);
+      for (size_t r = 0; r < rules.size() && want == "default-deny-files"; ++r) {
+        if ((rules[r].ops & op_bit(op)) == 0) continue;
+        for (const std::string& g : rules[r].globs) {
+          if (glob::match(g, path, '/', false)) {
+            want = "r" + std::to_string(r);
+            break;
+          }
+        }
+        if (want != "default-deny-files" || (look & op_bit(op)) == 0) continue;
+        for (const std::string& g : rules[r].globs) {
+          if (g.size() < 3 || g.compare(g.size() - 3, 3, "/**") != 0) continue;
+          std::string dir = g.size() == 3 ? "/" : g.substr(0, g.size() - 3);
+          if (glob::match(dir, path, '/', false)) {
+            want = "r" + std::to_string(r);
+            break;
+          }
+        }
+      }
+      ASSERT_STREQ(v.check_file(path.data(), path.size(), op).rule, want.c_str())
+          << "path '" << path << "' op " << policy::file_op_name(op) << " round " << round;
+    }
+  }
+}
+
+TEST(SnapshotBuilder, DuplicateGlobsAreDroppedWithinARule) {
+  Builder with_dups, without;
+  with_dups.add_file_rule("r", "", "", policy::kAllOps, Decision::kAllow,
+                          {"/root/.ssh/**", "/b", "/root/.ssh/**", "/b"});
+  without.add_file_rule("r", "", "", policy::kAllOps, Decision::kAllow, {"/root/.ssh/**", "/b"});
+  EXPECT_EQ(with_dups.finish(), without.finish());
+}
+
+TEST(SnapshotBuilder, DomainsAreLowerCasedAndPortRangesOrdered) {
+  Builder b;
+  b.add_net_rule("r", "", Decision::kDeny, {"*.EVIL.Com"}, {}, {{2300, 2200}});
+  Blob blob(b.finish());
+  View v;
+  ASSERT_TRUE(v.attach(blob.data(), blob.size()));
+  const NetRule& r = *reinterpret_cast<const NetRule*>(static_cast<const uint8_t*>(blob.data()) +
+                                                       v.header().net_rules.off);
+  const Str& d =
+      *reinterpret_cast<const Str*>(static_cast<const uint8_t*>(blob.data()) + r.domains.off);
+  EXPECT_STREQ(v.str(d), "*.evil.com");
+  EXPECT_STREQ(v.check_net("x.evil.com", 10, nullptr, 2250).rule, "r");
+  EXPECT_STREQ(v.check_net("x.evil.com", 10, nullptr, 2301).rule, "default-deny-network");
+}
+
 // ---- corrupt blobs ----------------------------------------------------------------
 
 std::string sample_blob() {
@@ -445,7 +565,39 @@ TEST(SnapshotCorrupt, BadHeaderFields) {
   EXPECT_TRUE(rejects([](Header& h) { h.session_id.len = 0xffffffffu; }));
   EXPECT_TRUE(rejects([](Header& h) { h.session_id.off = 0xffffffffu; }));
   EXPECT_TRUE(rejects([](Header& h) { h.trash_dir.len -= 1; }));  // no NUL at the end
+  // Strings ending exactly at, or one past, the end of the string area (the last thing in
+  // the blob): their NUL would be outside it.
+  EXPECT_TRUE(rejects([](Header& h) { h.policy_name = Str{h.strings.count, 0}; }));
+  EXPECT_TRUE(rejects([](Header& h) { h.policy_name = Str{h.strings.count - 1, 1}; }));
+  EXPECT_TRUE(rejects([](Header& h) { h.policy_name = Str{0, h.strings.count}; }));
+  EXPECT_FALSE(rejects([](Header& h) { h.policy_name = Str{h.strings.count - 1, 0}; }));
   EXPECT_FALSE(rejects([](Header&) {}));
+}
+
+TEST(SnapshotCorrupt, InconsistentRuleSummaryIsRejected) {
+  std::string s = sample_blob();
+  Header h;
+  memcpy(&h, s.data(), sizeof h);
+  ASSERT_GE(h.file_rules.count, 3u);
+  auto rejects = [&](auto mutate) {
+    std::string c = s;
+    FileRule r;
+    char* at = c.data() + h.file_rules.off;  // the first rule: "/ws", "/ws/**"
+    memcpy(&r, at, sizeof r);
+    mutate(r);
+    memcpy(at, &r, sizeof r);
+    Blob b(c);
+    View v;
+    return !v.attach(b.data(), b.size());
+  };
+  EXPECT_FALSE(rejects([](FileRule&) {}));
+  EXPECT_TRUE(rejects([](FileRule& r) {
+    r.head_mask[0] = 0;
+    r.head_mask[1] = 0;
+  }));
+  EXPECT_TRUE(rejects([](FileRule& r) { r.head_mask[0] ^= 1; }));
+  EXPECT_TRUE(rejects([](FileRule& r) { r.flags = kRuleScanAlways; }));
+  EXPECT_TRUE(rejects([](FileRule& r) { r.decision = 6; }));
 }
 
 TEST(SnapshotCorrupt, MisalignedBufferIsRejected) {

@@ -1,0 +1,184 @@
+// Broker client (see broker_client.h). House rules: no exceptions, no malloc, no locks,
+// no stdio, raw syscalls through sys::call (the gate), errno untouched.
+#include "preload/broker_client.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "preload/hook_state.h"
+#include "preload/sys.h"
+
+namespace agentsh::hook::broker_client {
+
+namespace {
+
+constexpr int kIovBatch = 64;
+
+// Connects to the broker. Returns the fd or -errno.
+long dial(bool nonblocking) noexcept {
+  const char* path = HookState::get().broker_socket();
+  size_t n = strlen(path);
+  struct sockaddr_un sa;
+  if (n == 0) return -ENOENT;
+  if (n >= sizeof sa.sun_path) return -ENAMETOOLONG;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path, path, n);
+  long fd = sys::call(SYS_socket, AF_UNIX,
+                      SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+  if (fd < 0) return fd;
+  long r;
+  do {
+    r = sys::call(SYS_connect, fd, sys::arg(&sa),
+                  static_cast<long>(offsetof(struct sockaddr_un, sun_path) + n + 1));
+  } while (r == -EINTR && !nonblocking);
+  if (r < 0) return sys::close_keep(static_cast<int>(fd), r);
+  return fd;
+}
+
+// Sends iov[0..n) completely (blocking) or as far as possible (non-blocking).
+long send_iov(int fd, struct iovec* iov, int n, bool nonblocking) noexcept {
+  int flags = MSG_NOSIGNAL | (nonblocking ? MSG_DONTWAIT : 0);
+  while (n > 0) {
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = iov;
+    mh.msg_iovlen = static_cast<size_t>(n);
+    long r = sys::call(SYS_sendmsg, fd, sys::arg(&mh), flags);
+    if (r == -EINTR && !nonblocking) continue;
+    if (r < 0) return r;
+    size_t done = static_cast<size_t>(r);
+    while (n > 0 && done >= iov->iov_len) {
+      done -= iov->iov_len;
+      ++iov;
+      --n;
+    }
+    if (n > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + done;
+      iov->iov_len -= done;
+      if (nonblocking) return -EAGAIN;  // never wait for a slow broker
+    }
+  }
+  return 0;
+}
+
+void set_str(struct iovec* v, const char* s) noexcept {
+  if (s == nullptr) s = "";
+  v->iov_base = const_cast<char*>(s);
+  v->iov_len = strlen(s) + 1;  // with the NUL: the payload is NUL-separated
+}
+
+broker::RequestHeader make_header(broker::MsgType type, uint32_t flags, size_t payload,
+                                  uint32_t argc) noexcept {
+  broker::RequestHeader h;
+  h.magic = broker::kMagic;
+  h.type = type;
+  h.pid = static_cast<int32_t>(sys::getpid());
+  h.flags = flags;
+  h.payload_len = static_cast<uint32_t>(payload);
+  h.argc = argc;
+  return h;
+}
+
+long read_reply(int fd, broker::Reply* reply) noexcept {
+  char* p = reinterpret_cast<char*>(reply);
+  size_t got = 0;
+  while (got < sizeof *reply) {
+    long r = sys::read(fd, p + got, sizeof *reply - got);
+    if (r == -EINTR) continue;
+    if (r < 0) return r;
+    if (r == 0) return -EPROTO;  // the broker hung up mid-reply
+    got += static_cast<size_t>(r);
+  }
+  if (reply->magic != broker::kMagic) return -EPROTO;
+  reply->rule[sizeof reply->rule - 1] = '\0';
+  reply->message[sizeof reply->message - 1] = '\0';
+  reply->redirect_argv[sizeof reply->redirect_argv - 1] = '\0';
+  reply->redirect_argv[sizeof reply->redirect_argv - 2] = '\0';
+  return 0;
+}
+
+}  // namespace
+
+void audit(const char* op, const char* target, const char* rule, const char* decision,
+           const char* message, int err) noexcept {
+  long fd = dial(true);
+  if (fd < 0) return;
+  struct iovec iov[6];
+  set_str(&iov[1], op);
+  set_str(&iov[2], target);
+  set_str(&iov[3], rule);
+  set_str(&iov[4], decision);
+  set_str(&iov[5], message);
+  size_t payload = 0;
+  for (int i = 1; i < 6; ++i) payload += iov[i].iov_len;
+  broker::RequestHeader h =
+      make_header(broker::MsgType::kAudit, static_cast<uint32_t>(err), payload, 0);
+  iov[0].iov_base = &h;
+  iov[0].iov_len = sizeof h;
+  send_iov(static_cast<int>(fd), iov, 6, true);
+  sys::close(static_cast<int>(fd));
+}
+
+bool approve(const char* kind, const char* op, const char* target, const char* rule,
+             const char* message) noexcept {
+  long fd = dial(false);
+  if (fd < 0) return false;
+  struct iovec iov[6];
+  set_str(&iov[1], kind);
+  set_str(&iov[2], op);
+  set_str(&iov[3], target);
+  set_str(&iov[4], rule);
+  set_str(&iov[5], message);
+  size_t payload = 0;
+  for (int i = 1; i < 6; ++i) payload += iov[i].iov_len;
+  broker::RequestHeader h = make_header(broker::MsgType::kApproval, 0, payload, 0);
+  iov[0].iov_base = &h;
+  iov[0].iov_len = sizeof h;
+  broker::Reply reply;
+  bool ok = send_iov(static_cast<int>(fd), iov, 6, false) == 0 &&
+            read_reply(static_cast<int>(fd), &reply) == 0 &&
+            reply.decision == broker::ReplyDecision::kAllow;
+  sys::close(static_cast<int>(fd));
+  return ok;
+}
+
+long exec_check(const char* resolved, const char* cwd, char* const argv[],
+                broker::Reply* reply) noexcept {
+  size_t argc = 0;
+  size_t payload = strlen(resolved) + 1 + strlen(cwd) + 1;
+  if (argv != nullptr) {
+    for (; argv[argc] != nullptr; ++argc) payload += strlen(argv[argc]) + 1;
+  }
+  if (payload > broker::kMaxPayload) return -E2BIG;
+  long fd = dial(false);
+  if (fd < 0) return fd;
+  broker::RequestHeader h =
+      make_header(broker::MsgType::kExecCheck, 0, payload, static_cast<uint32_t>(argc));
+  struct iovec iov[kIovBatch];
+  iov[0].iov_base = &h;
+  iov[0].iov_len = sizeof h;
+  set_str(&iov[1], resolved);
+  set_str(&iov[2], cwd);
+  int n = 3;
+  long r = 0;
+  // argv goes out straight from the caller's strings, a batch of iovecs at a time:
+  // no copy, no buffer that could be too small for an ARG_MAX-sized command line.
+  for (size_t i = 0; i < argc && r == 0; ++i) {
+    set_str(&iov[n++], argv[i]);
+    if (n == kIovBatch) {
+      r = send_iov(static_cast<int>(fd), iov, n, false);
+      n = 0;
+    }
+  }
+  if (r == 0 && n > 0) r = send_iov(static_cast<int>(fd), iov, n, false);
+  if (r == 0) r = read_reply(static_cast<int>(fd), reply);
+  sys::close(static_cast<int>(fd));
+  return r;
+}
+
+}  // namespace agentsh::hook::broker_client

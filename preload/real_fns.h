@@ -1,0 +1,115 @@
+// The next definition (libc's) of every symbol the hook interposes, resolved once with
+// dlsym(RTLD_NEXT) by the constructor. Used for pass-through (inert hook, non-governed
+// calls) and for the few libc services the hook builds on (fdopen, fdopendir, resolver).
+//
+// House rules: no exceptions, no malloc on the decision path, no locks, no stdio.
+// resolve_all() runs in the constructor (dlsym may allocate there, which is fine: no
+// program code runs yet); afterwards the table is read-only and safe everywhere,
+// including signal handlers and vfork children. A null entry means libc lacks the
+// symbol; callers then fail with ENOSYS.
+#pragma once
+
+#include <dirent.h>
+#include <netdb.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+namespace agentsh::hook {
+
+struct RealFns {
+  // open family
+  int (*open)(const char*, int, ...);
+  int (*open64)(const char*, int, ...);
+  int (*openat)(int, const char*, int, ...);
+  int (*openat64)(int, const char*, int, ...);
+  int (*open_2)(const char*, int);
+  int (*open64_2)(const char*, int);
+  int (*openat_2)(int, const char*, int);
+  int (*openat64_2)(int, const char*, int);
+  int (*creat)(const char*, mode_t);
+  int (*creat64)(const char*, mode_t);
+  FILE* (*fopen)(const char*, const char*);
+  FILE* (*fopen64)(const char*, const char*);
+  FILE* (*freopen)(const char*, const char*, FILE*);
+  FILE* (*freopen64)(const char*, const char*, FILE*);
+  FILE* (*fdopen)(int, const char*);
+  DIR* (*opendir)(const char*);
+  DIR* (*fdopendir)(int);
+  // stat family
+  int (*stat)(const char*, struct stat*);
+  int (*stat64)(const char*, struct stat*);
+  int (*lstat)(const char*, struct stat*);
+  int (*lstat64)(const char*, struct stat*);
+  int (*fstatat)(int, const char*, struct stat*, int);
+  int (*fstatat64)(int, const char*, struct stat*, int);
+  int (*statx)(int, const char*, int, unsigned, struct statx*);
+  int (*access)(const char*, int);
+  int (*faccessat)(int, const char*, int, int);
+  int (*euidaccess)(const char*, int);
+  int (*eaccess)(const char*, int);
+  ssize_t (*readlink)(const char*, char*, size_t);
+  ssize_t (*readlinkat)(int, const char*, char*, size_t);
+  // modifications
+  int (*unlink)(const char*);
+  int (*unlinkat)(int, const char*, int);
+  int (*rmdir)(const char*);
+  int (*remove)(const char*);
+  int (*mkdir)(const char*, mode_t);
+  int (*mkdirat)(int, const char*, mode_t);
+  int (*rename)(const char*, const char*);
+  int (*renameat)(int, const char*, int, const char*);
+  int (*renameat2)(int, const char*, int, const char*, unsigned);
+  int (*link)(const char*, const char*);
+  int (*linkat)(int, const char*, int, const char*, int);
+  int (*symlink)(const char*, const char*);
+  int (*symlinkat)(const char*, int, const char*);
+  int (*chmod)(const char*, mode_t);
+  int (*fchmodat)(int, const char*, mode_t, int);
+  int (*lchmod)(const char*, mode_t);
+  int (*chown)(const char*, uid_t, gid_t);
+  int (*lchown)(const char*, uid_t, gid_t);
+  int (*fchownat)(int, const char*, uid_t, gid_t, int);
+  int (*truncate)(const char*, off_t);
+  int (*truncate64)(const char*, off_t);
+  int (*mknod)(const char*, mode_t, dev_t);
+  int (*mknodat)(int, const char*, mode_t, dev_t);
+  int (*mkfifo)(const char*, mode_t);
+  int (*mkfifoat)(int, const char*, mode_t);
+  // exec
+  int (*execve)(const char*, char* const[], char* const[]);
+  int (*execveat)(int, const char*, char* const[], char* const[], int);
+  int (*fexecve)(int, char* const[], char* const[]);
+  int (*execv)(const char*, char* const[]);
+  int (*execvp)(const char*, char* const[]);
+  int (*execvpe)(const char*, char* const[], char* const[]);
+  int (*posix_spawn)(pid_t*, const char*, const posix_spawn_file_actions_t*,
+                     const posix_spawnattr_t*, char* const[], char* const[]);
+  int (*posix_spawnp)(pid_t*, const char*, const posix_spawn_file_actions_t*,
+                      const posix_spawnattr_t*, char* const[], char* const[]);
+  int (*system)(const char*);
+  FILE* (*popen)(const char*, const char*);
+  // network
+  int (*connect)(int, const struct sockaddr*, socklen_t);
+  ssize_t (*sendto)(int, const void*, size_t, int, const struct sockaddr*, socklen_t);
+  ssize_t (*sendmsg)(int, const struct msghdr*, int);
+  int (*sendmmsg)(int, struct mmsghdr*, unsigned, int);
+  int (*getaddrinfo)(const char*, const char*, const struct addrinfo*, struct addrinfo**);
+  struct hostent* (*gethostbyname)(const char*);
+  struct hostent* (*gethostbyname2)(const char*, int);
+  int (*gethostbyname_r)(const char*, struct hostent*, char*, size_t, struct hostent**, int*);
+  int (*gethostbyname2_r)(const char*, int, struct hostent*, char*, size_t, struct hostent**, int*);
+};
+
+// The table. Zero until real_fns::resolve_all() has run.
+extern RealFns g_real;
+
+namespace real_fns {
+// Fills g_real. Idempotent; called from the constructor (and, defensively, by the first
+// interposed call if another library's constructor runs before ours).
+void resolve_all() noexcept;
+}  // namespace real_fns
+
+}  // namespace agentsh::hook

@@ -1,0 +1,78 @@
+/* hook_bench_loop: the inner loop of tests/bench/hook_bench.cc, run once bare and once
+ * with the hook preloaded. Prints the mean nanoseconds per operation (best of ROUNDS
+ * rounds of N operations) on stdout.
+ *   hook_bench_loop open PATH N ROUNDS      open(O_RDONLY)+close
+ *   hook_bench_loop stat PATH N ROUNDS      stat
+ *   hook_bench_loop fopen PATH N ROUNDS     fopen+fclose
+ *   hook_bench_loop exec PROG N ROUNDS      fork + execv(PROG) + waitpid
+ *   hook_bench_loop close - N ROUNDS        close(-1): the loop's own cost */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 5) {
+    fprintf(stderr, "usage: hook_bench_loop open|stat|fopen|exec|close PATH N ROUNDS\n");
+    return 2;
+  }
+  const char* mode = argv[1];
+  const char* path = argv[2];
+  long n = atol(argv[3]);
+  int rounds = atoi(argv[4]);
+  double best = 1e30;
+  struct stat st;
+  for (int r = 0; r < rounds; ++r) {
+    double t0 = now_ns();
+    if (!strcmp(mode, "open")) {
+      for (long i = 0; i < n; ++i) {
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) return 1;
+        close(fd);
+      }
+    } else if (!strcmp(mode, "stat")) {
+      for (long i = 0; i < n; ++i) {
+        if (stat(path, &st) != 0) return 1;
+      }
+    } else if (!strcmp(mode, "fopen")) {
+      for (long i = 0; i < n; ++i) {
+        FILE* f = fopen(path, "r");
+        if (f == NULL) return 1;
+        fclose(f);
+      }
+    } else if (!strcmp(mode, "exec")) {
+      char* args[] = {(char*)path, NULL};
+      for (long i = 0; i < n; ++i) {
+        pid_t pid = fork();
+        if (pid == 0) {
+          execv(path, args);
+          _exit(127);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
+      }
+    } else if (!strcmp(mode, "close")) {
+      for (long i = 0; i < n; ++i) close(-1);
+    } else {
+      return 2;
+    }
+    double per = (now_ns() - t0) / (double)n;
+    if (per < best) best = per;
+  }
+  printf("%.1f\n", best);
+  return 0;
+}

@@ -1,0 +1,48 @@
+// Outbound connections: tracer_net OP IP PORT. Prints "<op>=ok" or "<op>=<errno name>".
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int report(const char* op, long r) {
+  printf("%s=%s\n", op, r < 0 ? strerrorname_np(errno) : "ok");
+  fflush(stdout);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s OP IP PORT\n", argv[0]);
+    return 2;
+  }
+  const char* op = argv[1];
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3]))};
+  inet_pton(AF_INET, argv[2], &a.sin_addr);
+  if (!strcmp(op, "connect")) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    return report(op, connect(s, (struct sockaddr*)&a, sizeof a));
+  }
+  if (!strcmp(op, "raw-connect")) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    return report(op, syscall(SYS_connect, s, &a, sizeof a));
+  }
+  if (!strcmp(op, "connect6")) {
+    struct sockaddr_in6 b = {.sin6_family = AF_INET6, .sin6_port = a.sin_port};
+    b.sin6_addr.s6_addr[10] = 0xff;
+    b.sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&b.sin6_addr.s6_addr[12], &a.sin_addr, 4);
+    int s = socket(AF_INET6, SOCK_STREAM, 0);
+    return report(op, connect(s, (struct sockaddr*)&b, sizeof b));
+  }
+  if (!strcmp(op, "sendto")) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    return report(op, sendto(s, "ping", 4, 0, (struct sockaddr*)&a, sizeof a));
+  }
+  fprintf(stderr, "unknown op %s\n", op);
+  return 2;
+}

@@ -1,0 +1,37 @@
+// Decides and performs a caller's connect() and sendto(addr) in the supervisor.
+//
+// The destination is copied once, decided, and the call is made on a duplicate of the
+// caller's socket (pidfd_getfd) with the copy: the socket is the same open file
+// description, so the caller's socket ends up connected (or the datagram sent) exactly
+// as decided, whatever its other threads write into the sockaddr afterwards.
+// Sockets that are not AF_INET/AF_INET6 are outside network policy; their calls are
+// continued when the caller cannot swap the fd underneath (single-threaded, file table
+// not shared), emulated otherwise.
+// Thread-safety: as FsEmulator.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <string>
+
+#include "tracer/notification.h"
+#include "tracer/supervisor_context.h"
+
+namespace agentsh::tracer {
+
+class NetEmulator {
+ public:
+  explicit NetEmulator(SupervisorContext& ctx) : ctx_(ctx) {}
+  Outcome connect(const Caller& c);
+  Outcome sendto(const Caller& c);
+
+  // "ip", port from an inet sockaddr (v4-mapped v6 shown as v4). False for other families.
+  static bool describe(const sockaddr_storage& ss, std::string* ip, uint16_t* port);
+
+ private:
+  bool permit(const Caller& c, const sockaddr_storage& ss, const char* op);
+  bool can_continue(const Caller& c) const;
+  SupervisorContext& ctx_;
+};
+
+}  // namespace agentsh::tracer
