@@ -40,7 +40,9 @@ bool make_pipe(ScopedFd* r, ScopedFd* w) {
   return true;
 }
 
-void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void set_nonblock(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 struct FileActions {
   FileActions() { posix_spawn_file_actions_init(&fa); }
@@ -131,10 +133,10 @@ ApiExecResult ApiExec::run(const ApiExecRequest& req, const std::atomic<bool>* c
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
-  posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                         POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&sa.attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&sa.attr, 0);
-  posix_spawnattr_setsigmask(&sa.attr, &none);  // the server blocks SIGTERM & co.
+  posix_spawnattr_setsigmask(&sa.attr, &none);    // the server blocks SIGTERM & co.
   posix_spawnattr_setsigdefault(&sa.attr, &all);  // …and ignores SIGPIPE
 
   std::vector<std::string> av = argv(req), ev = envp(req);
@@ -144,7 +146,8 @@ ApiExecResult ApiExec::run(const ApiExecRequest& req, const std::atomic<bool>* c
   int64_t start_ms = mono_ms();
   int rc = posix_spawn(&pid, opts_.agentsh.c_str(), &fa.fa, &sa.attr, avp.data(), evp.data());
   if (rc != 0) {
-    r.error = "cannot start " + opts_.agentsh + (wd.empty() ? "" : " in " + wd) + ": " + strerror(rc);
+    r.error =
+        "cannot start " + opts_.agentsh + (wd.empty() ? "" : " in " + wd) + ": " + strerror(rc);
     return r;
   }
   r.started = true;
@@ -154,7 +157,8 @@ ApiExecResult ApiExec::run(const ApiExecRequest& req, const std::atomic<bool>* c
   set_nonblock(in_w.get());
   set_nonblock(out_r.get());
   set_nonblock(err_r.get());
-  ScopedFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));  // -1 on old kernels: we fall back to polling waitid
+  ScopedFd pidfd(static_cast<int>(
+      syscall(SYS_pidfd_open, pid, 0)));  // -1 on old kernels: we fall back to polling waitid
 
   size_t stdin_off = 0;
   if (req.stdin_data.empty()) in_w.reset();
@@ -202,13 +206,14 @@ ApiExecResult ApiExec::run(const ApiExecRequest& req, const std::atomic<bool>* c
     if (err_r.valid()) pfd[i_err = n++] = {err_r.get(), POLLIN, 0};
     if (!exited && pidfd.valid()) pfd[n++] = {pidfd.get(), POLLIN, 0};
     int64_t wait = 100;  // bounds the reaction time to cancel and to a missing pidfd
-    if (!exited && term_ms == 0 && deadline != INT64_MAX) wait = std::min<int64_t>(wait, std::max<int64_t>(0, deadline - now));
+    if (!exited && term_ms == 0 && deadline != INT64_MAX)
+      wait = std::min<int64_t>(wait, std::max<int64_t>(0, deadline - now));
     if (poll(pfd, static_cast<nfds_t>(n), static_cast<int>(wait)) < 0 && errno != EINTR) break;
 
     if (i_in >= 0 && (pfd[i_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
       while (stdin_off < req.stdin_data.size()) {
-        ssize_t w = write(in_w.get(), req.stdin_data.data() + stdin_off,
-                          req.stdin_data.size() - stdin_off);
+        ssize_t w =
+            write(in_w.get(), req.stdin_data.data() + stdin_off, req.stdin_data.size() - stdin_off);
         if (w > 0) {
           stdin_off += static_cast<size_t>(w);
           continue;
@@ -219,9 +224,11 @@ ApiExecResult ApiExec::run(const ApiExecRequest& req, const std::atomic<bool>* c
       }
       if (stdin_off >= req.stdin_data.size()) in_w.reset();
     }
-    if (i_out >= 0 && pfd[i_out].revents && !drain(out_r.get(), &r.out, opts_.output_cap, &r.out_truncated))
+    if (i_out >= 0 && pfd[i_out].revents &&
+        !drain(out_r.get(), &r.out, opts_.output_cap, &r.out_truncated))
       out_r.reset();
-    if (i_err >= 0 && pfd[i_err].revents && !drain(err_r.get(), &r.err, opts_.output_cap, &r.err_truncated))
+    if (i_err >= 0 && pfd[i_err].revents &&
+        !drain(err_r.get(), &r.err, opts_.output_cap, &r.err_truncated))
       err_r.reset();
   }
 
@@ -231,9 +238,12 @@ ApiExecResult ApiExec::run(const ApiExecRequest& req, const std::atomic<bool>* c
   }
   r.end_us = now_us();
   r.duration_ms = mono_ms() - start_ms;
-  if (r.timed_out || r.cancelled) r.exit_code = 124;
-  else if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
+  if (r.timed_out || r.cancelled)
+    r.exit_code = 124;
+  else if (WIFEXITED(status))
+    r.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    r.exit_code = 128 + WTERMSIG(status);
   return r;
 }
 

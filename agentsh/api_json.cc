@@ -28,11 +28,11 @@ Json session(const SessionInfo& s) {
 
 Json event(const AuditRow& row) {
   const AuditEvent& e = row.ev;
-  return Json{{"id", row.id},         {"ts", rfc3339(e.ts_us)},   {"ts_us", e.ts_us},
-              {"session", e.session}, {"command_id", e.command_id}, {"pid", e.pid},
-              {"type", e.type},       {"operation", e.operation}, {"target", e.target},
-              {"decision", e.decision}, {"effective", e.effective}, {"rule", e.rule},
-              {"message", e.message}, {"source", e.source}};
+  return Json{{"id", row.id},           {"ts", rfc3339(e.ts_us)},     {"ts_us", e.ts_us},
+              {"session", e.session},   {"command_id", e.command_id}, {"pid", e.pid},
+              {"type", e.type},         {"operation", e.operation},   {"target", e.target},
+              {"decision", e.decision}, {"effective", e.effective},   {"rule", e.rule},
+              {"message", e.message},   {"source", e.source}};
 }
 
 bool parse_object(const std::string& body, Json* out, std::string* error) {
@@ -56,6 +56,8 @@ bool parse_object(const std::string& body, Json* out, std::string* error) {
   return true;
 }
 
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 }  // namespace agentsh::api_json

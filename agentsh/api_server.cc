@@ -33,7 +33,8 @@ int64_t now_us() {
 std::string random_id(const char* prefix) {
   unsigned char b[8] = {};
   if (getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) {
-    uint64_t v = static_cast<uint64_t>(now_us()) * 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(getpid());
+    uint64_t v =
+        static_cast<uint64_t>(now_us()) * 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(getpid());
     memcpy(b, &v, sizeof b);
   }
   static const char kHex[] = "0123456789abcdef";
@@ -93,7 +94,8 @@ Json blocked_from_stderr(const std::string& err) {
     auto p = line.find(key);
     if (p == std::string::npos) return std::string();
     auto e = line.find(' ', p);
-    return line.substr(p + key.size(), e == std::string::npos ? std::string::npos : e - p - key.size());
+    return line.substr(p + key.size(),
+                       e == std::string::npos ? std::string::npos : e - p - key.size());
   };
   return Json{{"rule", field("rule")}, {"target", field("command")}, {"operation", "exec"}};
 }
@@ -167,7 +169,9 @@ void ApiServer::stop() {
 
 void ApiServer::audit_session(const std::string& id, const std::string& what,
                               const std::string& message) {
-  metrics_.count_session(what == "create" ? "created" : what == "destroy" ? "destroyed" : "expired");
+  metrics_.count_session(what == "create"    ? "created"
+                         : what == "destroy" ? "destroyed"
+                                             : "expired");
   if (!audit_) return;
   AuditEvent ev;
   ev.session = id;
@@ -212,11 +216,24 @@ void ApiServer::janitor() {
     int64_t now = now_us();
     for (const SessionInfo& s : sessions_.list()) {
       std::string why;
-      if (cfg_.session_timeout_ms > 0 && now - s.created_us > cfg_.session_timeout_ms * 1000)
+      if (cfg_.session_timeout_ms > 0 && now - s.created_us > cfg_.session_timeout_ms * 1000) {
         why = "session older than sessions.default_timeout";
-      else if (cfg_.session_idle_timeout_ms > 0 &&
-               now - std::max(s.last_active_us, s.created_us) > cfg_.session_idle_timeout_ms * 1000)
+      } else if (cfg_.session_idle_timeout_ms > 0 &&
+                 now - std::max(s.last_active_us, s.created_us) >
+                     cfg_.session_idle_timeout_ms * 1000) {
+        // `agentsh exec --session` does not go through us; its audit rows show the session
+        // is in use even when nobody touched session.json.
+        AuditQuery q;
+        q.session = s.id;
+        q.since_us = now - cfg_.session_idle_timeout_ms * 1000;
+        q.limit = 1;
+        q.newest_first = true;
+        if (audit_ && !audit_->query(q).empty()) {
+          sessions_.touch(s.id);
+          continue;
+        }
         why = "session idle longer than sessions.default_idle_timeout";
+      }
       std::string err;
       if (!why.empty() && sessions_.destroy(s.id, &err)) audit_session(s.id, "expire", why);
     }
@@ -229,15 +246,18 @@ void ApiServer::register_routes() {
   r.set_logger([this, debug](const Request& req, const Response& res) {
     metrics_.count_http(res.status);
     if (debug)
-      fprintf(stderr, "agentsh server: %s %s %s -> %d\n", req.remote_addr.c_str(), req.method.c_str(),
-              req.path.c_str(), res.status);
+      fprintf(stderr, "agentsh server: %s %s %s -> %d\n", req.remote_addr.c_str(),
+              req.method.c_str(), req.path.c_str(), res.status);
   });
 
-  r.Get(cfg_.health_path, [](const Request&, Response& res) { res.set_content("ok", "text/plain"); });
+  r.Get(cfg_.health_path,
+        [](const Request&, Response& res) { res.set_content("ok", "text/plain"); });
   r.Get(cfg_.ready_path, [this](const Request&, Response& res) {
     std::string why;
-    if (stopping_) why = "shutting down";
-    else if (cfg_.audit_enabled && !audit_) why = "audit store not open";
+    if (stopping_)
+      why = "shutting down";
+    else if (cfg_.audit_enabled && !audit_)
+      why = "audit store not open";
     else if (access(cfg_.sessions_dir.c_str(), W_OK) != 0)
       why = "sessions directory " + cfg_.sessions_dir + " not writable";
     if (why.empty()) {
@@ -264,12 +284,14 @@ void ApiServer::register_routes() {
   r.Get(R"(/api/v1/sessions/([^/]+))", [this](const Request& req, Response& res) {
     std::string err;
     auto s = sessions_.load(req.matches[1], &err);
-    if (!s) return HttpServer::reply_error(res, 404, "no session '" + std::string(req.matches[1]) + "'");
+    if (!s)
+      return HttpServer::reply_error(res, 404, "no session '" + std::string(req.matches[1]) + "'");
     HttpServer::reply_json(res, 200, api_json::session(*s));
   });
   r.Delete(R"(/api/v1/sessions/([^/]+))", [this](const Request& req, Response& res) {
     std::string id = req.matches[1], err;
-    if (!sessions_.load(id, &err)) return HttpServer::reply_error(res, 404, "no session '" + id + "'");
+    if (!sessions_.load(id, &err))
+      return HttpServer::reply_error(res, 404, "no session '" + id + "'");
     if (!sessions_.destroy(id, &err)) return HttpServer::reply_error(res, 500, err);
     audit_session(id, "destroy", "destroyed through the API");
     HttpServer::reply_json(res, 200, Json{{"deleted", id}});
@@ -307,18 +329,22 @@ void ApiServer::handle_create_session(const Request& req, Response& res) {
   Json body;
   std::string err, workspace, policy;
   if (!api_json::parse_object(req.body, &body, &err)) return HttpServer::reply_error(res, 400, err);
-  if (!opt_string(body, "workspace", &workspace, &err) || !opt_string(body, "policy", &policy, &err))
+  if (!opt_string(body, "workspace", &workspace, &err) ||
+      !opt_string(body, "policy", &policy, &err))
     return HttpServer::reply_error(res, 400, err);
   if (workspace.empty()) return HttpServer::reply_error(res, 400, "missing 'workspace'");
   if (workspace[0] != '/')
     return HttpServer::reply_error(res, 400, "'workspace' must be an absolute path");
   if (!is_dir(workspace))
-    return HttpServer::reply_error(res, 400, "workspace " + workspace + " is not an existing directory");
+    return HttpServer::reply_error(res, 400,
+                                   "workspace " + workspace + " is not an existing directory");
+  std::unique_lock<std::mutex> lk(create_mu_);  // count + create as one step
   if (cfg_.max_sessions > 0 && sessions_.list().size() >= static_cast<size_t>(cfg_.max_sessions))
-    return HttpServer::reply_error(
-        res, 429, "too many sessions (sessions.max_sessions = " + std::to_string(cfg_.max_sessions) +
-                      "); destroy one first");
+    return HttpServer::reply_error(res, 429,
+                                   "too many sessions (sessions.max_sessions = " +
+                                       std::to_string(cfg_.max_sessions) + "); destroy one first");
   auto s = sessions_.create(workspace, policy, &err);
+  lk.unlock();
   if (!s) return HttpServer::reply_error(res, 500, err);
   audit_session(s->id, "create", "created through the API for " + s->workspace);
   HttpServer::reply_json(res, 201, api_json::session(*s));
@@ -341,9 +367,11 @@ void ApiServer::handle_exec(const Request& req, Response& res) {
     return HttpServer::reply_error(res, 400, err);
   if (x.command.empty()) return HttpServer::reply_error(res, 400, "missing 'command'");
   if (auto it = body.find("args"); it != body.end() && !it->is_null()) {
-    if (!it->is_array()) return HttpServer::reply_error(res, 400, "'args' must be an array of strings");
+    if (!it->is_array())
+      return HttpServer::reply_error(res, 400, "'args' must be an array of strings");
     for (const Json& a : *it) {
-      if (!a.is_string()) return HttpServer::reply_error(res, 400, "'args' must be an array of strings");
+      if (!a.is_string())
+        return HttpServer::reply_error(res, 400, "'args' must be an array of strings");
       std::string s = a.get<std::string>();
       if (s.find('\0') != std::string::npos)
         return HttpServer::reply_error(res, 400, "'args' must not contain NUL bytes");
@@ -351,7 +379,8 @@ void ApiServer::handle_exec(const Request& req, Response& res) {
     }
   }
   if (auto it = body.find("env"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) return HttpServer::reply_error(res, 400, "'env' must be an object of strings");
+    if (!it->is_object())
+      return HttpServer::reply_error(res, 400, "'env' must be an object of strings");
     for (auto& [k, v] : it->items()) {
       if (!v.is_string()) return HttpServer::reply_error(res, 400, "'env' values must be strings");
       if (!valid_env_name(k))
@@ -372,13 +401,15 @@ void ApiServer::handle_exec(const Request& req, Response& res) {
     }
     if (ms <= 0 || ms > kMaxTimeoutMs)
       return HttpServer::reply_error(
-          res, 400, "'timeout' must be a duration (\"30s\", \"500ms\") or seconds, above 0 and at most 24h");
+          res, 400,
+          "'timeout' must be a duration (\"30s\", \"500ms\") or seconds, above 0 and at most 24h");
     x.timeout_ms = ms;
   }
   if (!x.working_dir.empty()) {
     if (x.working_dir[0] != '/') x.working_dir = session->workspace + "/" + x.working_dir;
     if (!is_dir(x.working_dir))
-      return HttpServer::reply_error(res, 400, "working_dir " + x.working_dir + " is not an existing directory");
+      return HttpServer::reply_error(
+          res, 400, "working_dir " + x.working_dir + " is not an existing directory");
   }
   x.command_id = random_id("cmd-");
   sessions_.touch(sid);
@@ -399,8 +430,9 @@ void ApiServer::handle_exec(const Request& req, Response& res) {
     q.since_us = r.start_us;
     q.limit = 0;
     auto rows = audit_->query(q);
-    bool tagged = std::any_of(rows.begin(), rows.end(),
-                              [&](const AuditRow& row) { return row.ev.command_id == x.command_id; });
+    bool tagged = std::any_of(rows.begin(), rows.end(), [&](const AuditRow& row) {
+      return row.ev.command_id == x.command_id;
+    });
     for (const AuditRow& row : rows) {
       bool mine = tagged ? row.ev.command_id == x.command_id
                          : row.ev.command_id.empty() && row.ev.ts_us <= r.end_us;
@@ -417,10 +449,10 @@ void ApiServer::handle_exec(const Request& req, Response& res) {
     Json b = blocked_from_stderr(r.err);
     if (!b.is_null()) blocked.push_back(b);
   }
-  metrics_.count_api_exec(r.timed_out ? "timeout"
+  metrics_.count_api_exec(r.timed_out                              ? "timeout"
                           : !blocked.empty() || r.exit_code == 126 ? "blocked"
-                          : r.exit_code == 0 ? "ok"
-                                             : "failed");
+                          : r.exit_code == 0                       ? "ok"
+                                                                   : "failed");
   Json result = {{"exit_code", r.exit_code},
                  {"stdout", r.out},
                  {"stderr", r.err},
@@ -435,15 +467,17 @@ void ApiServer::handle_exec(const Request& req, Response& res) {
 
 void ApiServer::handle_events(const Request& req, Response& res) {
   std::string sid = req.matches[1], err;
-  if (!sessions_.load(sid, &err)) return HttpServer::reply_error(res, 404, "no session '" + sid + "'");
+  if (!sessions_.load(sid, &err))
+    return HttpServer::reply_error(res, 404, "no session '" + sid + "'");
   if (!audit_) return HttpServer::reply_error(res, 503, "audit is disabled (audit.enabled: false)");
   int64_t after = 0;
-  std::string a = req.has_param("after") ? req.get_param_value("after")
-                                         : req.get_header_value("Last-Event-ID");
+  std::string a =
+      req.has_param("after") ? req.get_param_value("after") : req.get_header_value("Last-Event-ID");
   if (!a.empty()) {
     char* end = nullptr;
     after = strtoll(a.c_str(), &end, 10);
-    if (*end != '\0' || after < 0) return HttpServer::reply_error(res, 400, "'after' must be an event id");
+    if (*end != '\0' || after < 0)
+      return HttpServer::reply_error(res, 400, "'after' must be an event id");
   }
   std::string follow = req.get_param_value("follow");
   if (follow == "0" || follow == "false") {
@@ -460,7 +494,8 @@ void ApiServer::handle_events(const Request& req, Response& res) {
   auto stream = std::make_shared<EventStream>(audit_.get(), sid, after, &stopping_);
   res.set_chunked_content_provider(
       "text/event-stream", [this, stream](size_t, httplib::DataSink& sink) {
-        bool more = stream->pump([&sink](const std::string& s) { return sink.write(s.data(), s.size()); });
+        bool more =
+            stream->pump([&sink](const std::string& s) { return sink.write(s.data(), s.size()); });
         if (!more && stopping_) {
           sink.done();  // an orderly end of the stream
           return true;
@@ -492,13 +527,15 @@ void ApiServer::handle_internal_approval(const Request& req, Response& res) {
   std::string err;
   if (!api_json::parse_object(req.body, &body, &err)) return HttpServer::reply_error(res, 400, err);
   ApprovalRequest ar;
-  if (!opt_string(body, "session", &ar.session, &err) || !opt_string(body, "kind", &ar.kind, &err) ||
+  if (!opt_string(body, "session", &ar.session, &err) ||
+      !opt_string(body, "kind", &ar.kind, &err) ||
       !opt_string(body, "operation", &ar.operation, &err) ||
       !opt_string(body, "target", &ar.target, &err) || !opt_string(body, "rule", &ar.rule, &err) ||
       !opt_string(body, "message", &ar.message, &err))
     return HttpServer::reply_error(res, 400, err);
   if (ar.operation.empty() && ar.target.empty())
-    return HttpServer::reply_error(res, 400, "an approval request needs an 'operation' or a 'target'");
+    return HttpServer::reply_error(res, 400,
+                                   "an approval request needs an 'operation' or a 'target'");
   int64_t timeout = cfg_.approvals_timeout_ms;
   if (auto it = body.find("timeout_ms"); it != body.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<int64_t>() <= 0)
@@ -518,7 +555,8 @@ void ApiServer::handle_internal_approval(const Request& req, Response& res) {
   ApprovalOutcome out = approvals_->submit_and_wait(ar, timeout, req.remote_addr,
                                                     [&id](const std::string& qid) { id = qid; });
   HttpServer::reply_json(
-      res, 200, Json{{"id", id}, {"approved", out.approved}, {"who", out.who}, {"reason", out.reason}});
+      res, 200,
+      Json{{"id", id}, {"approved", out.approved}, {"who", out.who}, {"reason", out.reason}});
 }
 
 }  // namespace agentsh

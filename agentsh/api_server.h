@@ -23,7 +23,8 @@
 //
 // Sessions live in the SessionStore (so the CLI and `agentsh exec --session` see the
 // same ones); a janitor removes sessions past sessions.default_timeout or idle past
-// default_idle_timeout. A follower thread feeds the audit store's new rows into the
+// default_idle_timeout (activity = API use, or audit rows of the session from any
+// `agentsh exec --session`). A follower thread feeds the audit store's new rows into the
 // metrics.
 //
 // Thread-safety: start() then run() on one thread; stop() from any thread (e.g. a
@@ -89,6 +90,7 @@ class ApiServer {
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<ApiExec> exec_;
   std::atomic<bool> stopping_{false};
+  std::mutex create_mu_;  // max_sessions is checked and enforced under it
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;
   std::thread follower_, janitor_;

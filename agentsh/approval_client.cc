@@ -52,14 +52,15 @@ std::string server_url(const Config& cfg) {
 }
 
 ApprovalOutcome request_approval(const Config& cfg, const ApprovalRequest& req) {
-  int64_t timeout = req.timeout_ms > 0 ? req.timeout_ms
+  int64_t timeout = req.timeout_ms > 0             ? req.timeout_ms
                     : cfg.approvals_timeout_ms > 0 ? cfg.approvals_timeout_ms
                                                    : 300000;
   if (cfg.approvals_mode == "shadow")
     return {true, "shadow-mode", "approvals.mode: shadow (approve = allow + audit)"};
   ApprovalOutcome out;
   if (!cfg.approvals_enabled) {
-    out = {false, "", "approval required, but approvals are disabled (approvals.enabled: false); denied"};
+    out = {false, "",
+           "approval required, but approvals are disabled (approvals.enabled: false); denied"};
     audit_locally(cfg, req, out);
     return out;
   }
@@ -70,9 +71,8 @@ ApprovalOutcome request_approval(const Config& cfg, const ApprovalRequest& req) 
   }
 
   std::string url = server_url(cfg);
-  nlohmann::json body = {{"session", req.session}, {"kind", req.kind},
-                         {"operation", req.operation}, {"target", req.target},
-                         {"rule", req.rule},       {"message", req.message},
+  nlohmann::json body = {{"session", req.session}, {"kind", req.kind}, {"operation", req.operation},
+                         {"target", req.target},   {"rule", req.rule}, {"message", req.message},
                          {"timeout_ms", timeout}};
   httplib::Client cli(url);
   if (!cli.is_valid()) {
@@ -82,7 +82,8 @@ ApprovalOutcome request_approval(const Config& cfg, const ApprovalRequest& req) 
   }
   cli.set_connection_timeout(3, 0);
   int64_t read_ms = timeout + 10000;  // the server answers at its own timeout; this is slack
-  cli.set_read_timeout(static_cast<time_t>(read_ms / 1000), static_cast<time_t>((read_ms % 1000) * 1000));
+  cli.set_read_timeout(static_cast<time_t>(read_ms / 1000),
+                       static_cast<time_t>((read_ms % 1000) * 1000));
   cli.set_write_timeout(10, 0);
   auto res = cli.Post("/api/v1/internal/approvals",
                       body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
@@ -95,7 +96,8 @@ ApprovalOutcome request_approval(const Config& cfg, const ApprovalRequest& req) 
     return out;
   }
   nlohmann::json j = nlohmann::json::parse(res->body, nullptr, false);
-  if (res->status != 200 || !j.is_object() || !j.contains("approved") || !j["approved"].is_boolean()) {
+  if (res->status != 200 || !j.is_object() || !j.contains("approved") ||
+      !j["approved"].is_boolean()) {
     std::string why = j.is_object() && j.contains("error") && j["error"].is_string()
                           ? j["error"].get<std::string>()
                           : "unexpected answer";

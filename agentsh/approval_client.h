@@ -29,12 +29,12 @@
 namespace agentsh {
 
 struct ApprovalRequest {
-  std::string session;    // session id ("" = none)
-  std::string kind;       // audit type: file | exec | network | env | …
-  std::string operation;  // read, write, exec, connect, …
-  std::string target;     // path, command line, host:port
-  std::string rule;       // the rule that said approve
-  std::string message;    // the rule's message, shown to the person
+  std::string session;     // session id ("" = none)
+  std::string kind;        // audit type: file | exec | network | env | …
+  std::string operation;   // read, write, exec, connect, …
+  std::string target;      // path, command line, host:port
+  std::string rule;        // the rule that said approve
+  std::string message;     // the rule's message, shown to the person
   int64_t timeout_ms = 0;  // 0 = cfg.approvals_timeout_ms
 };
 

@@ -74,7 +74,9 @@ ApprovalOutcome ApprovalQueue::submit_and_wait(
   lk.unlock();
 
   if (metrics_)
-    metrics_->count_approval(out.approved ? "approved" : out.who == "timeout" ? "timeout" : "denied");
+    metrics_->count_approval(out.approved           ? "approved"
+                             : out.who == "timeout" ? "timeout"
+                                                    : "denied");
   if (audit_) {
     AuditEvent ev;
     ev.session = req.session;

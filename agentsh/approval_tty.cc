@@ -42,7 +42,9 @@ void put(int fd, const std::string& s) {
   }
 }
 
-std::string secs(int64_t ms) { return std::to_string((ms + 999) / 1000) + "s"; }
+std::string secs(int64_t ms) {
+  return std::to_string((ms + 999) / 1000) + "s";
+}
 
 }  // namespace
 
@@ -58,7 +60,8 @@ ApprovalOutcome ask(const ApprovalRequest& req, int64_t timeout_ms, const std::s
   std::string what = (req.kind.empty() ? "" : req.kind + " ") + req.operation + " " + req.target;
   std::string prompt = "\r\nagentsh: approval needed — " + what + "\r\n";
   if (!req.rule.empty() || !req.message.empty())
-    prompt += "  rule: " + req.rule + (req.message.empty() ? "" : " (" + req.message + ")") + "\r\n";
+    prompt +=
+        "  rule: " + req.rule + (req.message.empty() ? "" : " (" + req.message + ")") + "\r\n";
   prompt += "Allow? [y/N] (denied in " + secs(timeout_ms) + "): ";
   put(fd.get(), prompt);
 
@@ -68,12 +71,14 @@ ApprovalOutcome ask(const ApprovalRequest& req, int64_t timeout_ms, const std::s
     int64_t left = deadline - mono_ms();
     if (left <= 0) {
       put(fd.get(), "\r\n(no answer in " + secs(timeout_ms) + ": denied)\r\n");
-      return {false, "timeout", "no answer within " + secs(timeout_ms) + " at the terminal; denied"};
+      return {false, "timeout",
+              "no answer within " + secs(timeout_ms) + " at the terminal; denied"};
     }
     struct pollfd p = {fd.get(), POLLIN, 0};
     int r = poll(&p, 1, static_cast<int>(left > 1000000 ? 1000000 : left));
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return {false, "", std::string("terminal poll failed: ") + strerror(errno) + "; denied"};
+    if (r < 0)
+      return {false, "", std::string("terminal poll failed: ") + strerror(errno) + "; denied"};
     if (r == 0) continue;
     char c;
     ssize_t n = read(fd.get(), &c, 1);
@@ -84,7 +89,8 @@ ApprovalOutcome ask(const ApprovalRequest& req, int64_t timeout_ms, const std::s
   }
   std::string a;
   for (char c : line)
-    if (!isspace(static_cast<unsigned char>(c))) a += static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    if (!isspace(static_cast<unsigned char>(c)))
+      a += static_cast<char>(tolower(static_cast<unsigned char>(c)));
   std::string who = "tty:" + user_name();
   if (a == "y" || a == "yes") return {true, who, "approved at the terminal"};
   return {false, who, "denied at the terminal"};

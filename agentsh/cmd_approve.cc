@@ -38,7 +38,8 @@ bool call(const std::string& url, const char* method, const std::string& path,
   }
   cli.set_connection_timeout(3, 0);
   cli.set_read_timeout(30, 0);
-  auto res = std::string(method) == "GET" ? cli.Get(path) : cli.Post(path, body, "application/json");
+  auto res =
+      std::string(method) == "GET" ? cli.Get(path) : cli.Post(path, body, "application/json");
   if (!res) {
     fprintf(stderr,
             "agentsh approve: no agentsh server at %s (%s); start `agentsh server` or pass "
@@ -89,10 +90,9 @@ int approve(const Args& args) {
       return 0;
     }
     for (const auto& a : list) {
-      printf("%s  %s %s %s\n    rule: %s%s  session: %s  expires: %s\n",
-             a.value("id", "").c_str(), a.value("kind", "").c_str(),
-             a.value("operation", "").c_str(), a.value("target", "").c_str(),
-             a.value("rule", "").c_str(),
+      printf("%s  %s %s %s\n    rule: %s%s  session: %s  expires: %s\n", a.value("id", "").c_str(),
+             a.value("kind", "").c_str(), a.value("operation", "").c_str(),
+             a.value("target", "").c_str(), a.value("rule", "").c_str(),
              a.value("message", "").empty() ? "" : (" (" + a.value("message", "") + ")").c_str(),
              a.value("session", "").c_str(), a.value("expires_at", "").c_str());
     }
@@ -100,7 +100,8 @@ int approve(const Args& args) {
   }
   if (pos[0] == "resolve") {
     if (pos.size() != 2) return p.usage_error("usage: agentsh approve resolve ID --allow|--deny");
-    if (p.has("allow") == p.has("deny")) return p.usage_error("give exactly one of --allow, --deny");
+    if (p.has("allow") == p.has("deny"))
+      return p.usage_error("give exactly one of --allow, --deny");
     nlohmann::json body = {{"decision", p.has("allow") ? "approve" : "deny"},
                            {"who", "cli:" + user_name()},
                            {"reason", p.get("reason")}};

@@ -13,7 +13,8 @@ int detect(const Args& args) {
   ArgParser p("detect");
   p.flag("json");
   if (!p.parse(args)) return p.usage_error();
-  if (!p.positionals().empty()) return p.usage_error("unexpected argument '" + p.positionals()[0] + "'");
+  if (!p.positionals().empty())
+    return p.usage_error("unexpected argument '" + p.positionals()[0] + "'");
   DetectReport r = detect::run();
   if (p.has("json"))
     printf("%s\n", detect::render_json(r).dump(2).c_str());

@@ -23,7 +23,8 @@ int server(const Args& args) {
   ArgParser p("server");
   p.option("config").option("addr");
   if (!p.parse(args)) return p.usage_error();
-  if (!p.positionals().empty()) return p.usage_error("unexpected argument '" + p.positionals()[0] + "'");
+  if (!p.positionals().empty())
+    return p.usage_error("unexpected argument '" + p.positionals()[0] + "'");
 
   ConfigLoad load = load_config(p.get("config"));
   for (const auto& w : load.warnings) fprintf(stderr, "agentsh server: warning: %s\n", w.c_str());

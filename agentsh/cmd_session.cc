@@ -22,7 +22,8 @@ int session(const Args& args) {
   if (pos.empty()) return p.usage_error("expected one of: create, list, destroy");
   const std::string& verb = pos[0];
   if (verb != "create" && verb != "list" && verb != "destroy")
-    return p.usage_error("unknown session command '" + verb + "' (expected create, list or destroy)");
+    return p.usage_error("unknown session command '" + verb +
+                         "' (expected create, list or destroy)");
   if (verb == "destroy" ? pos.size() != 2 : pos.size() != 1)
     return p.usage_error(verb == "destroy" ? "usage: agentsh session destroy ID"
                                            : "unexpected argument '" + pos.back() + "'");

@@ -10,8 +10,12 @@ namespace agentsh::cmd {
 
 int shim(const Args& args) {
   ArgParser p("shim");
-  p.option("root").option("shim").flag("bash-only").flag("dry-run").flag("force").flag(
-      "i-understand-this-modifies-the-host");
+  p.option("root")
+      .option("shim")
+      .flag("bash-only")
+      .flag("dry-run")
+      .flag("force")
+      .flag("i-understand-this-modifies-the-host");
   if (!p.parse(args)) return p.usage_error();
   if (p.positionals().size() != 1)
     return p.usage_error("expected one of: install-shell, uninstall-shell, status");

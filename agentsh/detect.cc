@@ -92,7 +92,9 @@ DetectProbe probe_hook(const std::vector<std::string>& cands) {
 }
 
 DetectProbe probe_ptrace() {
-  DetectProbe p{"ptrace", "ptrace", false, "", 35, "tracer: safety net for static binaries, raw syscalls", ""};
+  DetectProbe p{"ptrace", "ptrace", false,
+                "",       35,       "tracer: safety net for static binaries, raw syscalls",
+                ""};
   std::string yama = read_first_line("/proc/sys/kernel/yama/ptrace_scope");
   pid_t pid = fork();
   if (pid < 0) {
@@ -116,15 +118,19 @@ DetectProbe probe_ptrace() {
   } else {
     p.detail = "PTRACE_TRACEME failed: " +
                (WIFEXITED(st) ? child_error(WEXITSTATUS(st)) : std::string("probe crashed"));
-    p.advice = "allow ptrace: in a container add CAP_SYS_PTRACE / a seccomp profile that permits "
-               "ptrace; with Yama, set kernel.yama.ptrace_scope to 0 or 1";
+    p.advice =
+        "allow ptrace: in a container add CAP_SYS_PTRACE / a seccomp profile that permits "
+        "ptrace; with Yama, set kernel.yama.ptrace_scope to 0 or 1";
   }
   if (!yama.empty()) p.detail += " (yama ptrace_scope=" + yama + ")";
   return p;
 }
 
 DetectProbe probe_seccomp() {
-  DetectProbe p{"seccomp", "seccomp-bpf", false, "", 25, "kernel prefilter under the tracer; foreign ABIs denied", ""};
+  DetectProbe p{"seccomp", "seccomp-bpf",
+                false,     "",
+                25,        "kernel prefilter under the tracer; foreign ABIs denied",
+                ""};
   int st = in_child([] {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
     return install_filter(0, -1) == 0 ? 0 : errno;
@@ -138,7 +144,8 @@ DetectProbe probe_seccomp() {
 }
 
 void probe_user_notif(DetectProbe* notif, DetectProbe* sync) {
-  *notif = {"user_notif", "seccomp user-notify", false, "", 15, "decisions without a ptrace stop", ""};
+  *notif = {
+      "user_notif", "seccomp user-notify", false, "", 15, "decisions without a ptrace stop", ""};
   *sync = {"sync_wakeup", "user-notify SYNC_WAKE_UP", false, "", 0, "", ""};
   __u32 action = SECCOMP_RET_USER_NOTIF;
   if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) != 0) {
@@ -162,17 +169,20 @@ void probe_user_notif(DetectProbe* notif, DetectProbe* sync) {
                                    : "NEW_LISTENER failed: " + child_error(st < 0 ? st : st - 2);
   if (!notif->available) notif->advice = "needs Linux 5.0 or later with seccomp allowed";
   sync->available = st == 0;
-  sync->detail = sync->available ? "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP accepted (faster round trips)"
-                                 : "not accepted (Linux before 6.6): user-notify works, a little slower";
+  sync->detail = sync->available
+                     ? "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP accepted (faster round trips)"
+                     : "not accepted (Linux before 6.6): user-notify works, a little slower";
 }
 
 DetectProbe probe_landlock() {
   DetectProbe p{"landlock", "Landlock", false, "", 0, "", ""};
   long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
   p.available = abi > 0;
-  p.detail = p.available ? "ABI version " + std::to_string(abi)
-                         : std::string("unavailable: ") + strerror(errno) +
-                               (errno == EOPNOTSUPP ? " (built in but disabled: add landlock to lsm=)" : "");
+  p.detail =
+      p.available
+          ? "ABI version " + std::to_string(abi)
+          : std::string("unavailable: ") + strerror(errno) +
+                (errno == EOPNOTSUPP ? " (built in but disabled: add landlock to lsm=)" : "");
   return p;
 }
 
@@ -190,7 +200,8 @@ DetectProbe probe_ebpf() {
   attr.license = reinterpret_cast<__u64>(kLicense);
   ScopedFd fd(static_cast<int>(syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr)));
   p.available = fd.valid();
-  p.detail = p.available ? "BPF_PROG_LOAD permitted" : std::string("BPF_PROG_LOAD refused: ") + strerror(errno);
+  p.detail = p.available ? "BPF_PROG_LOAD permitted"
+                         : std::string("BPF_PROG_LOAD refused: ") + strerror(errno);
   return p;
 }
 
@@ -249,7 +260,8 @@ DetectProbe probe_fuse() {
       break;
     }
   p.available = fm != nullptr || geteuid() == 0;
-  p.detail = std::string("/dev/fuse opens; ") + (fm ? fm : "no fusermount3 (root can mount directly)");
+  p.detail =
+      std::string("/dev/fuse opens; ") + (fm ? fm : "no fusermount3 (root can mount directly)");
   return p;
 }
 
@@ -272,7 +284,8 @@ std::vector<std::string> default_hook_candidates() {
 
 DetectReport run(const std::vector<std::string>& hook_candidates) {
   DetectReport r;
-  r.probes.push_back(probe_hook(hook_candidates.empty() ? default_hook_candidates() : hook_candidates));
+  r.probes.push_back(
+      probe_hook(hook_candidates.empty() ? default_hook_candidates() : hook_candidates));
   r.probes.push_back(probe_ptrace());
   r.probes.push_back(probe_seccomp());
   DetectProbe notif, sync;
@@ -309,9 +322,10 @@ std::string render_text(const DetectReport& r) {
   }
   if (!any) out += "  (none: agentsh cannot enforce policy on this machine)\n";
   out += "\nProtection Score: " + std::to_string(r.score) + "/100\n";
-  out += "  weighting (layers this build uses): hook 25, ptrace 35, seccomp-bpf 25, seccomp "
-         "user-notify 15;\n  Landlock, eBPF, cgroups v2, namespaces and FUSE are reported but not "
-         "used, so they score 0\n";
+  out +=
+      "  weighting (layers this build uses): hook 25, ptrace 35, seccomp-bpf 25, seccomp "
+      "user-notify 15;\n  Landlock, eBPF, cgroups v2, namespaces and FUSE are reported but not "
+      "used, so they score 0\n";
   std::string raise;
   for (const auto& p : r.probes)
     if (!p.available && p.weight > 0 && !p.advice.empty())

@@ -32,8 +32,8 @@
 namespace agentsh {
 
 struct DetectProbe {
-  std::string id;      // "ptrace", …
-  std::string name;    // human name
+  std::string id;    // "ptrace", …
+  std::string name;  // human name
   bool available = false;
   std::string detail;  // what was seen (errno text, ABI version, path)
   int weight = 0;      // points it is worth in the score

@@ -17,8 +17,8 @@ EventStream::EventStream(AuditStore* store, std::string session, int64_t after_i
       keepalive_ms_(keepalive_ms) {}
 
 std::string EventStream::format(const AuditRow& row) {
-  return "id: " + std::to_string(row.id) + "\nevent: audit\ndata: " +
-         api_json::dump(api_json::event(row)) + "\n\n";
+  return "id: " + std::to_string(row.id) +
+         "\nevent: audit\ndata: " + api_json::dump(api_json::event(row)) + "\n\n";
 }
 
 bool EventStream::pump(const Writer& write) {

@@ -12,24 +12,36 @@ namespace agentsh {
 
 namespace {
 
-time_t secs(int64_t ms) { return static_cast<time_t>(ms / 1000); }
-time_t usecs(int64_t ms) { return static_cast<time_t>((ms % 1000) * 1000); }
+time_t secs(int64_t ms) {
+  return static_cast<time_t>(ms / 1000);
+}
+time_t usecs(int64_t ms) {
+  return static_cast<time_t>((ms % 1000) * 1000);
+}
 
 std::string default_message(int status, uint64_t max_body) {
   switch (status) {
-    case 400: return "bad request";
-    case 404: return "not found";
-    case 405: return "method not allowed";
-    case 413: return "request body larger than max_request_size (" + std::to_string(max_body) + " bytes)";
-    case 414: return "request URI too long";
-    case 500: return "internal server error";
-    default: return "HTTP " + std::to_string(status);
+    case 400:
+      return "bad request";
+    case 404:
+      return "not found";
+    case 405:
+      return "method not allowed";
+    case 413:
+      return "request body larger than max_request_size (" + std::to_string(max_body) + " bytes)";
+    case 414:
+      return "request URI too long";
+    case 500:
+      return "internal server error";
+    default:
+      return "HTTP " + std::to_string(status);
   }
 }
 
 }  // namespace
 
-HttpServer::HttpServer(Options opts) : opts_(std::move(opts)), svr_(std::make_unique<httplib::Server>()) {
+HttpServer::HttpServer(Options opts)
+    : opts_(std::move(opts)), svr_(std::make_unique<httplib::Server>()) {
   size_t max_threads = opts_.max_threads;
   svr_->new_task_queue = [max_threads] { return new HttpServerThreads(max_threads); };
   svr_->set_read_timeout(secs(opts_.read_timeout_ms), usecs(opts_.read_timeout_ms));
@@ -64,7 +76,9 @@ HttpServer::HttpServer(Options opts) : opts_(std::move(opts)), svr_(std::make_un
       });
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 bool HttpServer::parse_addr(const std::string& addr, std::string* host, int* port,
                             std::string* error) {
@@ -127,7 +141,9 @@ std::string HttpServer::url() const {
   return "http://" + h + ":" + std::to_string(port_);
 }
 
-bool HttpServer::run() { return svr_->listen_after_bind(); }
+bool HttpServer::run() {
+  return svr_->listen_after_bind();
+}
 
 void HttpServer::stop() {
   if (svr_) svr_->stop();

@@ -10,10 +10,14 @@ namespace {
 std::string esc(std::string_view v) {
   std::string o;
   for (char c : v) {
-    if (c == '\\') o += "\\\\";
-    else if (c == '"') o += "\\\"";
-    else if (c == '\n') o += "\\n";
-    else o += c;
+    if (c == '\\')
+      o += "\\\\";
+    else if (c == '"')
+      o += "\\\"";
+    else if (c == '\n')
+      o += "\\n";
+    else
+      o += c;
   }
   return o;
 }
@@ -61,12 +65,14 @@ std::string Metrics::render(size_t sessions, size_t approvals_pending) const {
   std::string out;
   header(&out, "agentsh_sessions", "gauge", "Sessions that exist now.");
   out += "agentsh_sessions " + std::to_string(sessions) + "\n";
-  header(&out, "agentsh_sessions_total", "counter", "Session lifecycle events seen by this server.");
+  header(&out, "agentsh_sessions_total", "counter",
+         "Session lifecycle events seen by this server.");
   labelled(&out, "agentsh_sessions_total", "event", sessions_);
   header(&out, "agentsh_commands_total", "counter",
          "Exec decisions recorded in the audit store (every command any session started).");
   out += "agentsh_commands_total " + std::to_string(commands_) + "\n";
-  header(&out, "agentsh_api_exec_total", "counter", "Commands run through POST /api/v1/sessions/{id}/exec.");
+  header(&out, "agentsh_api_exec_total", "counter",
+         "Commands run through POST /api/v1/sessions/{id}/exec.");
   labelled(&out, "agentsh_api_exec_total", "result", api_exec_);
   header(&out, "agentsh_decisions_total", "counter",
          "Audited decisions by type, policy decision and outcome (effective).");

@@ -56,8 +56,10 @@ std::string new_id() {
   size_t got = 0;
   while (got < sizeof b) {
     ssize_t n = getrandom(b + got, sizeof b - got, 0);
-    if (n > 0) got += static_cast<size_t>(n);
-    else if (errno != EINTR) break;
+    if (n > 0)
+      got += static_cast<size_t>(n);
+    else if (errno != EINTR)
+      break;
   }
   if (got < sizeof b) {  // getrandom unavailable: time and pid still make a unique id
     uint64_t v = static_cast<uint64_t>(now_us()) ^ (static_cast<uint64_t>(getpid()) << 40);
@@ -129,7 +131,8 @@ std::optional<SessionInfo> SessionStore::create(const std::string& workspace,
                                                 const std::string& policy, std::string* error) {
   char real[PATH_MAX];
   if (!realpath(workspace.c_str(), real)) {
-    *error = "workspace " + workspace + ": " + strerror(errno) + " (it must be an existing directory)";
+    *error =
+        "workspace " + workspace + ": " + strerror(errno) + " (it must be an existing directory)";
     return std::nullopt;
   }
   struct stat st;
@@ -178,8 +181,7 @@ std::optional<SessionInfo> SessionStore::load(const std::string& id, std::string
   }
   std::string path = dir_ + "/" + id + "/session.json", text;
   if (!read_all(path, &text)) {
-    *error = errno == ENOENT ? "no session '" + id + "' in " + dir_
-                             : path + ": " + strerror(errno);
+    *error = errno == ENOENT ? "no session '" + id + "' in " + dir_ : path + ": " + strerror(errno);
     return std::nullopt;
   }
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -24,7 +24,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string errstr(int e = errno) { return strerror(e); }
+std::string errstr(int e = errno) {
+  return strerror(e);
+}
 
 // The slot magic, forwards (see conf_slot.h for why it is stored reversed).
 std::string slot_magic() {
@@ -183,7 +185,8 @@ bool resolve_dir_in_root(const std::string& root, const std::string& path, std::
     if (S_ISLNK(st.st_mode)) {
       std::string target;
       if (++links > 40 || !read_link(host, &target)) {
-        *err = host + ": " + (links > 40 ? std::string("too many levels of symbolic links") : errstr());
+        *err = host + ": " +
+               (links > 40 ? std::string("too many levels of symbolic links") : errstr());
         return false;
       }
       if (!target.empty() && target[0] == '/') cur.clear();
@@ -432,7 +435,8 @@ int ShellInstaller::install_one(const Target& t, const std::string& shim) {
     act("update the shim at " + t.host + " (different shim build or shim.conf path)");
     if (!opts_.dry_run) {
       if (!write_atomic(t.host, shim, st.st_mode & 0777, st.st_uid, st.st_gid)) {
-        fprintf(err_, "%s: cannot update %s: %s\n", t.name.c_str(), t.host.c_str(), errstr().c_str());
+        fprintf(err_, "%s: cannot update %s: %s\n", t.name.c_str(), t.host.c_str(),
+                errstr().c_str());
         return 1;
       }
       if (entries.contains(t.name)) {
@@ -500,11 +504,13 @@ int ShellInstaller::install_one(const Target& t, const std::string& shim) {
   if (!made || rename(tmp_real.c_str(), t.real.c_str()) != 0) {
     int err = errno;
     unlink(tmp_real.c_str());
-    fprintf(err_, "%s: cannot create %s: %s\n", t.name.c_str(), t.real.c_str(), errstr(err).c_str());
+    fprintf(err_, "%s: cannot create %s: %s\n", t.name.c_str(), t.real.c_str(),
+            errstr(err).c_str());
     return 1;
   }
   if (e["kind"] == "file" && sha256_file(t.real) != e["sha256"]) {
-    fprintf(err_, "%s: %s does not match %s after copying; left both in place, shim not installed\n",
+    fprintf(err_,
+            "%s: %s does not match %s after copying; left both in place, shim not installed\n",
             t.name.c_str(), t.real.c_str(), t.host.c_str());
     return 1;
   }
@@ -612,7 +618,8 @@ int ShellInstaller::uninstall_one(const Target& t, bool have_record) {
   }
   std::string verified;
   if (kind == "file" && !recorded.empty()) {
-    verified = sha256_file(t.host) == recorded ? " (sha256 verified)" : " (sha256 DIFFERS from the record)";
+    verified = sha256_file(t.host) == recorded ? " (sha256 verified)"
+                                               : " (sha256 DIFFERS from the record)";
   }
   entries.erase(t.name);
   if (!save_state()) return 1;
@@ -689,7 +696,8 @@ int ShellInstaller::status() {
     }
     fprintf(out_, "shim.conf: %s (force=%s)\n", conf_path_.c_str(), force ? "true" : "false");
   } else {
-    fprintf(out_, "shim.conf: %s (absent: non-TTY shells bypass agentsh unless AGENTSH_SHIM_FORCE=1)\n",
+    fprintf(out_,
+            "shim.conf: %s (absent: non-TTY shells bypass agentsh unless AGENTSH_SHIM_FORCE=1)\n",
             conf_path_.c_str());
   }
   fprintf(out_, "install record: %s%s\n", state_path_.c_str(),

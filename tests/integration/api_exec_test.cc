@@ -6,10 +6,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <atomic>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -84,12 +84,23 @@ TEST_F(ApiExecTest, PassesTheRequestThroughExecFlags) {
   ApiExecResult res = runner(fake("for a in \"$@\"; do echo \"$a\"; done")).run(r);
   ASSERT_TRUE(res.started) << res.error;
   EXPECT_EQ(res.exit_code, 0);
-  std::vector<std::string> want = {"exec",          "--config",    "/etc/test/config.yaml",
-                                   "--policy",      "strict",      "--session",
-                                   "sess-00000000000000ef",        "--workspace",
-                                   dir_.file("ws"), "--env",       "NODE_ENV=production",
-                                   "--env",         "ODD=x = y",   "--",
-                                   "/bin/echo",     "a b",         "--",
+  std::vector<std::string> want = {"exec",
+                                   "--config",
+                                   "/etc/test/config.yaml",
+                                   "--policy",
+                                   "strict",
+                                   "--session",
+                                   "sess-00000000000000ef",
+                                   "--workspace",
+                                   dir_.file("ws"),
+                                   "--env",
+                                   "NODE_ENV=production",
+                                   "--env",
+                                   "ODD=x = y",
+                                   "--",
+                                   "/bin/echo",
+                                   "a b",
+                                   "--",
                                    "-c"};
   EXPECT_EQ(lines(res.out), want);
 }
@@ -101,12 +112,14 @@ TEST_F(ApiExecTest, TheEnvironmentIsCleanAndMinimal) {
   ASSERT_TRUE(res.started) << res.error;
   std::set<std::string> names;
   for (const auto& l : lines(res.out)) names.insert(l.substr(0, l.find('=')));
-  std::set<std::string> allowed = {"PATH", "HOME", "LANG", "TERM", "AGENTSH_COMMAND_ID", "AGENTSH_SERVER",
-                                   "PWD"};  // PWD: set by the fake's /bin/sh itself
+  std::set<std::string> allowed = {
+      "PATH",           "HOME", "LANG", "TERM", "AGENTSH_COMMAND_ID",
+      "AGENTSH_SERVER", "PWD"};  // PWD: set by the fake's /bin/sh itself
   for (const auto& n : names) EXPECT_TRUE(allowed.count(n)) << "leaked into the command: " << n;
   EXPECT_EQ(res.out.find("server-secret"), std::string::npos);
   EXPECT_NE(res.out.find("TERM=dumb\n"), std::string::npos) << res.out;
-  EXPECT_NE(res.out.find("AGENTSH_COMMAND_ID=cmd-0123456789abcdef\n"), std::string::npos) << res.out;
+  EXPECT_NE(res.out.find("AGENTSH_COMMAND_ID=cmd-0123456789abcdef\n"), std::string::npos)
+      << res.out;
   EXPECT_NE(res.out.find("AGENTSH_SERVER=http://127.0.0.1:1\n"), std::string::npos) << res.out;
 }
 
@@ -119,7 +132,8 @@ TEST_F(ApiExecTest, NoServerFileDescriptorLeaks) {
   std::set<std::string> fds;
   for (const auto& l : lines(res.out)) fds.insert(l);
   EXPECT_EQ(fds.count(std::to_string(leaky.get())), 0u) << res.out;
-  EXPECT_EQ(fds, (std::set<std::string>{"0", "1", "2", "3"})) << "3 is ls's own directory: " << res.out;
+  EXPECT_EQ(fds, (std::set<std::string>{"0", "1", "2", "3"}))
+      << "3 is ls's own directory: " << res.out;
 }
 
 TEST_F(ApiExecTest, RunsInTheWorkingDirectoryInItsOwnProcessGroup) {
@@ -170,8 +184,8 @@ TEST_F(ApiExecTest, TimeoutStopsTheGroup) {
   auto r = request();
   r.timeout_ms = 300;
   std::string pidfile = dir_.file("bg.pid");
-  ApiExecResult res = runner(fake("sleep 100 & echo $! > " + pidfile + "; trap '' TERM; wait; sleep 100"))
-                          .run(r);
+  ApiExecResult res =
+      runner(fake("sleep 100 & echo $! > " + pidfile + "; trap '' TERM; wait; sleep 100")).run(r);
   EXPECT_TRUE(res.timed_out);
   EXPECT_EQ(res.exit_code, 124);
   std::ifstream f(pidfile);
@@ -183,7 +197,8 @@ TEST_F(ApiExecTest, TimeoutStopsTheGroup) {
 
 TEST_F(ApiExecTest, BackgroundJobsEndWithTheCommand) {
   std::string pidfile = dir_.file("bg.pid");
-  ApiExecResult res = runner(fake("sleep 100 & echo $! > " + pidfile + "; echo started")).run(request());
+  ApiExecResult res =
+      runner(fake("sleep 100 & echo $! > " + pidfile + "; echo started")).run(request());
   EXPECT_EQ(res.exit_code, 0);
   EXPECT_EQ(res.out, "started\n");
   EXPECT_FALSE(res.timed_out);
@@ -226,7 +241,8 @@ class ApiServerFakeExecTest : public ApiExecTest {
     thread_ = std::thread([this] { server_->run(); });
     cli_ = std::make_unique<httplib::Client>(server_->url());
     cli_->set_read_timeout(30, 0);
-    auto r = cli_->Post("/api/v1/sessions", Json{{"workspace", dir_.file("ws")}}.dump(), "application/json");
+    auto r = cli_->Post("/api/v1/sessions", Json{{"workspace", dir_.file("ws")}}.dump(),
+                        "application/json");
     ASSERT_TRUE(r && r->status == 201);
     sid_ = Json::parse(r->body)["id"];
   }
@@ -235,12 +251,14 @@ class ApiServerFakeExecTest : public ApiExecTest {
     if (thread_.joinable()) thread_.join();
   }
   // A SQL insert the fake runs, tagged with the given command id expression.
-  std::string insert(const std::string& cmd_id_expr, const std::string& effective, const std::string& rule,
-                     const std::string& target) {
+  std::string insert(const std::string& cmd_id_expr, const std::string& effective,
+                     const std::string& rule, const std::string& target) {
     return "sqlite3 '" + cfg_.audit_db +
-           "' \"INSERT INTO events(ts_us,session,command_id,type,operation,target,decision,effective,"
-           "rule,source) VALUES($(date +%s%6N),'$SESSION','" + cmd_id_expr + "','file','write','" + target +
-           "','" + effective + "','" + effective + "','" + rule + "','hook')\"";
+           "' \"INSERT INTO "
+           "events(ts_us,session,command_id,type,operation,target,decision,effective,"
+           "rule,source) VALUES($(date +%s%6N),'$SESSION','" +
+           cmd_id_expr + "','file','write','" + target + "','" + effective + "','" + effective +
+           "','" + rule + "','hook')\"";
   }
   Config cfg_;
   std::unique_ptr<ApiServer> server_;
@@ -252,12 +270,14 @@ class ApiServerFakeExecTest : public ApiExecTest {
 TEST_F(ApiServerFakeExecTest, EventsAreTheCommandsOwnAndDenialsAreListed) {
   // The fake picks the session id out of its --session argument, as exec would.
   std::string body =
-      "SESSION=''; prev=''; for a in \"$@\"; do [ \"$prev\" = --session ] && SESSION=$a; prev=$a; done\n" +
+      "SESSION=''; prev=''; for a in \"$@\"; do [ \"$prev\" = --session ] && SESSION=$a; prev=$a; "
+      "done\n" +
       insert("$AGENTSH_COMMAND_ID", "deny", "no-etc-writes", "/etc/passwd") + "\n" +
       insert("$AGENTSH_COMMAND_ID", "allow", "tmp-ok", "/tmp/x") + "\n" +
       insert("cmd-someoneelse0000", "deny", "other", "/etc/other") + "\necho ran";
   start(body);
-  auto r = cli_->Post("/api/v1/sessions/" + sid_ + "/exec", R"({"command":"/bin/true"})", "application/json");
+  auto r = cli_->Post("/api/v1/sessions/" + sid_ + "/exec", R"({"command":"/bin/true"})",
+                      "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   Json j = Json::parse(r->body);
@@ -272,7 +292,8 @@ TEST_F(ApiServerFakeExecTest, EventsAreTheCommandsOwnAndDenialsAreListed) {
 
 TEST_F(ApiServerFakeExecTest, ADenialWithoutAuditRowsIsStillReported) {
   start("echo 'agentsh: blocked by policy: rule=block-shell-escape command=sudo' >&2; exit 126");
-  auto r = cli_->Post("/api/v1/sessions/" + sid_ + "/exec", R"({"command":"sudo"})", "application/json");
+  auto r =
+      cli_->Post("/api/v1/sessions/" + sid_ + "/exec", R"({"command":"sudo"})", "application/json");
   ASSERT_TRUE(r && r->status == 200);
   Json j = Json::parse(r->body);
   EXPECT_EQ(j["result"]["exit_code"], 126);
@@ -281,7 +302,8 @@ TEST_F(ApiServerFakeExecTest, ADenialWithoutAuditRowsIsStillReported) {
   EXPECT_EQ(j["result"]["blocked"][0]["target"], "sudo");
   auto m = cli_->Get("/metrics");
   ASSERT_TRUE(m);
-  EXPECT_NE(m->body.find("agentsh_api_exec_total{result=\"blocked\"} 1"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("agentsh_api_exec_total{result=\"blocked\"} 1"), std::string::npos)
+      << m->body;
 }
 
 TEST_F(ApiServerFakeExecTest, AnAgentshThatCannotStartIs500) {
@@ -295,7 +317,8 @@ TEST_F(ApiServerFakeExecTest, AnAgentshThatCannotStartIs500) {
   ASSERT_TRUE(server_->start(&err)) << err;
   thread_ = std::thread([this] { server_->run(); });
   cli_ = std::make_unique<httplib::Client>(server_->url());
-  auto r = cli_->Post("/api/v1/sessions/" + sid_ + "/exec", R"({"command":"/bin/true"})", "application/json");
+  auto r = cli_->Post("/api/v1/sessions/" + sid_ + "/exec", R"({"command":"/bin/true"})",
+                      "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 500);
   EXPECT_NE(r->body.find("cannot start"), std::string::npos) << r->body;

@@ -89,19 +89,20 @@ TEST_F(ApiServerTest, HealthReadyAndMetrics) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->status, 200);
   EXPECT_NE(m->get_header_value("Content-Type").find("text/plain"), std::string::npos);
-  for (const char* line : {"# TYPE agentsh_sessions gauge\nagentsh_sessions 1\n",
-                           "agentsh_sessions_total{event=\"created\"} 1\n",
-                           "# TYPE agentsh_approvals_pending gauge\nagentsh_approvals_pending 0\n",
-                           "# TYPE agentsh_decisions_total counter\n",
-                           "# TYPE agentsh_commands_total counter\n",
-                           "agentsh_http_responses_total{code=\"2xx\"}"})
+  for (const char* line :
+       {"# TYPE agentsh_sessions gauge\nagentsh_sessions 1\n",
+        "agentsh_sessions_total{event=\"created\"} 1\n",
+        "# TYPE agentsh_approvals_pending gauge\nagentsh_approvals_pending 0\n",
+        "# TYPE agentsh_decisions_total counter\n", "# TYPE agentsh_commands_total counter\n",
+        "agentsh_http_responses_total{code=\"2xx\"}"})
     EXPECT_NE(m->body.find(line), std::string::npos) << line << "\n" << m->body;
   // The session's audit row reaches the decision counters (the follower polls each second).
   bool counted = false;
   for (int i = 0; i < 100 && !counted; ++i) {
     auto again = cli_->Get("/metrics");
-    counted = again && again->body.find("agentsh_decisions_total{type=\"session\",decision=\"allow\","
-                                        "outcome=\"allow\"} 1") != std::string::npos;
+    counted = again && again->body.find(
+                           "agentsh_decisions_total{type=\"session\",decision=\"allow\","
+                           "outcome=\"allow\"} 1") != std::string::npos;
     if (!counted) usleep(100000);
   }
   EXPECT_TRUE(counted);
@@ -149,11 +150,13 @@ TEST_F(ApiServerTest, BadSessionRequests) {
                "malformed JSON");
   expect_error(cli_->Post("/api/v1/sessions", "[1,2]", "application/json"), 400,
                "must be a JSON object");
-  expect_error(cli_->Post("/api/v1/sessions", "{}", "application/json"), 400, "missing 'workspace'");
+  expect_error(cli_->Post("/api/v1/sessions", "{}", "application/json"), 400,
+               "missing 'workspace'");
   expect_error(cli_->Post("/api/v1/sessions", R"({"workspace":42})", "application/json"), 400,
                "'workspace' must be a string");
-  expect_error(cli_->Post("/api/v1/sessions", R"({"workspace":"relative/dir"})", "application/json"),
-               400, "absolute path");
+  expect_error(
+      cli_->Post("/api/v1/sessions", R"({"workspace":"relative/dir"})", "application/json"), 400,
+      "absolute path");
   expect_error(cli_->Post("/api/v1/sessions", Json{{"workspace", dir_.file("nope")}}.dump(),
                           "application/json"),
                400, "not an existing directory");
@@ -166,15 +169,16 @@ TEST_F(ApiServerTest, BadExecRequests) {
   std::string sid = create_session();
   std::string path = "/api/v1/sessions/" + sid + "/exec";
   auto post = [&](const std::string& body) { return cli_->Post(path, body, "application/json"); };
-  expect_error(cli_->Post("/api/v1/sessions/sess-0123456789abcdef/exec", R"({"command":"/bin/true"})",
-                          "application/json"),
+  expect_error(cli_->Post("/api/v1/sessions/sess-0123456789abcdef/exec",
+                          R"({"command":"/bin/true"})", "application/json"),
                404, "no session 'sess-0123456789abcdef'");
   expect_error(post("{\"command\":\"/bin/true\""), 400, "malformed JSON");
   expect_error(post("{}"), 400, "missing 'command'");
   expect_error(post(R"({"command":""})"), 400, "missing 'command'");
   expect_error(post(R"({"command":["ls"]})"), 400, "'command' must be a string");
   expect_error(post(R"({"command":"ls","args":"-l"})"), 400, "'args' must be an array of strings");
-  expect_error(post(R"({"command":"ls","args":["-l",3]})"), 400, "'args' must be an array of strings");
+  expect_error(post(R"({"command":"ls","args":["-l",3]})"), 400,
+               "'args' must be an array of strings");
   expect_error(post(R"({"command":"ls","env":["A=1"]})"), 400, "'env' must be an object");
   expect_error(post(R"({"command":"ls","env":{"A":1}})"), 400, "'env' values must be strings");
   expect_error(post(R"({"command":"ls","env":{"A=B":"1"}})"), 400, "invalid variable name");
@@ -215,9 +219,11 @@ TEST_F(ApiServerTest, SlowClientsDoNotStallOthers) {
     a.sin_port = htons(static_cast<uint16_t>(server_->port()));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ASSERT_EQ(connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    std::string partial = i % 2 ? "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: "
-                                : "POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
-    ASSERT_EQ(send(s.get(), partial.data(), partial.size(), 0), static_cast<ssize_t>(partial.size()));
+    std::string partial =
+        i % 2 ? "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: "
+              : "POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
+    ASSERT_EQ(send(s.get(), partial.data(), partial.size(), 0),
+              static_cast<ssize_t>(partial.size()));
     slow.push_back(std::move(s));
   }
   auto quick = server_->client(5);
@@ -241,16 +247,15 @@ TEST_F(ApiServerTest, EventsStreamFollowsTheAuditStore) {
   std::mutex mu;
   std::thread reader([&] {
     auto c = server_->client(30);
-    c->Get("/api/v1/sessions/" + sid + "/events",
-           [&](const char* data, size_t n) {
-             std::lock_guard<std::mutex> lk(mu);
-             received.append(data, n);
-             if (received.find("marker-2") != std::string::npos) {
-               seen = true;
-               return false;  // we have what we came for: hang up
-             }
-             return true;
-           });
+    c->Get("/api/v1/sessions/" + sid + "/events", [&](const char* data, size_t n) {
+      std::lock_guard<std::mutex> lk(mu);
+      received.append(data, n);
+      if (received.find("marker-2") != std::string::npos) {
+        seen = true;
+        return false;  // we have what we came for: hang up
+      }
+      return true;
+    });
   });
   for (int i = 1; i <= 2; ++i) {
     AuditEvent ev;
@@ -272,14 +277,16 @@ TEST_F(ApiServerTest, EventsStreamFollowsTheAuditStore) {
   ASSERT_TRUE(seen) << received;
   EXPECT_EQ(received.find("other-session"), std::string::npos) << received;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(received, m, std::regex("id: (\\d+)\nevent: audit\ndata: (\\{[^\n]*marker-1[^\n]*\\})\n\n")))
+  ASSERT_TRUE(std::regex_search(
+      received, m, std::regex("id: (\\d+)\nevent: audit\ndata: (\\{[^\n]*marker-1[^\n]*\\})\n\n")))
       << received;
   Json ev = Json::parse(m[2].str());
   EXPECT_EQ(ev["session"], sid);
   EXPECT_EQ(ev["rule"], "test-rule");
   EXPECT_EQ(ev["effective"], "deny");
   // Resuming after marker-1 returns marker-2 only (?follow=0: a JSON snapshot).
-  Json rest = json_of(cli_->Get("/api/v1/sessions/" + sid + "/events?follow=0&after=" + m[1].str()));
+  Json rest =
+      json_of(cli_->Get("/api/v1/sessions/" + sid + "/events?follow=0&after=" + m[1].str()));
   ASSERT_EQ(rest["events"].size(), 1u) << rest.dump();
   EXPECT_EQ(rest["events"][0]["target"], "marker-2");
   expect_error(cli_->Get("/api/v1/sessions/" + sid + "/events?after=abc"), 400, "'after'");
@@ -339,7 +346,8 @@ TEST_F(ApiExecEndToEndTest, BlockedCommandIs126WithTheRule) {
 }
 
 TEST_F(ApiExecEndToEndTest, RequestEnvIsVisibleServerEnvIsNot) {
-  Json r = exec(sid_, {{"command", "/usr/bin/printenv"}, {"args", {"NODE_ENV"}},
+  Json r = exec(sid_, {{"command", "/usr/bin/printenv"},
+                       {"args", {"NODE_ENV"}},
                        {"env", {{"NODE_ENV", "production"}}}});
   EXPECT_EQ(r["result"]["stdout"], "production\n") << r.dump();
   Json all = exec(sid_, {{"command", "/usr/bin/env"}});

@@ -104,9 +104,10 @@ TEST_F(ApprovalFlowTest, ApprovedThroughTheHttpApi) {
   EXPECT_NE(m->body.find("agentsh_approvals_pending 1\n"), std::string::npos);
 
   std::string id = pending[0]["id"];
-  auto r = cli_->Post("/api/v1/approvals/" + id,
-                      Json{{"decision", "approve"}, {"who", "alice"}, {"reason", "reviewed"}}.dump(),
-                      "application/json");
+  auto r =
+      cli_->Post("/api/v1/approvals/" + id,
+                 Json{{"decision", "approve"}, {"who", "alice"}, {"reason", "reviewed"}}.dump(),
+                 "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Json::parse(r->body)["decision"], "approve");
@@ -120,7 +121,8 @@ TEST_F(ApprovalFlowTest, ApprovedThroughTheHttpApi) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].ev.effective, "allow");
   EXPECT_EQ(rows[0].ev.session, "sess-00000000000000aa");
-  EXPECT_NE(rows[0].ev.message.find("approved by alice from 127.0.0.1: reviewed"), std::string::npos)
+  EXPECT_NE(rows[0].ev.message.find("approved by alice from 127.0.0.1: reviewed"),
+            std::string::npos)
       << rows[0].ev.message;
   // Answered once: a second answer is refused.
   auto again = cli_->Post("/api/v1/approvals/" + id, R"({"decision":"deny"})", "application/json");
@@ -190,8 +192,8 @@ TEST_F(ApprovalFlowTest, BadAnswersAreRejected) {
                             "application/json");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
-  auto internal_bad = cli_->Post("/api/v1/internal/approvals", R"({"timeout_ms":"soon","target":"x"})",
-                                 "application/json");
+  auto internal_bad = cli_->Post("/api/v1/internal/approvals",
+                                 R"({"timeout_ms":"soon","target":"x"})", "application/json");
   ASSERT_TRUE(internal_bad);
   EXPECT_EQ(internal_bad->status, 400);
   // Still pending after all that; answer it so the request ends.
@@ -217,7 +219,8 @@ TEST_F(ApprovalFlowTest, ServerWithApprovalsDisabledDeniesAtOnce) {
   setenv("AGENTSH_SERVER", off.url().c_str(), 1);
   ApprovalOutcome out = approval_client::request_approval(cfg_, req_);  // client thinks: enabled
   EXPECT_FALSE(out.approved);
-  EXPECT_NE(out.reason.find("approvals are disabled on the server"), std::string::npos) << out.reason;
+  EXPECT_NE(out.reason.find("approvals are disabled on the server"), std::string::npos)
+      << out.reason;
 }
 
 }  // namespace

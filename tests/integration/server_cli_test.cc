@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "agentsh/audit_store.h"
 #include "tests/integration/exec_support.h"
 #include "tests/integration/server_test_support.h"
 
@@ -21,7 +22,8 @@ using testing_support::run;
 using testing_support::RunResult;
 using testing_support::TempDir;
 
-RunResult agentsh(const std::vector<std::string>& args, const std::vector<std::string>& env = clean_env()) {
+RunResult agentsh(const std::vector<std::string>& args,
+                  const std::vector<std::string>& env = clean_env()) {
   std::vector<std::string> argv = {agentsh_bin()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, env);
@@ -60,8 +62,9 @@ TEST(ServerCliTest, AnUnusableSessionsDirectoryIsAClearError) {
   d.write("blocker", "a file where a directory must be");
   std::string cfg = server_test::write_server_config(d.path());
   d.write("config.yaml", "server:\n  http:\n    addr: \"127.0.0.1:0\"\nsessions:\n  base_dir: \"" +
-                             d.file("blocker/sessions") + "\"\naudit:\n  storage:\n    sqlite_path: \"" +
-                             d.file("events.db") + "\"\n");
+                             d.file("blocker/sessions") +
+                             "\"\naudit:\n  storage:\n    sqlite_path: \"" + d.file("events.db") +
+                             "\"\n");
   RunResult r = agentsh({"server", "--config", cfg});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("sessions.base_dir"), std::string::npos) << r.err;
@@ -70,23 +73,54 @@ TEST(ServerCliTest, AnUnusableSessionsDirectoryIsAClearError) {
 TEST(ServerCliTest, IdleSessionsExpire) {
   signal(SIGPIPE, SIG_IGN);
   TempDir d;
-  std::string cfg = server_test::write_server_config(d.path(), "", "  default_idle_timeout: \"2s\"\n");
+  std::string cfg =
+      server_test::write_server_config(d.path(), "", "  default_idle_timeout: \"2s\"\n");
   d.write("ws/x", "");
   ServerProcess srv;
   std::string why;
   ASSERT_TRUE(srv.start(cfg, clean_env(), {}, &why)) << why;
   auto cli = srv.client();
-  auto r = cli->Post("/api/v1/sessions", Json{{"workspace", d.file("ws")}}.dump(), "application/json");
+  auto r =
+      cli->Post("/api/v1/sessions", Json{{"workspace", d.file("ws")}}.dump(), "application/json");
   ASSERT_TRUE(r && r->status == 201);
   std::string id = Json::parse(r->body)["id"];
+  // A second session is used only by `agentsh exec --session` (its audit rows show it).
+  auto r2 =
+      cli->Post("/api/v1/sessions", Json{{"workspace", d.file("ws")}}.dump(), "application/json");
+  ASSERT_TRUE(r2 && r2->status == 201);
+  std::string busy = Json::parse(r2->body)["id"];
+  std::string err;
+  auto store = AuditStore::open(d.file("events.db"), &err);
+  ASSERT_TRUE(store) << err;
   bool expired = false;
   for (int i = 0; i < 300 && !expired; ++i) {
+    AuditEvent ev;
+    ev.session = busy;
+    ev.type = "exec";
+    ev.operation = "exec";
+    ev.target = "make";
+    ev.decision = ev.effective = "allow";
+    store->record(ev);
+    store->flush();
     auto g = cli->Get("/api/v1/sessions/" + id);
     expired = g && g->status == 404;
     if (!expired) usleep(100000);
   }
   EXPECT_TRUE(expired) << "an idle session outlived sessions.default_idle_timeout";
   EXPECT_FALSE(d.exists("sessions/" + id));
+  // Several janitor rounds later the busy one is still there.
+  for (int i = 0; i < 30; ++i) {
+    AuditEvent ev;
+    ev.session = busy;
+    ev.type = "file";
+    ev.decision = ev.effective = "allow";
+    store->record(ev);
+    store->flush();
+    usleep(100000);
+  }
+  auto still = cli->Get("/api/v1/sessions/" + busy);
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->status, 200) << "a session in use through exec was expired";
 }
 
 TEST(SessionCliTest, CreateListDestroyWithoutAServer) {
@@ -133,7 +167,8 @@ TEST(SessionCliTest, UsageAndWorkspaceErrors) {
   EXPECT_EQ(agentsh({"session", "frobnicate"}).status, 2);
   EXPECT_EQ(agentsh({"session", "create", "--config", cfg}).status, 2);
   EXPECT_EQ(agentsh({"session", "destroy", "--config", cfg}).status, 2);
-  RunResult missing = agentsh({"session", "create", "--config", cfg, "--workspace", d.file("nope")});
+  RunResult missing =
+      agentsh({"session", "create", "--config", cfg, "--workspace", d.file("nope")});
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find(d.file("nope")), std::string::npos) << missing.err;
 }

@@ -15,7 +15,9 @@ namespace agentsh::server_test {
 
 namespace {
 
-int status_of(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st); }
+int status_of(int st) {
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
 
 }  // namespace
 
@@ -116,10 +118,14 @@ std::unique_ptr<httplib::Client> ServerProcess::client(int read_timeout_s) const
 
 std::string write_server_config(const std::string& dir, const std::string& extra,
                                 const std::string& sessions_extra) {
-  std::string cfg = "server:\n  http:\n    addr: \"127.0.0.1:0\"\n    max_request_size: \"64KB\"\n"
-                    "sessions:\n  base_dir: \"" + dir + "/sessions\"\n" + sessions_extra +
-                    "audit:\n  enabled: true\n  storage:\n    sqlite_path: \"" + dir + "/events.db\"\n"
-                    "policies:\n  dir: \"" + dir + "/policies\"\n" + extra;
+  std::string cfg =
+      "server:\n  http:\n    addr: \"127.0.0.1:0\"\n    max_request_size: \"64KB\"\n"
+      "sessions:\n  base_dir: \"" +
+      dir + "/sessions\"\n" + sessions_extra +
+      "audit:\n  enabled: true\n  storage:\n    sqlite_path: \"" + dir +
+      "/events.db\"\n"
+      "policies:\n  dir: \"" +
+      dir + "/policies\"\n" + extra;
   std::string path = dir + "/config.yaml";
   std::ofstream(path) << cfg;
   return path;

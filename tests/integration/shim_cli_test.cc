@@ -17,7 +17,9 @@ using testing_support::run;
 using testing_support::RunResult;
 using testing_support::TempDir;
 
-std::string shim_bin() { return repo_root() + "/build/bin/agentsh-shell-shim"; }
+std::string shim_bin() {
+  return repo_root() + "/build/bin/agentsh-shell-shim";
+}
 
 RunResult shim(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {agentsh_bin(), "shim"};
@@ -49,7 +51,8 @@ TEST(ShimCliTest, TheHostIsRefusedWithoutTheAcknowledgement) {
 
 TEST(ShimCliTest, ADryRunOnTheHostChangesNothing) {
   std::string before = host_bash_identity();
-  RunResult r = shim({"install-shell", "--root", "/", "--shim", shim_bin(), "--bash-only", "--dry-run"});
+  RunResult r =
+      shim({"install-shell", "--root", "/", "--shim", shim_bin(), "--bash-only", "--dry-run"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("would install the shim at "), std::string::npos) << r.out;
   EXPECT_EQ(host_bash_identity(), before);
@@ -65,7 +68,8 @@ TEST(ShimCliTest, RoundTripInATree) {
 
   RunResult i = shim({"install-shell", "--root", root, "--shim", shim_bin(), "--bash-only"});
   ASSERT_EQ(i.status, 0) << i.err;
-  EXPECT_NE(i.out.find("bash: installed the shim at " + root + "/usr/bin/bash"), std::string::npos) << i.out;
+  EXPECT_NE(i.out.find("bash: installed the shim at " + root + "/usr/bin/bash"), std::string::npos)
+      << i.out;
   RunResult again = shim({"install-shell", "--root", root, "--shim", shim_bin(), "--bash-only"});
   EXPECT_EQ(again.status, 0);
   EXPECT_NE(again.out.find("already installed"), std::string::npos) << again.out;

@@ -102,7 +102,9 @@ Ran run_pipes(const std::string& path, std::vector<std::string> argv, std::vecto
   return r;
 }
 
-std::string build_dir() { return repo_root() + "/build"; }
+std::string build_dir() {
+  return repo_root() + "/build";
+}
 
 class ShimTree {
  public:
@@ -126,7 +128,7 @@ class ShimTree {
                0755);
   }
   void shim_conf(const std::string& text) { dir_.write("root/etc/agentsh/shim.conf", text); }
-  std::string bash() const { return root_ + "/bin/bash"; }      // through the /bin symlink
+  std::string bash() const { return root_ + "/bin/bash"; }  // through the /bin symlink
   std::string real() const { return root_ + "/usr/bin/bash.real"; }
   const std::string& root() const { return root_; }
   int install_status() const { return install_status_; }
@@ -198,13 +200,14 @@ TEST_P(ShimPtyTest, ShimConfUnderTheInstallRootForces) {
   EXPECT_NE(r.out.find("shim-argv-ran"), std::string::npos) << r.out;
   tree_->shim_conf("#force=true\n");
   r = run_pipes(tree_->bash(), {"bash", "-c", "true"}, env_with({}));
-  EXPECT_NE(r.out.find("shim-argv-ran"), std::string::npos) << "a comment does not force: " << r.out;
+  EXPECT_NE(r.out.find("shim-argv-ran"), std::string::npos)
+      << "a comment does not force: " << r.out;
 }
 
 TEST_P(ShimPtyTest, InsideAgentshItNeverRecurses) {
   for (const char* guard : {"AGENTSH_IN_SESSION=1", "AGENTSH_SNAPSHOT=/run/x/policy.snap"}) {
-    Ran r = run_pty(tree_->bash(), {"bash", "-c", "true"},
-                    env_with({guard, "AGENTSH_SHIM_FORCE=1"}));
+    Ran r =
+        run_pty(tree_->bash(), {"bash", "-c", "true"}, env_with({guard, "AGENTSH_SHIM_FORCE=1"}));
     EXPECT_EQ(r.out.find("FAKE-AGENTSH"), std::string::npos) << guard << ": " << r.out;
     EXPECT_NE(r.out.find("tty=1"), std::string::npos) << guard << ": " << r.out;
   }
@@ -223,7 +226,8 @@ TEST_P(ShimPtyTest, MissingRealShellIs127AndNamed) {
     Ran r = tty ? run_pty(tree_->bash(), {"bash"}, env_with({}))
                 : run_pipes(tree_->bash(), {"bash"}, env_with({}));
     EXPECT_EQ(r.status, 127) << r.out;
-    EXPECT_NE(r.out.find("the real shell " + tree_->real() + " is missing"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("the real shell " + tree_->real() + " is missing"), std::string::npos)
+        << r.out;
   }
 }
 
@@ -242,7 +246,9 @@ TEST_P(ShimPtyTest, MissingAgentshIs127AndSaysWhereItLooked) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DynamicAndStatic, ShimPtyTest, ::testing::Values("", ".static"),
-                         [](const auto& info) { return std::string(info.param[0] ? "Static" : "Dynamic"); });
+                         [](const auto& info) {
+                           return std::string(info.param[0] ? "Static" : "Dynamic");
+                         });
 
 // With the host's real bash as bash.real.
 class ShimRealBashTest : public ::testing::Test {
@@ -280,8 +286,8 @@ TEST_F(ShimRealBashTest, ScriptsAndLoginShellsWork) {
   Ran r = run_pipes(tree_->bash(), {"bash", d.file("script.sh"), "one"}, env_with({}));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("script-arg=one shell=" + d.file("script.sh")), std::string::npos) << r.out;
-  Ran login = run_pipes(tree_->bash(), {"-bash", "-c", "shopt -q login_shell && echo LOGIN"},
-                        env_with({}));
+  Ran login =
+      run_pipes(tree_->bash(), {"-bash", "-c", "shopt -q login_shell && echo LOGIN"}, env_with({}));
   EXPECT_NE(login.out.find("LOGIN"), std::string::npos) << login.out;
 }
 
@@ -293,7 +299,8 @@ TEST_F(ShimRealBashTest, TtyShellRunsUnderTheRealAgentsh) {
   std::string cfg = testing_support::write_test_config(state);
   ASSERT_EQ(symlink(agentsh_bin().c_str(), (tree_->root() + "/usr/bin/agentsh").c_str()), 0);
   testing_support::make_fake_tool(state, "sudo");
-  std::vector<std::string> env = env_with({"AGENTSH_CONFIG=" + cfg, "PATH=" + state.path() + "/bin:/usr/bin:/bin"});
+  std::vector<std::string> env =
+      env_with({"AGENTSH_CONFIG=" + cfg, "PATH=" + state.path() + "/bin:/usr/bin:/bin"});
   Ran ok = run_pty(tree_->bash(), {"bash", "-c", "echo governed-$((6*7))"}, env);
   EXPECT_EQ(ok.status, 0) << ok.out;
   EXPECT_NE(ok.out.find("governed-42"), std::string::npos) << ok.out;

@@ -91,8 +91,9 @@ TEST_F(ApprovalClientTest, NoServerReachableDenies) {
   cfg_.http_addr = "127.0.0.1:" + std::to_string(port);
   ApprovalOutcome out = approval_client::request_approval(cfg_, req_);
   EXPECT_FALSE(out.approved);
-  EXPECT_NE(out.reason.find("no approval server reachable at http://127.0.0.1:" + std::to_string(port)),
-            std::string::npos)
+  EXPECT_NE(
+      out.reason.find("no approval server reachable at http://127.0.0.1:" + std::to_string(port)),
+      std::string::npos)
       << out.reason;
   auto r = rows();
   ASSERT_EQ(r.size(), 1u);

@@ -66,7 +66,8 @@ class ApprovalQueueTest : public ::testing::Test {
 };
 
 TEST_F(ApprovalQueueTest, APersonApproves) {
-  auto fut = std::async(std::launch::async, [&] { return q_->submit_and_wait(sample(), 60000, "127.0.0.1"); });
+  auto fut = std::async(std::launch::async,
+                        [&] { return q_->submit_and_wait(sample(), 60000, "127.0.0.1"); });
   auto pending = wait_pending(1);
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].req.target, "/root/.ssh/id_rsa");
@@ -96,7 +97,8 @@ TEST_F(ApprovalQueueTest, APersonApproves) {
 }
 
 TEST_F(ApprovalQueueTest, APersonDenies) {
-  auto fut = std::async(std::launch::async, [&] { return q_->submit_and_wait(sample(), 60000, "x"); });
+  auto fut =
+      std::async(std::launch::async, [&] { return q_->submit_and_wait(sample(), 60000, "x"); });
   auto pending = wait_pending(1);
   ASSERT_EQ(pending.size(), 1u);
   ASSERT_TRUE(q_->resolve(pending[0].id, false, "bob", "not today"));
@@ -125,7 +127,8 @@ TEST_F(ApprovalQueueTest, NobodyAnswersAndItTimesOut) {
 
 TEST_F(ApprovalQueueTest, UnknownOrAnsweredIdsCannotBeResolved) {
   EXPECT_FALSE(q_->resolve("appr-0000000000000000", true, "x", ""));
-  auto fut = std::async(std::launch::async, [&] { return q_->submit_and_wait(sample(), 60000, "x"); });
+  auto fut =
+      std::async(std::launch::async, [&] { return q_->submit_and_wait(sample(), 60000, "x"); });
   auto pending = wait_pending(1);
   ASSERT_EQ(pending.size(), 1u);
   ASSERT_TRUE(q_->resolve(pending[0].id, false, "first", ""));
@@ -146,7 +149,8 @@ TEST_F(ApprovalQueueTest, ConcurrentRequestsAreAnsweredIndividually) {
 }
 
 TEST_F(ApprovalQueueTest, ShutdownDeniesEveryoneStillWaiting) {
-  auto fut = std::async(std::launch::async, [&] { return q_->submit_and_wait(sample(), 600000, "x"); });
+  auto fut =
+      std::async(std::launch::async, [&] { return q_->submit_and_wait(sample(), 600000, "x"); });
   ASSERT_EQ(wait_pending(1).size(), 1u);
   q_->shutdown();
   ApprovalOutcome out = fut.get();

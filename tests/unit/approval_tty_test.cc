@@ -42,7 +42,9 @@ class ApprovalTtyTest : public ::testing::Test {
     }
     return got;
   }
-  void type(const std::string& s) { ASSERT_EQ(write(master_.get(), s.data(), s.size()), static_cast<ssize_t>(s.size())); }
+  void type(const std::string& s) {
+    ASSERT_EQ(write(master_.get(), s.data(), s.size()), static_cast<ssize_t>(s.size()));
+  }
 
   ScopedFd master_, slave_;
   std::string slave_name_;
@@ -50,7 +52,8 @@ class ApprovalTtyTest : public ::testing::Test {
 };
 
 TEST_F(ApprovalTtyTest, YesApproves) {
-  auto fut = std::async(std::launch::async, [&] { return approval_tty::ask(req_, 30000, slave_name_); });
+  auto fut =
+      std::async(std::launch::async, [&] { return approval_tty::ask(req_, 30000, slave_name_); });
   std::string prompt = read_until("Allow? [y/N]");
   EXPECT_NE(prompt.find("file read /root/.ssh/id_rsa"), std::string::npos) << prompt;
   EXPECT_NE(prompt.find("protect-ssh-keys (SSH keys need approval)"), std::string::npos) << prompt;
@@ -61,7 +64,8 @@ TEST_F(ApprovalTtyTest, YesApproves) {
 }
 
 TEST_F(ApprovalTtyTest, AnythingElseDenies) {
-  auto fut = std::async(std::launch::async, [&] { return approval_tty::ask(req_, 30000, slave_name_); });
+  auto fut =
+      std::async(std::launch::async, [&] { return approval_tty::ask(req_, 30000, slave_name_); });
   read_until("Allow?");
   type("sure\n");
   ApprovalOutcome out = fut.get();
@@ -80,7 +84,8 @@ TEST_F(ApprovalTtyTest, SilenceTimesOut) {
 TEST_F(ApprovalTtyTest, TypedAheadInputIsNotAnAnswer) {
   type("y\n");  // before the question is asked
   usleep(20000);
-  auto fut = std::async(std::launch::async, [&] { return approval_tty::ask(req_, 30000, slave_name_); });
+  auto fut =
+      std::async(std::launch::async, [&] { return approval_tty::ask(req_, 30000, slave_name_); });
   read_until("Allow?");
   type("n\n");
   EXPECT_FALSE(fut.get().approved);
@@ -89,7 +94,8 @@ TEST_F(ApprovalTtyTest, TypedAheadInputIsNotAnAnswer) {
 TEST_F(ApprovalTtyTest, NoTerminalDenies) {
   ApprovalOutcome out = approval_tty::ask(req_, 1000, "/nonexistent/tty");
   EXPECT_FALSE(out.approved);
-  EXPECT_NE(out.reason.find("no terminal to ask on (/nonexistent/tty"), std::string::npos) << out.reason;
+  EXPECT_NE(out.reason.find("no terminal to ask on (/nonexistent/tty"), std::string::npos)
+      << out.reason;
 }
 
 }  // namespace

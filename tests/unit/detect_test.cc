@@ -26,15 +26,16 @@ TEST(DetectTest, ReportsEveryProbeOnce) {
   DetectReport r = detect::run();
   std::map<std::string, int> seen;
   for (const auto& p : r.probes) ++seen[p.id];
-  for (const char* id : {"hook", "ptrace", "seccomp", "user_notif", "sync_wakeup", "landlock", "ebpf",
-                         "cgroup2", "userns", "mountns", "netns", "pidns", "fuse"})
+  for (const char* id : {"hook", "ptrace", "seccomp", "user_notif", "sync_wakeup", "landlock",
+                         "ebpf", "cgroup2", "userns", "mountns", "netns", "pidns", "fuse"})
     EXPECT_EQ(seen[id], 1) << id;
   EXPECT_EQ(seen.size(), 13u);
 }
 
 TEST(DetectTest, WeightsAreTheDocumentedOnesAndSumTo100) {
   DetectReport r = detect::run();
-  std::map<std::string, int> want = {{"hook", 25}, {"ptrace", 35}, {"seccomp", 25}, {"user_notif", 15}};
+  std::map<std::string, int> want = {
+      {"hook", 25}, {"ptrace", 35}, {"seccomp", 25}, {"user_notif", 15}};
   int total = 0;
   for (const auto& p : r.probes) {
     EXPECT_EQ(p.weight, want.count(p.id) ? want[p.id] : 0) << p.id;
@@ -50,7 +51,8 @@ TEST(DetectTest, ScoreIsTheSumOfAvailableWeightsAndIsPrinted) {
   for (const auto& p : r.probes) sum += p.available ? p.weight : 0;
   EXPECT_EQ(r.score, sum);
   std::string text = detect::render_text(r);
-  EXPECT_NE(text.find("Protection Score: " + std::to_string(sum) + "/100\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Protection Score: " + std::to_string(sum) + "/100\n"), std::string::npos)
+      << text;
   auto j = detect::render_json(r);
   EXPECT_EQ(j["score"], sum);
 }
@@ -91,7 +93,8 @@ TEST(DetectTest, MissingHookLowersTheScoreAndSaysWhatToDo) {
   EXPECT_NE(h->detail.find("/nonexistent/libagentsh_hook.so"), std::string::npos) << h->detail;
   EXPECT_EQ(with.score - without.score, 25);
   std::string text = detect::render_text(without);
-  EXPECT_NE(text.find("To raise it:\n  - LD_PRELOAD hook (+25): build it"), std::string::npos) << text;
+  EXPECT_NE(text.find("To raise it:\n  - LD_PRELOAD hook (+25): build it"), std::string::npos)
+      << text;
   auto j = detect::render_json(without);
   bool listed = false;
   for (const auto& a : j["raise"]) listed = listed || (a["probe"] == "hook" && a["points"] == 25);

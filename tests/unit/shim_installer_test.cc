@@ -214,7 +214,8 @@ TEST_F(ShimInstallerTest, DryRunChangesNothing) {
   o.dry_run = true;
   Captured c = install(o);
   ASSERT_EQ(c.rc, 0) << c.err;
-  EXPECT_NE(c.out.find("would install the shim at " + p("/usr/bin/bash")), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("would install the shim at " + p("/usr/bin/bash")), std::string::npos)
+      << c.out;
   EXPECT_NE(c.out.find("would keep " + p("/usr/bin/bash") + " as " + p("/usr/bin/bash.real")),
             std::string::npos)
       << c.out;
@@ -292,11 +293,13 @@ TEST_F(ShimInstallerTest, InstalledShimCarriesTheShimConfPathOfItsRoot) {
   o.bash_only = true;
   ASSERT_EQ(install(o).rc, 0);
   std::string bytes = slurp(p("/usr/bin/bash"));
-  std::string want = "AGENTSH-SHIM-CONF-SLOT-v1:" + p("/etc/agentsh/shim.conf") + std::string(1, '\0');
+  std::string want =
+      "AGENTSH-SHIM-CONF-SLOT-v1:" + p("/etc/agentsh/shim.conf") + std::string(1, '\0');
   EXPECT_NE(bytes.find(want), std::string::npos);
   EXPECT_EQ(bytes.size(), slurp(shim_).size()) << "patched in place, same size";
   // The source shim itself is not modified.
-  EXPECT_NE(slurp(shim_).find("AGENTSH-SHIM-CONF-SLOT-v1:/etc/agentsh/shim.conf"), std::string::npos);
+  EXPECT_NE(slurp(shim_).find("AGENTSH-SHIM-CONF-SLOT-v1:/etc/agentsh/shim.conf"),
+            std::string::npos);
 }
 
 TEST_F(ShimInstallerTest, RejectsBinariesThatAreNotTheShim) {
