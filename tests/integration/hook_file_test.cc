@@ -296,6 +296,23 @@ TEST_F(HookFileTest, TrailingSlashAndDotSurviveTheSlowPath) {
   EXPECT_FALSE(fs::exists(w_ + "/sub/d"));
 }
 
+TEST_F(HookFileTest, NoFreeFdDoesNotBreakStatOrUnlink) {
+  standard();
+  // The hook's O_PATH handles need an fd; a program at its fd limit must still get the
+  // kernel's answers for calls that need none.
+  write_file(w_ + "/gone", "x");
+  fs::create_symlink(w_ + "/sub", w_ + "/subl");
+  RunResult r =
+      ops_run({"fill", "stat", w_ + "/ok", "stat", w_ + "/subl/../ok", "access", w_ + "/ok",
+               "unlink", w_ + "/gone", "mkdir", w_ + "/newdir", "rename", w_ + "/newdir",
+               w_ + "/newdir2", "stat", w_ + "/secret", "open", w_ + "/ok", "r"});
+  EXPECT_EQ(r.lines(), (std::vector<std::string>{"fill EMFILE", "stat OK", "stat OK", "access OK",
+                                                 "unlink OK", "mkdir OK", "rename OK",
+                                                 "stat ERR EACCES", "open ERR OTHER"}));
+  EXPECT_FALSE(fs::exists(w_ + "/gone"));
+  EXPECT_TRUE(fs::exists(w_ + "/newdir2"));
+}
+
 TEST_F(HookFileTest, SoftDeleteMovesIntoTrash) {
   standard();
   RunResult r = ops_run({"unlink", w_ + "/soft/a", "rmdir", w_ + "/soft/full", "rmdir",
