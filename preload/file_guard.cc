@@ -38,6 +38,10 @@ using policy::FileOp;
 
 // An executor's answer "strict resolution met a symlink": take the slow path.
 constexpr long kNeedResolve = -100000;
+// An executor's answer "no fd left for the O_PATH handle" (EMFILE/ENFILE): stat() and
+// unlink() must not fail for lack of an fd the program never asked for, so the
+// operation is redone by path on the resolved path.
+constexpr long kNoFd = -100001;
 
 enum class How : unsigned char {
   kStrict,  // openat2(RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS): exactly this path
@@ -214,6 +218,7 @@ __attribute__((noinline)) long run_slow(const Target& t, const Spec& spec, Exec&
     }
     if (rs.final_symlink && spec.nofollow_eloop) return -ELOOP;
     r = exec(rs.open, (rs.magic || no_openat2()) ? How::kFollow : How::kStrict);
+    if (r == kNoFd) return exec(rs.open, How::kFollow);
     if (r != kNeedResolve) return r;
   }
   return -ELOOP;
@@ -227,7 +232,7 @@ long run(int dirfd, const char* path, const Spec& spec, Exec& exec) noexcept {
   if (r < 0) return r;
   if (!no_openat2() && file_policy::peek_allows(t.dpath, t.dlen, spec.ops)) {
     r = exec(t.open, How::kStrict);
-    if (r != kNeedResolve) return r;
+    if (r != kNeedResolve && r != kNoFd) return r;
   }
   return run_slow(t, spec, exec);
 }
@@ -242,6 +247,7 @@ struct ObjectExec {
   long operator()(const char* p, How how) noexcept {
     if (how == How::kFollow) return path_op(p);
     long fd = strict_open(p, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0);
+    if (fd == -EMFILE || fd == -ENFILE) return kNoFd;
     if (fd < 0) return fd;
     long r = fd_op(fd);
     sys::close(static_cast<int>(fd));
@@ -268,9 +274,15 @@ struct ParentExec {
     long pfd = how == How::kStrict
                    ? strict_open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
                    : sys::openat(AT_FDCWD, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-    if (pfd < 0) return pfd;
+    if (pfd == -EMFILE || pfd == -ENFILE) {
+      if (how == How::kStrict) return kNoFd;
+      pfd = AT_FDCWD;  // follow mode without an fd: the whole path
+      last = p;
+    } else if (pfd < 0) {
+      return pfd;
+    }
     long r = at_op(pfd, last);
-    sys::close(static_cast<int>(pfd));
+    if (pfd != AT_FDCWD) sys::close(static_cast<int>(pfd));
     if (r >= 0 && mutating && pl == 1) SymlinkCache::get().invalidate();
     return r;
   }
@@ -341,16 +353,20 @@ long run_two(int olddirfd, const char* oldpath, const Spec& so, int newdirfd, co
     const char *olast = nullptr, *nlast = nullptr;
     long ofd = open_parent(op_path, oh, oparent, &olast);
     if (ofd == kNeedResolve) continue;
-    if (ofd < 0) return ofd;
-    long nfd = open_parent(np_path, nh, nparent, &nlast);
-    if (nfd < 0) {
-      sys::close(static_cast<int>(ofd));
+    long nfd = ofd < 0 ? ofd : open_parent(np_path, nh, nparent, &nlast);
+    if (nfd == -EMFILE || nfd == -ENFILE) {
+      // No fd for the parents: by path on the resolved paths (see kNoFd).
+      if (ofd >= 0) sys::close(static_cast<int>(ofd));
+      r = op(AT_FDCWD, op_path, AT_FDCWD, np_path);
+    } else if (nfd < 0) {
+      if (ofd >= 0) sys::close(static_cast<int>(ofd));
       if (nfd == kNeedResolve) continue;
       return nfd;
+    } else {
+      r = op(ofd, olast, nfd, nlast);
+      sys::close(static_cast<int>(ofd));
+      sys::close(static_cast<int>(nfd));
     }
-    r = op(ofd, olast, nfd, nlast);
-    sys::close(static_cast<int>(ofd));
-    sys::close(static_cast<int>(nfd));
     if (r >= 0 && (SymlinkCache::is_top_level(op_path, strlen(op_path)) ||
                    SymlinkCache::is_top_level(np_path, strlen(np_path)))) {
       SymlinkCache::get().invalidate();
@@ -361,6 +377,17 @@ long run_two(int olddirfd, const char* oldpath, const Spec& so, int newdirfd, co
 }
 
 }  // namespace
+
+void probe_openat2() noexcept {
+  // ENOSYS (old kernel) or EPERM (a container's seccomp profile that predates openat2):
+  // strict opens are impossible, so resolve first and use plain syscalls.
+  long fd = sys::openat2(AT_FDCWD, "/", O_PATH | O_CLOEXEC, 0, sys::kStrictResolve);
+  if (fd >= 0) {
+    sys::close(static_cast<int>(fd));
+  } else if (fd == -ENOSYS || fd == -EPERM) {
+    __atomic_store_n(&g_no_openat2, 1, __ATOMIC_RELAXED);
+  }
+}
 
 long open(int dirfd, const char* path, int flags, unsigned mode) noexcept {
   // openat2 is strict where open() is lenient: unknown flag bits are ignored by open()

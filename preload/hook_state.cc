@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "preload/file_guard.h"
 #include "preload/gate.h"
 #include "preload/line_buf.h"
 #include "preload/real_fns.h"
@@ -93,6 +94,7 @@ void HookState::init() noexcept {
         broker_socket_ = view_.str(h.broker_socket);
         trash_dir_ = view_.str(h.trash_dir);
         gate::install(h.gate_addr);
+        file_guard::probe_openat2();
       }
     }
   }

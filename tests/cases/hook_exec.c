@@ -4,6 +4,7 @@
  *   hook_exec spawnp PROG ARGS...    posix_spawnp; "spawn=0 exit=N" or "spawn=NAME"
  *   hook_exec system CMDLINE         system(); "system=STATUS"
  *   hook_exec popen CMDLINE          popen(); "popen=OK exit=N" or "popen=NAME"
+ *   hook_exec fexecve PATH ARGS...   open PATH, then fexecve the fd
  *   hook_exec stripenv PROG ARGS...  execve with an environment holding only PATH
  *   hook_exec env PATH               prints the hook's variables as seen here, then
  *                                    "open=OK|NAME" for PATH (is this process hooked?) */
@@ -97,6 +98,17 @@ int main(int argc, char** argv) {
     while (fgets(buf, sizeof buf, f) != NULL) fputs(buf, stdout);
     int st = pclose(f);
     printf("popen=OK exit=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    return 0;
+  }
+  if (!strcmp(mode, "fexecve")) {
+    int fd = open(argv[2], O_RDONLY);
+    if (fd < 0) {
+      printf("open-errno=%s\n", ename(errno));
+      return 0;
+    }
+    fflush(stdout);
+    fexecve(fd, argv + 2, environ);
+    printf("exec-errno=%s\n", ename(errno));
     return 0;
   }
   if (!strcmp(mode, "stripenv")) {

@@ -11,6 +11,7 @@
  *   unlink PATH  rmdir PATH  remove PATH  mkdir PATH  mkfifo PATH  truncate PATH LEN
  *   rename A B  link A B  symlink TARGET LINK  chmod PATH OCTAL
  *   chdir PATH
+ *   fill                  lowers RLIMIT_NOFILE to 64 and opens /dev/null until EMFILE
  *   errno PATH            sets errno to 4242, opens/stats/accesses PATH (allowed), and
  *                         reports whether errno is still 4242 afterwards
  */
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -230,6 +232,14 @@ int main(int argc, char** argv) {
       NEED(1);
       r = chdir(argv[i++]);
       report(op, r == 0, errno);
+    } else if (!strcmp(op, "fill")) {
+      /* Lower the fd limit and use every fd up: later operations run with none free. */
+      struct rlimit rl = {64, 64};
+      setrlimit(RLIMIT_NOFILE, &rl);
+      int n = 0;
+      while (open("/dev/null", O_RDONLY) >= 0) ++n;
+      printf("fill %s\n", errno == EMFILE ? "EMFILE" : "OTHER");
+      fflush(stdout);
     } else if (!strcmp(op, "errno")) {
       NEED(1);
       const char* p = argv[i++];

@@ -104,6 +104,17 @@ TEST_F(HookExecTest, EveryWayToStartSudoIsBlocked) {
   }
 }
 
+TEST_F(HookExecTest, FexecveIsCheckedByTheFilesPath) {
+  world_.write_snapshot(snapshot::kFlagEnforce | snapshot::kFlagHookExecViaBroker);
+  RunResult r = hooked({case_bin("hook_exec"), "fexecve", bin_ + "/sudo", "sudo"});
+  EXPECT_EQ(r.out, "exec-errno=EACCES\n");
+  EXPECT_EQ(r.err, kSudoLine);
+  EXPECT_FALSE(sudo_ran());
+  auto execs = world_.broker().execs();
+  ASSERT_EQ(execs.size(), 1u);
+  EXPECT_EQ(execs[0].resolved, bin_ + "/sudo");
+}
+
 TEST_F(HookExecTest, WrappersExitWithTheirCannotExecuteStatus) {
   world_.write_snapshot(snapshot::kFlagEnforce | snapshot::kFlagHookExecViaBroker);
   RunResult env = hooked({"/usr/bin/env", "sudo", "whoami"});

@@ -286,14 +286,31 @@ TEST_F(HookFileTest, TrailingSlashAndDotSurviveTheSlowPath) {
   fs::create_symlink(w_ + "/sub", w_ + "/subl");
   write_file(w_ + "/sub/f", "f");
   fs::create_directories(w_ + "/sub/d");
-  RunResult r = ops_run({"unlink", w_ + "/subl/f/", "stat", w_ + "/subl/f/", "rmdir",
-                         w_ + "/subl/d/.", "open", w_ + "/subl/f/", "r", "read", w_ + "/subl/f",
-                         "rmdir", w_ + "/subl/d/"});
+  RunResult r =
+      ops_run({"unlink", w_ + "/subl/f/", "stat", w_ + "/subl/f/", "rmdir", w_ + "/subl/d/.",
+               "open", w_ + "/subl/f/", "r", "read", w_ + "/subl/f", "rmdir", w_ + "/subl/d/"});
   EXPECT_EQ(r.lines(),
             (std::vector<std::string>{"unlink ERR ENOTDIR", "stat ERR ENOTDIR", "rmdir ERR EINVAL",
                                       "open ERR ENOTDIR", "read OK f", "rmdir OK"}));
   EXPECT_TRUE(fs::exists(w_ + "/sub/f"));
   EXPECT_FALSE(fs::exists(w_ + "/sub/d"));
+}
+
+TEST_F(HookFileTest, NoFreeFdDoesNotBreakStatOrUnlink) {
+  standard();
+  // The hook's O_PATH handles need an fd; a program at its fd limit must still get the
+  // kernel's answers for calls that need none.
+  write_file(w_ + "/gone", "x");
+  fs::create_symlink(w_ + "/sub", w_ + "/subl");
+  RunResult r =
+      ops_run({"fill", "stat", w_ + "/ok", "stat", w_ + "/subl/../ok", "access", w_ + "/ok",
+               "unlink", w_ + "/gone", "mkdir", w_ + "/newdir", "rename", w_ + "/newdir",
+               w_ + "/newdir2", "stat", w_ + "/secret", "open", w_ + "/ok", "r"});
+  EXPECT_EQ(r.lines(), (std::vector<std::string>{"fill EMFILE", "stat OK", "stat OK", "access OK",
+                                                 "unlink OK", "mkdir OK", "rename OK",
+                                                 "stat ERR EACCES", "open ERR OTHER"}));
+  EXPECT_FALSE(fs::exists(w_ + "/gone"));
+  EXPECT_TRUE(fs::exists(w_ + "/newdir2"));
 }
 
 TEST_F(HookFileTest, SoftDeleteMovesIntoTrash) {
@@ -426,6 +443,18 @@ TEST_F(HookFileTest, CorruptSnapshotFailsClosed) {
   RunResult r = ops_run({"read", w_ + "/ok"});
   EXPECT_EQ(r.lines(), std::vector<std::string>{"read ERR EACCES"});
   EXPECT_NE(r.err.find("fail closed"), std::string::npos) << r.err;
+}
+
+TEST_F(HookFileTest, TheHooksOwnFilesStayReadable) {
+  // A policy that denies everything still lets a process read the hook and the snapshot
+  // (a child that cannot map them cannot be governed), but not write them.
+  world_.builder().add_file_rule("deny-everything", "", "", policy::kAllOps, Decision::kDeny,
+                                 {"/**"});
+  world_.write_snapshot();
+  RunResult r = ops_run({"open", hook_lib(), "r", "open", world_.snapshot_path(), "r", "open",
+                         world_.snapshot_path(), "w", "open", w_ + "/ok", "r"});
+  EXPECT_EQ(r.lines(),
+            (std::vector<std::string>{"open OK", "open OK", "open ERR EACCES", "open ERR EACCES"}));
 }
 
 TEST_F(HookFileTest, WithoutSnapshotVariableTheHookIsInert) {
