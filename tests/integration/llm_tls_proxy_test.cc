@@ -282,6 +282,35 @@ TEST_F(LlmTlsProxyTest, PythonTrustsSslCertFile) {
   EXPECT_EQ(record.prompt_excerpt, "hello");
 }
 
+TEST_F(LlmTlsProxyTest, OpensslStrictModeAcceptsOurChain) {
+  int st = 0;
+  run("command -v openssl", &st);
+  if (st != 0) GTEST_SKIP() << "openssl not installed";
+  std::string err;
+  auto leaf = leaves_->get("api.openai.com", &err);
+  ASSERT_NE(leaf, nullptr) << err;
+  // DER → PEM through openssl itself.
+  std::string der_path = (dir_ / "leaf.der").string();
+  FILE* f = fopen(der_path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  fwrite(leaf->chain->raw.p, 1, leaf->chain->raw.len, f);
+  fclose(f);
+  std::string pem_path = (dir_ / "leaf.pem").string();
+  run("openssl x509 -inform DER -in " + der_path + " -out " + pem_path + " 2>&1", &st);
+  ASSERT_EQ(st, 0);
+  // What Python 3.13's default context (VERIFY_X509_STRICT) and browsers check.
+  std::string out =
+      run("openssl verify -x509_strict -purpose sslserver -verify_hostname "
+          "api.openai.com -CAfile " +
+              ca_->cert_path() + " " + pem_path + " 2>&1",
+          &st);
+  EXPECT_EQ(st, 0) << out;
+  out = run("openssl verify -x509_strict -verify_hostname evil.example -CAfile " +
+                ca_->cert_path() + " " + pem_path + " 2>&1",
+            &st);
+  EXPECT_NE(st, 0) << out;
+}
+
 // One epoll loop, non-blocking sockets, both session types: the proxy's I/O model.
 struct Conn {
   ScopedFd fd;
