@@ -17,8 +17,10 @@
 
 namespace agentsh::dlp_pattern_cache {
 
-// A key covering the Hyperscan version and every (expression, flags, id) compiled.
-std::string key_for(const std::vector<const char*>& exprs, const std::vector<unsigned>& flags);
+// A key covering the Hyperscan version and every (expression, flags, id) compiled: the
+// ids matter as much as the expressions (they name the rule a match is reported for).
+std::string key_for(const std::vector<const char*>& exprs, const std::vector<unsigned>& flags,
+                    const std::vector<unsigned>& ids);
 
 // The cached database for `key` in `dir`, or nullptr.
 dlp_handles::HsDatabase load(const std::string& dir, const std::string& key);

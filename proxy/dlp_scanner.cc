@@ -219,15 +219,16 @@ std::unique_ptr<DlpScanner> DlpScanner::create(std::vector<DlpRule> rules, bool 
   }
   // Digit-shaped rules only, or no Hyperscan: no database.
   if (exprs.empty() || !use_hyperscan) return s;
-  std::string key = cache_dir.empty() ? "" : dlp_pattern_cache::key_for(exprs, flags);
+  std::string key = cache_dir.empty() ? "" : dlp_pattern_cache::key_for(exprs, flags, ids);
   s->db_ = dlp_pattern_cache::load(cache_dir, key);
   hs_database_t* db = s->db_.get();
   hs_compile_error_t* raw_err = nullptr;
   if (!db && hs_compile_multi(exprs.data(), flags.data(), ids.data(), unsigned(exprs.size()),
                               HS_MODE_BLOCK, nullptr, &db, &raw_err) != HS_SUCCESS) {
     HsCompileError err(raw_err);
-    std::string which = err && err->expression >= 0 && size_t(err->expression) < plans.size()
-                            ? rule_label(s->rules_[err->expression])
+    // err->expression indexes `exprs`; `ids` maps it back to the rule.
+    std::string which = err && err->expression >= 0 && size_t(err->expression) < ids.size()
+                            ? rule_label(s->rules_[ids[size_t(err->expression)]])
                             : std::string("dlp patterns");
     *error = which + ": Hyperscan could not compile the pattern set: " +
              (err && err->message ? err->message : "unknown error");
@@ -315,6 +316,10 @@ std::vector<DlpFinding> DlpScanner::scan(std::string_view text) const {
     release(std::move(st));
     return out;
   }
+  // A database loaded from the cache is trusted only so far: never index past the rules.
+  st->hits.erase(std::remove_if(st->hits.begin(), st->hits.end(),
+                                [&](const Hit& h) { return h.rule >= rules_.size(); }),
+                 st->hits.end());
   std::sort(st->hits.begin(), st->hits.end(), [](const Hit& a, const Hit& b) {
     return a.rule != b.rule ? a.rule < b.rule : a.end < b.end;
   });
