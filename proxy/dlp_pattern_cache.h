@@ -1,5 +1,5 @@
-// On-disk cache of the compiled Hyperscan database. Compiling the built-in detectors
-// triggers takes ~20 ms of CPU (50+ ms wall on a busy machine; full regexes instead of
+// On-disk cache of the compiled Hyperscan database. Compiling the triggers of the built-in
+// detectors takes ~20 ms of CPU (50+ ms wall on a busy machine; full regexes instead of
 // triggers took ~800 ms); loading a serialized database takes about one.
 // Worth it for short-lived processes (`agentsh exec`), harmless for the server.
 //
