@@ -17,6 +17,9 @@ struct DlpOptions {
   // "" = always compile. Not from the config: the caller picks a private directory,
   // e.g. state_dir(cfg) + "/cache".
   std::string cache_dir;
+  // false: no Hyperscan, PCRE2 over the whole text for every rule (slow; for CPUs
+  // Hyperscan does not support, which create() detects by itself, and for tests).
+  bool use_hyperscan = true;
 
   // Reads cfg.dlp_mode / dlp_builtin / dlp_custom. False with `error` set for an
   // unknown mode or an unknown category name (a typo must not disable a detector).

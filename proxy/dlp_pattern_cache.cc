@@ -30,13 +30,16 @@ struct FreeBytes {
 
 }  // namespace
 
-std::string key_for(const std::vector<const char*>& exprs, const std::vector<unsigned>& flags) {
+std::string key_for(const std::vector<const char*>& exprs, const std::vector<unsigned>& flags,
+                    const std::vector<unsigned>& ids) {
   std::string material = hs_version();
   material.push_back('\0');
   for (size_t i = 0; i < exprs.size(); ++i) {
     material += exprs[i];
     material.push_back('\0');
     material += std::to_string(i < flags.size() ? flags[i] : 0);
+    material.push_back('\0');
+    material += std::to_string(i < ids.size() ? ids[i] : 0);
     material.push_back('\0');
   }
   unsigned char digest[32];

@@ -43,6 +43,13 @@ std::string rule_label(const DlpRule& r) {
   return "dlp pattern '" + r.name + "'";
 }
 
+// True if the pattern matches the empty string (at the start of an empty subject: the
+// check that matters without Hyperscan's analysis).
+bool matches_empty(const pcre2_code* code) {
+  Pcre2MatchData md(pcre2_match_data_create(1, nullptr));
+  return pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(""), 0, 0, 0, md.get(), nullptr) >= 0;
+}
+
 // Hyperscan's view of one rule: the expression it compiles, its flags, and the widths
 // it reports. False if Hyperscan cannot take the expression even as a prefilter.
 struct HsPlan {
@@ -121,7 +128,7 @@ std::unique_ptr<DlpScanner> DlpScanner::create(const DlpOptions& options, std::s
     rules.push_back(std::move(r));
   }
   for (DlpRule& r : dlp_builtin_rules::rules(options.builtin)) rules.push_back(std::move(r));
-  return create(std::move(rules), options.enabled, error, options.cache_dir);
+  return create(std::move(rules), options.enabled, error, options.cache_dir, options.use_hyperscan);
 }
 
 std::unique_ptr<DlpScanner> DlpScanner::create(const Config& cfg, std::string* error) {
@@ -131,11 +138,14 @@ std::unique_ptr<DlpScanner> DlpScanner::create(const Config& cfg, std::string* e
 }
 
 std::unique_ptr<DlpScanner> DlpScanner::create(std::vector<DlpRule> rules, bool enabled,
-                                               std::string* error, const std::string& cache_dir) {
+                                               std::string* error, const std::string& cache_dir,
+                                               bool use_hyperscan) {
   std::unique_ptr<DlpScanner> s(new DlpScanner());
   s->enabled_ = enabled;
   s->rules_ = std::move(rules);
   if (!enabled || s->rules_.empty()) return s;
+  // Hyperscan needs SSSE3; without it every rule falls back to PCRE2 over the text.
+  if (hs_valid_platform() != HS_SUCCESS) use_hyperscan = false;
 
   std::vector<HsPlan> plans(s->rules_.size());
   size_t min_all = SIZE_MAX;
@@ -168,8 +178,20 @@ std::unique_ptr<DlpScanner> DlpScanner::create(std::vector<DlpRule> rules, bool 
     if (digits) {
       s->digit_shapes_ |= dlp_digit_prefilter::bit(r.digit_shape);
       plans[i].min_width = 1;
+    } else if (!use_hyperscan) {
+      s->hs_rules_ = true;
+      plans[i].min_width = 1;
+      plans[i].max_width = kMaxMatchBytes;
+      if (matches_empty(code.get())) {
+        *error = rule_label(r) +
+                 ": regex can match the empty string; make it match at least "
+                 "one character";
+        return nullptr;
+      }
     } else if (!plan_for(r, &plans[i], error)) {
       return nullptr;
+    } else {
+      s->hs_rules_ = true;
     }
 
     CompiledRule c;
@@ -195,16 +217,18 @@ std::unique_ptr<DlpScanner> DlpScanner::create(std::vector<DlpRule> rules, bool 
     flags.push_back(plans[i].flags);
     ids.push_back(unsigned(i));
   }
-  if (exprs.empty()) return s;  // digit-shaped rules only: no Hyperscan database
-  std::string key = cache_dir.empty() ? "" : dlp_pattern_cache::key_for(exprs, flags);
+  // Digit-shaped rules only, or no Hyperscan: no database.
+  if (exprs.empty() || !use_hyperscan) return s;
+  std::string key = cache_dir.empty() ? "" : dlp_pattern_cache::key_for(exprs, flags, ids);
   s->db_ = dlp_pattern_cache::load(cache_dir, key);
   hs_database_t* db = s->db_.get();
   hs_compile_error_t* raw_err = nullptr;
   if (!db && hs_compile_multi(exprs.data(), flags.data(), ids.data(), unsigned(exprs.size()),
                               HS_MODE_BLOCK, nullptr, &db, &raw_err) != HS_SUCCESS) {
     HsCompileError err(raw_err);
-    std::string which = err && err->expression >= 0 && size_t(err->expression) < plans.size()
-                            ? rule_label(s->rules_[err->expression])
+    // err->expression indexes `exprs`; `ids` maps it back to the rule.
+    std::string which = err && err->expression >= 0 && size_t(err->expression) < ids.size()
+                            ? rule_label(s->rules_[ids[size_t(err->expression)]])
                             : std::string("dlp patterns");
     *error = which + ": Hyperscan could not compile the pattern set: " +
              (err && err->message ? err->message : "unknown error");
@@ -265,10 +289,18 @@ std::vector<DlpFinding> DlpScanner::scan(std::string_view text) const {
   // that overlap by the longest match so nothing is lost at a seam.
   const size_t n = text.size();
   constexpr size_t kSlice = size_t(1) << 30;
+  bool whole_text = hs_rules_ && !db_;  // no Hyperscan: PCRE2 over everything
   for (size_t base = 0; db_ && base < n;) {
     size_t len = std::min(n - base, kSlice);
     size_t before = st->hits.size();
-    hs_scan(db_.get(), text.data() + base, unsigned(len), 0, st->scratch.get(), on_hit, &st->hits);
+    if (hs_scan(db_.get(), text.data() + base, unsigned(len), 0, st->scratch.get(), on_hit,
+                &st->hits) != HS_SUCCESS) {
+      // Cannot happen with a valid database and scratch; if it does, do not let
+      // secrets through: fall back to the slow, complete path.
+      whole_text = true;
+      st->hits.clear();
+      break;
+    }
     for (size_t i = before; i < st->hits.size(); ++i) st->hits[i].end += base;
     if (base + len >= n) break;
     base += len - std::min(len, max_len_all_ + kGuard);
@@ -280,10 +312,14 @@ std::vector<DlpFinding> DlpScanner::scan(std::string_view text) const {
       for (uint32_t rule = 0; rule < rules_.size(); ++rule)
         if (rules_[rule].digit_shape == h.shape) st->hits.push_back(Hit{rule, h.end});
   }
-  if (st->hits.empty()) {
+  if (st->hits.empty() && !whole_text) {
     release(std::move(st));
     return out;
   }
+  // A database loaded from the cache is trusted only so far: never index past the rules.
+  st->hits.erase(std::remove_if(st->hits.begin(), st->hits.end(),
+                                [&](const Hit& h) { return h.rule >= rules_.size(); }),
+                 st->hits.end());
   std::sort(st->hits.begin(), st->hits.end(), [](const Hit& a, const Hit& b) {
     return a.rule != b.rule ? a.rule < b.rule : a.end < b.end;
   });
@@ -319,6 +355,9 @@ std::vector<DlpFinding> DlpScanner::scan(std::string_view text) const {
       pos = me > mb ? me : mb + 1;
     }
   };
+  if (whole_text)
+    for (uint32_t rule = 0; rule < rules_.size(); ++rule)
+      if (rules_[rule].digit_shape == DlpDigitShape::kNone) confirm(rule, 0, n);
   // One merged window per run of nearby candidate ends of the same rule.
   size_t i = 0;
   while (i < st->hits.size()) {

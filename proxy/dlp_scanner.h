@@ -41,8 +41,11 @@ class DlpScanner {
   // and what is wrong with it) if a regex does not compile or can match "".
   static std::unique_ptr<DlpScanner> create(const DlpOptions& options, std::string* error);
   // Same from explicit rules (tests, benchmarks); `enabled` false = mode disabled.
+  // `use_hyperscan` false: PCRE2 alone scans every rule over the whole text — correct
+  // but slow; what happens anyway on a CPU Hyperscan does not support (no SSSE3).
   static std::unique_ptr<DlpScanner> create(std::vector<DlpRule> rules, bool enabled,
-                                            std::string* error, const std::string& cache_dir = "");
+                                            std::string* error, const std::string& cache_dir = "",
+                                            bool use_hyperscan = true);
   // From the config's dlp section (DlpOptions::from_config + create).
   static std::unique_ptr<DlpScanner> create(const Config& cfg, std::string* error);
 
@@ -91,6 +94,7 @@ class DlpScanner {
   dlp_handles::HsScratch proto_scratch_;
   uint32_t max_groups_ = 1;
   unsigned digit_shapes_ = 0;  // dlp_digit_prefilter::bit() of every shape in use
+  bool hs_rules_ = false;      // some rule takes its candidates from Hyperscan
   size_t max_len_all_ = 0;
   size_t min_len_all_ = 1;
 

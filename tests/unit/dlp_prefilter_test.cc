@@ -113,10 +113,12 @@ TEST_F(DlpPatternCache, SecondBuildLoadsTheCachedDatabase) {
 
 TEST_F(DlpPatternCache, UntrustedOrCorruptFilesAreIgnored) {
   const std::vector<const char*> exprs = {"abc[0-9]"};
-  const std::vector<unsigned> flags = {0};
-  std::string key = dlp_pattern_cache::key_for(exprs, flags);
+  const std::vector<unsigned> flags = {0}, ids = {0};
+  std::string key = dlp_pattern_cache::key_for(exprs, flags, ids);
   EXPECT_EQ(key.size(), 32u);
-  EXPECT_NE(key, dlp_pattern_cache::key_for({"abd[0-9]"}, flags));
+  EXPECT_NE(key, dlp_pattern_cache::key_for({"abd[0-9]"}, flags, ids));
+  EXPECT_NE(key, dlp_pattern_cache::key_for(exprs, {HS_FLAG_PREFILTER}, ids));
+  EXPECT_NE(key, dlp_pattern_cache::key_for(exprs, flags, {3}));
   hs_database_t* raw = nullptr;
   hs_compile_error_t* cerr = nullptr;
   ASSERT_EQ(hs_compile(exprs[0], 0, HS_MODE_BLOCK, nullptr, &raw, &cerr), HS_SUCCESS);
@@ -150,6 +152,40 @@ TEST_F(DlpPatternCache, CorruptCacheStillYieldsAWorkingScanner) {
   auto s = DlpScanner::create(o, &err);
   ASSERT_NE(s, nullptr) << err;
   EXPECT_EQ(s->redact("AKIAIOSFODNN7EXAMPLE").text, "[REDACTED:AWS_KEY]");
+}
+
+}  // namespace
+}  // namespace agentsh::proxy
+
+namespace agentsh::proxy {
+namespace {
+
+// Two configs whose Hyperscan expressions are identical but whose rule numbering
+// differs (a numeric detector switched off shifts the ids): the cache must not hand
+// one the other's database.
+TEST(DlpPatternCacheKeys, RuleNumberingIsPartOfTheKey) {
+  std::string dir = "/tmp/agentsh-dlp-cache-ids-" + std::to_string(getpid());
+  fs::remove_all(dir);
+  std::string err;
+  DlpOptions all;
+  all.cache_dir = dir;
+  auto a = DlpScanner::create(all, &err);
+  ASSERT_NE(a, nullptr) << err;
+  DlpOptions fewer = all;
+  fewer.builtin = {{"credit_card", false}, {"ssn", false}};
+  auto b = DlpScanner::create(fewer, &err);
+  ASSERT_NE(b, nullptr) << err;
+  // Both read from the same directory: each still names its own findings right.
+  auto c = DlpScanner::create(fewer, &err);
+  ASSERT_NE(c, nullptr) << err;
+  auto f = c->scan("call +44 20 7946 0958 or bob@example.org");
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].detector, "phone_intl");
+  EXPECT_EQ(f[1].detector, "email");
+  auto g = a->scan("call +44 20 7946 0958 or bob@example.org");
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[0].detector, "phone_intl");
+  fs::remove_all(dir);
 }
 
 }  // namespace

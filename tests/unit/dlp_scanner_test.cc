@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "proxy/dlp_builtin_rules.h"
 #include "proxy/dlp_validators.h"
@@ -323,6 +325,89 @@ TEST(DlpScannerConfig, MaxMatchLengthIsBounded) {
   EXPECT_GE(s->min_match_length(), 5u);
   EXPECT_EQ(dlp_builtin_rules::category_of("ssn"), "ssn");
   EXPECT_EQ(dlp_builtin_rules::category_of("jwt"), "api_keys");
+}
+
+}  // namespace
+}  // namespace agentsh::proxy
+
+namespace agentsh::proxy {
+namespace {
+
+// A text with every detector's positives and near misses, to compare engines on.
+std::string mixed_text() {
+  std::string t;
+  for (int i = 0; i < 40; ++i) {
+    t += "2024-05-01T12:00:0" + std::to_string(i % 10) + "Z worker=" + std::to_string(i) +
+         " ip=10.1.2." + std::to_string(i) + " id=" + std::to_string(1705312345678 + i) + "\n";
+    t += "user" + std::to_string(i) + "@mail.example.com called (415) 555-26" +
+         std::to_string(10 + i) + " card 4111 1111 1111 1111 and 4111111111111112\n";
+    t += "ssn 078-05-1120 vs 000-12-3456, AKIAIOSFODNN7EXAMPL" +
+         std::string(1, char('A' + i % 26)) + " xAKIAIOSFODNN7EXAMPLE\n";
+    t += "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE" +
+         std::string(1, char('A' + i % 26)) + "\n";
+    t += "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl" +
+         std::to_string(i) + " +44 20 7946 09" + std::to_string(10 + i) + "\n";
+    if (i % 7 == 0)
+      t += "-----BEGIN EC PRIVATE "
+           "KEY-----\nMHcCAQEEIIrYSSNQFaA2Hwf1duRSxKtLYX5CB04fSeQ6tF1aY/PuoAoGCCqG\n"
+           "-----END EC PRIVATE KEY-----\n";
+  }
+  return t;
+}
+
+TEST(DlpScannerEngines, HyperscanAndPcre2AloneAgree) {
+  std::string err;
+  auto fast = DlpScanner::create(DlpOptions{}, &err);
+  ASSERT_NE(fast, nullptr) << err;
+  DlpOptions slow_opts;
+  slow_opts.use_hyperscan = false;
+  slow_opts.custom = {{"ticket", "TICKET", "TCK-[0-9]{6}"}};
+  auto slow = DlpScanner::create(slow_opts, &err);
+  ASSERT_NE(slow, nullptr) << err;
+  DlpOptions fast_custom;
+  fast_custom.custom = slow_opts.custom;
+  auto fast2 = DlpScanner::create(fast_custom, &err);
+  ASSERT_NE(fast2, nullptr) << err;
+  std::string text = mixed_text() + "see TCK-123456\n";
+  auto a = fast2->scan(text);
+  auto b = slow->scan(text);
+  ASSERT_GT(a.size(), 300u);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].offset, b[i].offset) << i;
+    EXPECT_EQ(a[i].length, b[i].length) << i;
+    EXPECT_EQ(a[i].detector, b[i].detector) << i;
+  }
+  std::string red = fast->redact(text).text;
+  EXPECT_EQ(red.find(" AKIAIOSFODNN7EXAMPL"), std::string::npos);   // the standalone keys
+  EXPECT_NE(red.find("xAKIAIOSFODNN7EXAMPLE"), std::string::npos);  // glued: not a key
+  // Without Hyperscan the empty-match check still holds.
+  DlpOptions bad;
+  bad.use_hyperscan = false;
+  bad.custom = {{"e", "E", "a*"}};
+  EXPECT_EQ(DlpScanner::create(bad, &err), nullptr);
+  EXPECT_NE(err.find("empty string"), std::string::npos) << err;
+}
+
+TEST(DlpScannerEngines, ConcurrentScansShareOneScanner) {
+  std::string err;
+  auto s = DlpScanner::create(DlpOptions{}, &err);
+  ASSERT_NE(s, nullptr) << err;
+  const std::string text = mixed_text();
+  const auto want = s->scan(text);
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int k = 0; k < 25; ++k) {
+        auto got = s->scan(text);
+        if (got.size() != want.size()) ++mismatches;
+        for (size_t i = 0; i < got.size() && i < want.size(); ++i)
+          if (got[i].offset != want[i].offset || got[i].length != want[i].length) ++mismatches;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace
