@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <random>
 #include <thread>
 
@@ -28,6 +30,7 @@
 #include "agentsh/runtime_dir.h"
 #include "common/fs_util.h"
 #include "policy/engine.h"
+#include "proxy/dlp_scanner.h"
 #include "proxy/policy_net_decider.h"
 #include "proxy/proxy.h"
 #include "tracer/engine_decider.h"
@@ -146,6 +149,8 @@ struct CommandRunner::State {
   PolicyContext ctx;
   std::string session_id, command_id;
   std::unique_ptr<AuditStore> audit;
+  // DLP: redacts piped command output and what audit rows say (target, message).
+  std::unique_ptr<proxy::DlpScanner> dlp;
   RuntimeDir rt;
   std::string trash, hook;
   std::unique_ptr<policy::Engine> net_engine;  // the proxy's (compiled without ports)
@@ -158,14 +163,27 @@ struct CommandRunner::State {
 
   void record(AuditEvent ev) {
     if (!audit) return;
+    if (dlp && dlp->enabled()) {
+      ev.target = dlp->redact(ev.target).text;
+      ev.message = dlp->redact(ev.message).text;
+    }
     ev.session = session_id;
     if (ev.command_id.empty()) ev.command_id = command_id;
     audit->record(std::move(ev));
   }
 
   // Asks a person (api/tty approvals); false unless someone said yes. Blocks.
+  // A yes holds for the rest of this run for the same question (kind + target): the
+  // top-level command approved once is not asked again when the tracer sees its execve,
+  // nor is a file the person already let the agent read. A no is not remembered: the
+  // next attempt asks again.
   bool ask(const std::string& kind, const std::string& op, const std::string& target,
            const policy::Verdict& v, std::string* why) {
+    std::string key = kind + '\0' + target;
+    {
+      std::lock_guard<std::mutex> lk(approved_mu);
+      if (approved.count(key)) return true;
+    }
     ApprovalRequest req;
     req.session = session_id;
     req.kind = kind;
@@ -175,8 +193,14 @@ struct CommandRunner::State {
     req.message = v.message;
     ApprovalOutcome out = approval_client::request_approval(ctx.cfg, req);
     if (why) *why = out.approved ? "" : "approval denied: " + out.reason;
+    if (out.approved) {
+      std::lock_guard<std::mutex> lk(approved_mu);
+      approved.insert(key);
+    }
     return out.approved;
   }
+  std::mutex approved_mu;
+  std::set<std::string> approved;
 };
 
 CommandRunner::CommandRunner(RunOptions opts) : opts_(std::move(opts)) {}
@@ -228,6 +252,12 @@ int CommandRunner::run() {
             strerror(errno));
     return 2;
   }
+  if (cfg.dlp_mode != "disabled") {
+    s.dlp = proxy::DlpScanner::create(cfg, &err);
+    // A broken custom pattern must not leave output unredacted silently.
+    if (!s.dlp) fprintf(stderr, "agentsh: WARNING: secret redaction off: %s\n", err.c_str());
+  }
+  if (s.ctx.session) SessionStore(cfg.sessions_dir).touch(s.ctx.session->id);
   if (cfg.audit_enabled) {
     s.audit = AuditStore::open(cfg.audit_db, &err);
     if (!s.audit)
@@ -506,7 +536,7 @@ int CommandRunner::spawn_and_wait(std::vector<std::string>& argv, const std::str
   for (auto& e : envv) cenv.push_back(e.data());
   cenv.push_back(nullptr);
 
-  OutputFilter out_filter(s.ctx.cfg);
+  OutputFilter out_filter(s.dlp.get());
   if (!out_filter.prepare()) {
     fprintf(stderr, "agentsh exec: cannot set up output redaction: %s\n", strerror(errno));
     return 2;

@@ -44,7 +44,7 @@ constexpr int kDrainMs = 2000;
 
 }  // namespace
 
-OutputFilter::OutputFilter(const Config& cfg) : cfg_(cfg) {}
+OutputFilter::OutputFilter(const proxy::DlpScanner* scanner) : scanner_(scanner) {}
 
 OutputFilter::~OutputFilter() {
   stop_ = true;
@@ -52,17 +52,9 @@ OutputFilter::~OutputFilter() {
 }
 
 bool OutputFilter::prepare() {
-  if (cfg_.dlp_mode == "disabled") return true;
+  if (!scanner_ || !scanner_->enabled()) return true;
   bool want[2] = {!isatty(1) && fcntl(1, F_GETFD) >= 0, !isatty(2) && fcntl(2, F_GETFD) >= 0};
   if (!want[0] && !want[1]) return true;
-  std::string err;
-  scanner_ = proxy::DlpScanner::create(cfg_, &err);
-  if (!scanner_) {
-    // A broken custom pattern must not leave output unredacted silently.
-    fprintf(stderr, "agentsh: WARNING: output redaction off: %s\n", err.c_str());
-    return true;
-  }
-  if (!scanner_->enabled()) return true;
   shared_ = want[0] && want[1] && same_file(1, 2);
   for (int i = 0; i < 2; ++i) {
     if (!want[i] || (i == 1 && shared_)) continue;

@@ -17,7 +17,6 @@
 #include <string>
 #include <thread>
 
-#include "agentsh/config.h"
 #include "common/scoped_fd.h"
 
 namespace agentsh {
@@ -28,7 +27,8 @@ class DlpScanner;
 
 class OutputFilter {
  public:
-  explicit OutputFilter(const Config& cfg);
+  // `scanner` null = no redaction (DLP disabled or unavailable). It must outlive this.
+  explicit OutputFilter(const proxy::DlpScanner* scanner);
   ~OutputFilter();
   OutputFilter(const OutputFilter&) = delete;
   OutputFilter& operator=(const OutputFilter&) = delete;
@@ -45,8 +45,7 @@ class OutputFilter {
  private:
   void pump();
 
-  const Config& cfg_;
-  std::unique_ptr<proxy::DlpScanner> scanner_;
+  const proxy::DlpScanner* scanner_;
   // For fd 1 and fd 2: the pipe's read end (parent) and write end (child), -1 if that
   // stream is not filtered. `shared_` = stderr rides on stdout's pipe.
   ScopedFd read_[2], write_[2];
