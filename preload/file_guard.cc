@@ -119,6 +119,52 @@ long dir_not_empty(long fd) noexcept {
   }
 }
 
+// Moves `last` (in directory `pfd`, already lstat'ed as `st`) to `name` in the trash
+// directory `tfd` when the two are on different filesystems (rename says EXDEV): copies
+// a regular file with sendfile (no buffer of ours), re-creates a symlink or an empty
+// directory, then removes the original. Only once the copy is complete is the original
+// removed; on any failure the partial copy goes and the original stays.
+long move_across_filesystems(long pfd, const char* last, long tfd, const char* name,
+                             const struct stat& st) noexcept {
+  const mode_t perm = st.st_mode & 07777;
+  if (S_ISDIR(st.st_mode)) {  // an empty directory (rmdir checked emptiness)
+    long r = sys::call(SYS_mkdirat, tfd, sys::arg(name), perm);
+    if (r < 0) return r;
+    r = sys::call(SYS_unlinkat, pfd, sys::arg(last), AT_REMOVEDIR);
+    if (r < 0) sys::call(SYS_unlinkat, tfd, sys::arg(name), AT_REMOVEDIR);
+    return r;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    char target[kPathMax];
+    long n = sys::call(SYS_readlinkat, pfd, sys::arg(last), sys::arg(target), sizeof target - 1);
+    if (n < 0) return n;
+    target[n] = '\0';
+    long r = sys::call(SYS_symlinkat, sys::arg(target), tfd, sys::arg(name));
+    if (r < 0) return r;
+    r = sys::call(SYS_unlinkat, pfd, sys::arg(last), 0);
+    if (r < 0) sys::call(SYS_unlinkat, tfd, sys::arg(name), 0);
+    return r;
+  }
+  if (!S_ISREG(st.st_mode)) return -EXDEV;  // devices, fifos, sockets: keep, refuse
+  long in = sys::call(SYS_openat, pfd, sys::arg(last), O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (in < 0) return in;
+  long out = sys::call(SYS_openat, tfd, sys::arg(name),
+                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm);
+  if (out < 0) return sys::close_keep(static_cast<int>(in), out);
+  long r = 0;
+  for (;;) {
+    r = sys::call(SYS_sendfile, out, in, 0, 1L << 30);
+    if (r == -EINTR) continue;
+    if (r <= 0) break;
+  }
+  if (r == 0) r = sys::call(SYS_fchmod, out, perm);
+  sys::close(static_cast<int>(in));
+  sys::close(static_cast<int>(out));
+  if (r == 0) r = sys::call(SYS_unlinkat, pfd, sys::arg(last), 0);
+  if (r < 0) sys::call(SYS_unlinkat, tfd, sys::arg(name), 0);
+  return r;
+}
+
 // soft_delete: moves the target into the session's trash as <pid>-<n>-<basename>
 // instead of deleting it, and reports success. `open_path` is the resolved path (final
 // component not followed). Refuses (EACCES) rather than deletes when it cannot move.
@@ -161,6 +207,9 @@ long soft_delete(const char* open_path, const char* dpath, const Outcome& o, boo
     name.add_int(static_cast<long>(__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED)));
     name.add_char('-').add(last, bl);
     r = sys::call(SYS_renameat2, pfd, sys::arg(last), tfd, sys::arg(name.data()), RENAME_NOREPLACE);
+    // The workspace and the trash on different filesystems (a separate /home, a
+    // container volume): copy, then remove.
+    if (r == -EXDEV) r = move_across_filesystems(pfd, last, tfd, name.data(), st);
     if (r != -EEXIST) break;
   }
   if (tfd >= 0) sys::close(static_cast<int>(tfd));

@@ -346,6 +346,52 @@ TEST_F(HookFileTest, SoftDeleteMovesIntoTrash) {
   EXPECT_EQ(recs[0].err, 0);
 }
 
+// The workspace and the trash on different filesystems (a tmpfs here): rename says
+// EXDEV, so the hook copies into the trash and only then removes the original.
+TEST_F(HookFileTest, SoftDeleteAcrossFilesystems) {
+  char tmpl[] = "/dev/shm/agentsh-xdev-XXXXXX";
+  if (!fs::exists("/dev/shm") || mkdtemp(tmpl) == nullptr) GTEST_SKIP() << "no /dev/shm";
+  std::string x = tmpl;
+  struct stat a {}, b {};
+  fs::create_directories(world_.trash());
+  if (stat(x.c_str(), &a) != 0 || stat(world_.trash().c_str(), &b) != 0 || a.st_dev == b.st_dev) {
+    fs::remove_all(x);
+    GTEST_SKIP() << "/dev/shm is on the trash's filesystem";
+  }
+  write_file(x + "/file", "cross-device");
+  fs::create_symlink("/etc/hostname", x + "/link");
+  fs::create_directories(x + "/emptydir");
+  world_.builder().add_file_rule("soft-xdev", "", "", ops({FileOp::kDelete, FileOp::kRmdir}),
+                                 Decision::kSoftDelete, {x + "/**"});
+  world_.builder().add_file_rule("xdev-rest", "", "", policy::kAllOps, Decision::kAllow,
+                                 {x, x + "/**"});
+  standard();
+  RunResult r = ops_run({"unlink", x + "/file", "unlink", x + "/link", "rmdir", x + "/emptydir"});
+  EXPECT_EQ(r.lines(), (std::vector<std::string>{"unlink OK", "unlink OK", "rmdir OK"}));
+  EXPECT_FALSE(fs::exists(x + "/file"));
+  EXPECT_FALSE(fs::is_symlink(x + "/link"));
+  EXPECT_FALSE(fs::exists(x + "/emptydir"));
+  int files = 0, links = 0, dirs = 0;
+  for (const auto& e : fs::directory_iterator(world_.trash())) {
+    std::string n = e.path().filename().string();
+    if (n.ends_with("-file")) {
+      ++files;
+      EXPECT_EQ(read_file(e.path().string()), "cross-device");
+    } else if (n.ends_with("-link")) {
+      ++links;
+      EXPECT_TRUE(fs::is_symlink(e.path()));
+      EXPECT_EQ(fs::read_symlink(e.path()).string(), "/etc/hostname");
+    } else if (n.ends_with("-emptydir")) {
+      ++dirs;
+      EXPECT_TRUE(fs::is_directory(e.path()));
+    }
+  }
+  EXPECT_EQ(files, 1);
+  EXPECT_EQ(links, 1);
+  EXPECT_EQ(dirs, 1);
+  fs::remove_all(x);
+}
+
 TEST_F(HookFileTest, RedirectWritesElsewhere) {
   standard();
   RunResult r = ops_run({"write", w_ + "/redir-me", "payload"});
