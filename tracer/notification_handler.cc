@@ -29,7 +29,12 @@ void NotificationHandler::handle(const seccomp_notif& n) {
       c.tgid = proc_fs::read_creds(c.tid, &pc) ? pc.tgid : c.tid;
     }
     if (auto st = ctx_.procs.state(c.tid)) c.state = *st;
-    o = dispatch(c);
+    try {
+      o = dispatch(c);
+    } catch (...) {
+      // Out of memory or a Decider that threw: the call fails, the tree goes on.
+      o = Outcome::error(c.info->deny_errno ? c.info->deny_errno : EPERM);
+    }
   }
   switch (o.kind) {
     case Outcome::Kind::kContinue:
@@ -60,6 +65,7 @@ Outcome NotificationHandler::dispatch(const Caller& c) {
     case Handler::kFdMeta: return fs_.fd_meta(c);
     case Handler::kConnect: return net_.connect(c);
     case Handler::kSendto: return net_.sendto(c);
+    case Handler::kSendmsg: return net_.sendmsg(c);
     case Handler::kSignal: return proc_.signal(c);
     case Handler::kPidfdSignal: return proc_.pidfd_signal(c);
     case Handler::kPtrace: return proc_.ptrace(c);

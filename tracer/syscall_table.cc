@@ -130,6 +130,8 @@ constexpr SyscallInfo kTable[] = {
     if_nonzero(net(SYS_sendto, "sendto", Handler::kSendto,
                    {A::kFd, A::kBuf, A::kLen, A::kFlags, A::kSockaddr, A::kSockLen}),
                4),
+    // Always: whether a msghdr names a destination (UDP, TCP Fast Open) is in memory.
+    net(SYS_sendmsg, "sendmsg", Handler::kSendmsg, {A::kFd, A::kMsghdr, A::kFlags, _, _, _}),
     if_mask(other(SYS_clone, "clone", Family::kCreds, Handler::kTaint, EPERM,
                   {A::kFlags, A::kAddr, A::kOther, A::kOther, A::kOther, _}),
             0, kNsFlags),
@@ -234,6 +236,8 @@ constexpr SyscallInfo kTable[] = {
           {A::kPid, A::kTid, A::kSig, A::kSigInfo, _, _}),
     other(SYS_open_by_handle_at, "open_by_handle_at", Family::kDenied, Handler::kAlwaysDeny,
           EACCES, {A::kFd, A::kOther, A::kFlags, _, _, _}),
+    net(SYS_sendmmsg, "sendmmsg", Handler::kSendmsg,
+        {A::kFd, A::kMsghdr, A::kLen, A::kFlags, _, _}),
     other(SYS_setns, "setns", Family::kDenied, Handler::kAlwaysDeny, EPERM,
           {A::kFd, A::kFlags, _, _, _, _}),
     other(SYS_process_vm_readv, "process_vm_readv", Family::kProcess, Handler::kProcessVm, EPERM,

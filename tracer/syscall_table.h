@@ -41,6 +41,7 @@ enum class Handler : uint8_t {
   kFdMeta,       // fchmod/fchown: decided on the fd's path, emulated on a duplicate
   kConnect,      // connect: emulated on a duplicate of the socket
   kSendto,       // sendto with a destination: emulated
+  kSendmsg,      // sendmsg/sendmmsg: the msghdr may carry a destination: emulated
   kSignal,       // kill/tkill/tgkill/rt_(tg)sigqueueinfo: target must be in the tree
   kPidfdSignal,  // pidfd_send_signal: emulated on a duplicate of the pidfd
   kPtrace,       // ptrace: EPERM
@@ -66,6 +67,7 @@ enum class Arg : uint8_t {
   kSize,        // size of the preceding struct
   kSockaddr,    // const struct sockaddr*
   kSockLen,     // socklen_t
+  kMsghdr,      // struct msghdr* (sendmsg) or struct mmsghdr* (sendmmsg)
   kBuf,         // const void* payload
   kLen,         // size_t length (payload or mapping)
   kPid,         // pid_t (kill: <= 0 means process groups)

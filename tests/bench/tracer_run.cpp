@@ -5,6 +5,7 @@
 // Google Benchmark binary; tracer_bench.sh compiles this file itself.
 //
 //   tracer_run [--deny-command NAME]... [--deny-path DIR]... [--audit] -- CMD [ARGS...]
+//   tracer_run --probe      (what Availability::probe() finds here)
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +41,11 @@ int main(int argc, char** argv) {
       ++i;
     } else if (a == "--audit") {
       audit = true;
+    } else if (a == "--probe") {
+      auto av = agentsh::tracer::Availability::probe();
+      printf("ptrace=%d seccomp=%d user_notif=%d sync_wakeup=%d why_not=%s\n", av.ptrace,
+             av.seccomp, av.user_notif, av.sync_wakeup, av.why_not.c_str());
+      return 0;
     } else {
       fprintf(stderr, "usage: %s [--deny-command N] [--deny-path D] [--audit] -- CMD...\n",
               argv[0]);

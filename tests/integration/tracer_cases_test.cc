@@ -483,7 +483,8 @@ TEST_P(TracerCase, ConnectToDeniedAddressIsRefusedAllowedOneWorks) {
   Listener l;
   RunResult r = run_case({bin("tracer_net"), "connect", "127.0.0.1", l.port()});
   EXPECT_HAS(r.out, "connect=ok");
-  for (const char* op : {"connect", "raw-connect", "connect6", "sendto"}) {
+  for (const char* op :
+       {"connect", "raw-connect", "connect6", "sendto", "sendmsg", "sendmmsg", "fastopen"}) {
     SCOPED_TRACE(op);
     r = run_case({bin("tracer_net"), op, "127.0.0.2", l.port()});
     EXPECT_HAS(r.out, std::string(op) + "=EACCES");
@@ -492,6 +493,11 @@ TEST_P(TracerCase, ConnectToDeniedAddressIsRefusedAllowedOneWorks) {
   }
   r = run_case({bin("tracer_net"), "sendto", "127.0.0.1", l.port()});
   EXPECT_HAS(r.out, "sendto=ok");
+  r = run_case({bin("tracer_net"), "sendmsg", "127.0.0.1", l.port()});
+  EXPECT_HAS(r.out, "sendmsg=ok");
+  r = run_case({bin("tracer_net"), "sendmmsg", "127.0.0.1", l.port()});
+  EXPECT_HAS(r.out, "sent=2 len0=4");
+  EXPECT_HAS(r.out, "sendmmsg=ok");
 }
 
 // ---- foreign ABIs ----------------------------------------------------------------------

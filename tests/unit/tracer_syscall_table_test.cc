@@ -81,6 +81,10 @@ TEST(SyscallTable, EveryRowIsConsistent) {
         EXPECT_GE(syscall_table::arg_index(s, Arg::kSockaddr), 0);
         EXPECT_EQ(syscall_table::arg_index(s, Arg::kFd), 0);
         break;
+      case Handler::kSendmsg:
+        EXPECT_GE(syscall_table::arg_index(s, Arg::kMsghdr), 0);
+        EXPECT_EQ(syscall_table::arg_index(s, Arg::kFd), 0);
+        break;
       case Handler::kFdMeta:
         EXPECT_EQ(syscall_table::arg_index(s, Arg::kFd), 0);
         break;
@@ -115,7 +119,7 @@ TEST(SyscallTable, CoversWhatTheTracerMustCatch) {
        {"execve", "execveat", "open", "openat", "openat2", "creat", "truncate", "rename",
         "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "chmod",
         "fchmodat", "fchmodat2", "chown", "lchown", "fchownat", "mknod", "mknodat", "unlink",
-        "unlinkat", "mkdir", "mkdirat", "rmdir", "connect", "sendto", "kill", "tkill",
+        "unlinkat", "mkdir", "mkdirat", "rmdir", "connect", "sendto", "sendmsg", "sendmmsg", "kill", "tkill",
         "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal", "ptrace",
         "process_vm_readv", "process_vm_writev", "pidfd_getfd", "io_uring_setup",
         "open_by_handle_at", "userfaultfd", "mount", "chroot", "seccomp"})
