@@ -276,6 +276,14 @@ int Supervisor::run(pid_t child) {
   return status;
 }
 
+void Supervisor::kill_tree() {
+  if (mode_ == Mode::kHookOnly || !impl_) {
+    forward_signal(SIGKILL);
+    return;
+  }
+  for (pid_t p : impl_->ctx->procs.tgids()) kill(p, SIGKILL);
+}
+
 void Supervisor::forward_signal(int sig) {
   pid_t c = child_.load();
   if (c > 0) kill(c, sig);

@@ -85,6 +85,9 @@ class Supervisor {
   int run(pid_t child);
   // Async-signal-safe: sends `sig` to the tree's main child (no-op before run()).
   void forward_signal(int sig);
+  // Thread-safe (not async-signal-safe): SIGKILL to every process of the tree, e.g. on a
+  // timeout or when daemonised leftovers must not outlive the session. run() then returns.
+  void kill_tree();
 
   Mode mode() const { return mode_; }
   const Availability& availability() const { return avail_; }

@@ -73,6 +73,7 @@ struct RunSpec {
   uint64_t gate = 0;
   bool private_usr_local = false;
   bool deny_ptrace_first = false;  // simulate a container that refuses ptrace
+  bool kill_tree_when_marker = false;  // call kill_tree() once <cwd>/ready exists
   std::string cwd;
 };
 
@@ -204,7 +205,15 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
       execve(argv[0], argv.data(), envp);
       _exit(127);
     }
+    std::thread killer;
+    if (spec.kill_tree_when_marker) {
+      killer = std::thread([&sup, ready = spec.cwd + "/ready"] {
+        while (access(ready.c_str(), F_OK) != 0) usleep(10000);
+        sup.kill_tree();
+      });
+    }
     int st = sup.run(c);
+    if (killer.joinable()) killer.join();
     {
       std::string more = "execs=" + std::to_string(spec.decider->exec_calls()) +
                          "\ndirect_execs=" + std::to_string(spec.decider->direct_exec_calls()) +
@@ -595,6 +604,18 @@ TEST_P(TracerCase, TheTreeDiesWithTheSupervisor) {
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_TRUE(gone);
+}
+
+TEST_P(TracerCase, KillTreeEndsDaemonisedLeftoversToo) {
+  // A background sleeper would keep the session alive forever; kill_tree() ends it.
+  RunSpec s;
+  s.argv = {"/bin/sh", "-c",
+            bin("tracer_proc") + " sleep & " + bin("tracer_proc") + " sleep & : > ready; wait"};
+  s.kill_tree_when_marker = true;
+  RunResult r = run(s);
+  ASSERT_TRUE(r.harness_ok);
+  ASSERT_TRUE(WIFSIGNALED(r.status)) << r.status;
+  EXPECT_EQ(WTERMSIG(r.status), SIGKILL);
 }
 
 // ---- the gate ----------------------------------------------------------------------------
