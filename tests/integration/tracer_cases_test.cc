@@ -310,7 +310,29 @@ TEST_P(TracerCase, ScriptInterpreterIsAProgramToo) {
   EXPECT_TRUE(fs::exists(p("marker")));
 }
 
+TEST_P(TracerCase, ExecRaceNeverRunsTheDeniedProgram) {
+  // Another thread flips the path between an allowed and a denied program while exec
+  // runs: the copy is decided, and what the kernel actually loads is checked at
+  // PTRACE_EVENT_EXEC — a swapped image is killed before it runs.
+  RunResult r = run_case({bin("tracer_race"), "exec", p("allowed-cmd"), p("blocked-cmd"),
+                          p("marker"), "200"});
+  ASSERT_TRUE(r.harness_ok);
+  EXPECT_HAS(r.out, "ran=");
+  if (fs::exists(p("marker"))) {
+    EXPECT_EQ(slurp(p("marker")), p("allowed-cmd"));
+  }
+  EXPECT_LACKS(r.out, "marker ran: " + p("blocked-cmd"));
+}
+
 // ---- files -----------------------------------------------------------------------------
+
+TEST_P(TracerCase, OpenRaceNeverLeaksTheDeniedFile) {
+  std::ofstream(p("ok/plain")) << "plain";
+  RunResult r = run_case({bin("tracer_race"), "open", p("ok/plain"), p("secret/key"), "3000"});
+  ASSERT_TRUE(r.harness_ok);
+  EXPECT_HAS(r.out, "leaked=0\n");
+  EXPECT_LACKS(r.out, "opened=0 ");  // the allowed file did open
+}
 
 TEST_P(TracerCase, DeniedFileOpensFailWithEaccesEveryWay) {
   for (const char* op : {"read", "raw-read"}) {
