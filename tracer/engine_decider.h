@@ -30,8 +30,7 @@ class EngineDecider : public Decider {
   explicit EngineDecider(const policy::Engine& engine, AskFn ask = nullptr)
       : engine_(engine), ask_(std::move(ask)) {}
 
-  Verdict exec(const std::vector<std::string>& argv, std::string_view path,
-               bool nested) override;
+  Verdict exec(const std::vector<std::string>& argv, std::string_view path, bool nested) override;
   Verdict file(std::string_view path, policy::FileOp op) override;
   Verdict net(std::string_view ip, uint16_t port) override;
 

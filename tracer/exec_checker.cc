@@ -16,8 +16,8 @@ namespace agentsh::tracer {
 
 namespace {
 
-constexpr size_t kBinprmBuf = 256;      // BINPRM_BUF_SIZE
-constexpr int kMaxInterpDepth = 4;      // BINPRM_MAX_RECURSION
+constexpr size_t kBinprmBuf = 256;  // BINPRM_BUF_SIZE
+constexpr int kMaxInterpDepth = 4;  // BINPRM_MAX_RECURSION
 constexpr size_t kMaxArgBytes = 8 << 20;
 constexpr size_t kMaxArgs = 1 << 20;
 
@@ -70,8 +70,7 @@ bool inspect(const SupervisorContext& ctx, int object, std::string* head, bool* 
 
 }  // namespace
 
-bool ExecChecker::parse_shebang(const std::string& head, std::string* interp,
-                                std::string* arg) {
+bool ExecChecker::parse_shebang(const std::string& head, std::string* interp, std::string* arg) {
   if (head.size() < 2 || head[0] != '#' || head[1] != '!') return false;
   size_t end = head.find('\n');
   if (end == std::string::npos) end = head.size();
@@ -90,8 +89,7 @@ bool ExecChecker::parse_shebang(const std::string& head, std::string* interp,
 }
 
 std::vector<std::string> ExecChecker::script_argv(const std::vector<std::string>& argv,
-                                                  const std::string& interp,
-                                                  const std::string& arg,
+                                                  const std::string& interp, const std::string& arg,
                                                   const std::string& filename) {
   std::vector<std::string> out{interp};
   if (!arg.empty()) out.push_back(arg);
@@ -137,7 +135,7 @@ Outcome ExecChecker::check(const Caller& c) {
 
   ScopedFd object;
   std::string lexical, real;
-  struct stat st{};
+  struct stat st {};
   r = fs_.lookup(c, dirfd, path, flags & AT_SYMLINK_NOFOLLOW, flags & AT_EMPTY_PATH, &object,
                  &lexical, &real, &st);
   // Nothing to run: the kernel would fail the same way. Not decided, so a shell walking
@@ -175,7 +173,7 @@ Outcome ExecChecker::check(const Caller& c) {
     filename = interp;
     ScopedFd iobj;
     std::string ilex, ireal;
-    struct stat ist{};
+    struct stat ist {};
     r = fs_.lookup(c, AT_FDCWD, interp, false, false, &iobj, &ilex, &ireal, &ist);
     if (r < 0) return Outcome::error(-r);
     if (!S_ISREG(ist.st_mode)) return Outcome::error(EACCES);
@@ -204,7 +202,7 @@ bool ExecChecker::verify(pid_t tgid, pid_t former_tid) {
     return false;
   };
   if (!a) return fail("pid " + std::to_string(tgid), "exec that the supervisor never approved");
-  struct stat st{};
+  struct stat st {};
   std::string proc = "/proc/" + std::to_string(tgid);
   if (stat((proc + "/exe").c_str(), &st) != 0 || st.st_dev != a->dev || st.st_ino != a->ino)
     return fail(a->command, "the program that started is not the one approved");

@@ -26,10 +26,10 @@ namespace {
 constexpr size_t kPathMax = 4095;  // PATH_MAX without the NUL
 // O_LARGEFILE as the kernel sees it (userspace headers define it as 0 on x86_64).
 constexpr int kKernelLargefile = 0100000;
-constexpr uint64_t kValidOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC |
-                                     O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | FASYNC |
-                                     O_DIRECT | kKernelLargefile | O_DIRECTORY | O_NOFOLLOW |
-                                     O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE;
+constexpr uint64_t kValidOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |
+                                     O_NONBLOCK | O_DSYNC | O_SYNC | FASYNC | O_DIRECT |
+                                     kKernelLargefile | O_DIRECTORY | O_NOFOLLOW | O_NOATIME |
+                                     O_CLOEXEC | O_PATH | O_TMPFILE;
 constexpr int kTmpfileBit = O_TMPFILE & ~O_DIRECTORY;
 
 int sys_openat2(int dirfd, const char* path, uint64_t flags, uint64_t mode, uint64_t resolve) {
@@ -41,18 +41,22 @@ int sys_openat2(int dirfd, const char* path, uint64_t flags, uint64_t mode, uint
   return r < 0 ? -errno : static_cast<int>(r);
 }
 
-int64_t ret_of(long r) { return r < 0 ? -errno : r; }
+int64_t ret_of(long r) {
+  return r < 0 ? -errno : r;
+}
 
 std::string join(const std::string& base, const std::string& rel) {
   std::string out(kPathMax + 2, '\0');
-  size_t n = path_util::join_normalize(base.data(), base.size(), rel.data(), rel.size(),
-                                       out.data(), out.size());
+  size_t n = path_util::join_normalize(base.data(), base.size(), rel.data(), rel.size(), out.data(),
+                                       out.size());
   if (n == 0) return {};
   out.resize(n);
   return out;
 }
 
-int as_fd(uint64_t v) { return static_cast<int>(static_cast<uint32_t>(v)); }
+int as_fd(uint64_t v) {
+  return static_cast<int>(static_cast<uint32_t>(v));
+}
 
 // "/proc/<digits>" prefix of a path: the pid, or 0.
 pid_t proc_pid_of(const std::string& p, std::string* rest) {
@@ -85,7 +89,7 @@ struct FsEmulator::Target {
   std::string real_parent;
   ScopedFd object;  // O_PATH of the object, when it exists
   int lookup_err = 0;
-  struct stat st{};
+  struct stat st {};
   std::string real;  // where it really is
 };
 
@@ -157,8 +161,7 @@ int FsEmulator::resolve(const Caller& c, int dirfd, const std::string& path, boo
     if (fstat(t->object.get(), &t->st) != 0) return -errno;
     return 0;
   }
-  int r = make_base(c, dirfd, path, &t->base,
-                    resolve_flags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT));
+  int r = make_base(c, dirfd, path, &t->base, resolve_flags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT));
   if (r < 0) return r;
   t->lexical = join(t->base.lexical, path);
   if (t->lexical.empty()) return -ENAMETOOLONG;
@@ -201,8 +204,8 @@ int FsEmulator::resolve(const Caller& c, int dirfd, const std::string& path, boo
 }
 
 int FsEmulator::lookup(const Caller& c, int dirfd, const std::string& path, bool nofollow,
-                       bool empty_path, ScopedFd* object, std::string* lexical,
-                       std::string* real, struct stat* st) {
+                       bool empty_path, ScopedFd* object, std::string* lexical, std::string* real,
+                       struct stat* st) {
   Target t;
   if (path.empty()) {
     int r = resolve(c, dirfd, path, true, empty_path, &t);
@@ -263,7 +266,8 @@ bool FsEmulator::permit(const Caller& c, const std::string& lexical, const std::
   if (real.empty() || real == lexical || real[0] != '/') return true;
   // The caller's own /proc/<pid> is what policies call /proc/self.
   std::string own = "/proc/" + std::to_string(c.tgid);
-  if (real.compare(0, own.size(), own) == 0 && (real.size() == own.size() || real[own.size()] == '/')) {
+  if (real.compare(0, own.size(), own) == 0 &&
+      (real.size() == own.size() || real[own.size()] == '/')) {
     std::string self = "/proc/self" + real.substr(own.size());
     return self == lexical || permit_one(c, self, op);
   }
@@ -303,8 +307,8 @@ Outcome FsEmulator::open_tty(const Caller& c, int flags) {
 
 Outcome FsEmulator::open_existing(const Caller& c, Target& t, int flags, bool, bool) {
   if (S_ISCHR(t.st.st_mode) && t.st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
-  ScopedFd fd =
-      ctx_.reopen(t.object.get(), (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_NOCTTY);
+  ScopedFd fd = ctx_.reopen(t.object.get(),
+                            (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_NOCTTY);
   if (!fd) return Outcome::error(errno);
   return Outcome::install(std::move(fd), flags & O_CLOEXEC);
 }
@@ -437,7 +441,7 @@ Outcome FsEmulator::open(const Caller& c) {
     }
     // The final component does not resolve. A dangling symlink is followed to create
     // its target, like the kernel does (bounded); anything else is created here.
-    struct stat lst{};
+    struct stat lst {};
     if (fstatat(t.parent.get(), t.name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0) {
       if (!S_ISLNK(lst.st_mode)) continue;  // appeared meanwhile: look again
       if (iflags & O_EXCL) return Outcome::error(EEXIST);
@@ -527,8 +531,8 @@ Outcome FsEmulator::path_op(const Caller& c) {
       if (!exists) return Outcome::error(t.lookup_err);
       mode_t m = mode_arg() & 07777;
       if (follow || !t.parent)
-        return Outcome::from_ret(ret_of(fchmodat(ctx_.proc_self_fd.get(),
-                                                 std::to_string(t.object.get()).c_str(), m, 0)));
+        return Outcome::from_ret(ret_of(
+            fchmodat(ctx_.proc_self_fd.get(), std::to_string(t.object.get()).c_str(), m, 0)));
       return Outcome::from_ret(
           ret_of(syscall(arch::kNrFchmodat2, t.parent.get(), name, m, AT_SYMLINK_NOFOLLOW)));
     }
@@ -598,16 +602,16 @@ Outcome FsEmulator::two_path_op(const Caller& c) {
   if (is_link) {
     if (follow_old || empty_old || !a.parent) {
       if (!a.object) return Outcome::error(a.lookup_err);
-      return Outcome::from_ret(ret_of(linkat(ctx_.proc_self_fd.get(),
-                                             std::to_string(a.object.get()).c_str(),
-                                             b.parent.get(), b.name.c_str(), AT_SYMLINK_FOLLOW)));
+      return Outcome::from_ret(
+          ret_of(linkat(ctx_.proc_self_fd.get(), std::to_string(a.object.get()).c_str(),
+                        b.parent.get(), b.name.c_str(), AT_SYMLINK_FOLLOW)));
     }
     return Outcome::from_ret(
         ret_of(linkat(a.parent.get(), a.name.c_str(), b.parent.get(), b.name.c_str(), 0)));
   }
-  return Outcome::from_ret(ret_of(syscall(SYS_renameat2, a.parent.get(), a.name.c_str(),
-                                          b.parent.get(), b.name.c_str(),
-                                          s.nr == SYS_renameat2 ? flags : 0)));
+  return Outcome::from_ret(
+      ret_of(syscall(SYS_renameat2, a.parent.get(), a.name.c_str(), b.parent.get(), b.name.c_str(),
+                     s.nr == SYS_renameat2 ? flags : 0)));
 }
 
 Outcome FsEmulator::symlink(const Caller& c) {
@@ -647,8 +651,8 @@ Outcome FsEmulator::fd_meta(const Caller& c) {
   if (!real.empty() && real[0] == '/' && !permit(c, real, {}, s.op)) return Outcome::error(EACCES);
   if (s.op == FileOp::kChmod)
     return Outcome::from_ret(ret_of(fchmod(fd.get(), static_cast<mode_t>(c.arg(1)) & 07777)));
-  return Outcome::from_ret(ret_of(
-      fchown(fd.get(), static_cast<uid_t>(c.arg(1)), static_cast<gid_t>(c.arg(2)))));
+  return Outcome::from_ret(
+      ret_of(fchown(fd.get(), static_cast<uid_t>(c.arg(1)), static_cast<gid_t>(c.arg(2)))));
 }
 
 }  // namespace agentsh::tracer

@@ -58,13 +58,13 @@ class FsEmulator {
                 bool anchored = false);
   // Resolves (dirfd, path): lexical path, parent directory fd, final name, and the
   // object itself if it exists (following the final symlink iff `follow`).
-  int resolve(const Caller& c, int dirfd, const std::string& path, bool follow,
-              bool empty_path, Target* t, uint64_t resolve_flags = 0);
+  int resolve(const Caller& c, int dirfd, const std::string& path, bool follow, bool empty_path,
+              Target* t, uint64_t resolve_flags = 0);
   bool permit_one(const Caller& c, const std::string& path, policy::FileOp op);
   // openat2(dirfd, path, O_PATH | oflags) as the caller would resolve it (see
   // path_walker.h). Returns the fd or -errno; fills `real` on success.
-  int lookup_fd(const Caller& c, int dirfd, const std::string& path, int oflags,
-                uint64_t resolve, std::string* real);
+  int lookup_fd(const Caller& c, int dirfd, const std::string& path, int oflags, uint64_t resolve,
+                std::string* real);
   Outcome open_existing(const Caller& c, Target& t, int flags, bool write, bool read);
   Outcome open_tty(const Caller& c, int flags);
 

@@ -18,7 +18,9 @@ namespace agentsh::tracer {
 
 namespace {
 constexpr size_t kMaxPayload = 64u << 20;
-int as_fd(uint64_t v) { return static_cast<int>(static_cast<uint32_t>(v)); }
+int as_fd(uint64_t v) {
+  return static_cast<int>(static_cast<uint32_t>(v));
+}
 }  // namespace
 
 bool NetEmulator::describe(const sockaddr_storage& ss, std::string* ip, uint16_t* port) {
@@ -125,12 +127,13 @@ Outcome NetEmulator::sendto(const Caller& c) {
 
 long NetEmulator::send_one(const Caller& c, int sock, bool inet, uint64_t addr, int flags) {
   msghdr m{};
-  if (int r = remote_memory::read(c.tid, addr, &m, sizeof m); r < 0) return r == -EPERM ? -EACCES : r;
+  if (int r = remote_memory::read(c.tid, addr, &m, sizeof m); r < 0)
+    return r == -EPERM ? -EACCES : r;
   sockaddr_storage name{};
   if (m.msg_name != nullptr && m.msg_namelen > 0) {
     if (m.msg_namelen > sizeof name) return -EINVAL;
-    int r = remote_memory::read(c.tid, reinterpret_cast<uint64_t>(m.msg_name), &name,
-                                m.msg_namelen);
+    int r =
+        remote_memory::read(c.tid, reinterpret_cast<uint64_t>(m.msg_name), &name, m.msg_namelen);
     if (r < 0) return r;
     if (inet && !permit(c, name, "sendmsg")) return -EACCES;
   }

@@ -24,8 +24,7 @@ class StaticDecider : public Decider {
   // Deny connections to `ip` (any port when `port` is 0).
   StaticDecider& deny_net(std::string rule, std::string ip, uint16_t port = 0);
 
-  Verdict exec(const std::vector<std::string>& argv, std::string_view path,
-               bool nested) override;
+  Verdict exec(const std::vector<std::string>& argv, std::string_view path, bool nested) override;
   // How many exec questions were asked with nested == false.
   uint64_t direct_exec_calls() const { return direct_exec_calls_; }
   Verdict file(std::string_view path, policy::FileOp op) override;

@@ -88,12 +88,12 @@ enum class Arg : uint8_t {
 // When the prefilter sends the call to the supervisor (after the ABI checks, the
 // exec rule and the gate).
 enum class Route : uint8_t {
-  kAlways,       // every call
-  kArgNonZero,   // args[route_arg] != 0 (64-bit compare)
-  kArgMaskAny,   // args[route_arg] & route_mask (low 32 bits)
-  kArgIn,        // low 32 bits of args[route_arg] is one of route_in[0..route_in_count)
-  kGateRange,    // memory ops: some (addr, len) pair may touch the gate's 4 GiB slice;
-                 // only emitted when a gate is configured
+  kAlways,      // every call
+  kArgNonZero,  // args[route_arg] != 0 (64-bit compare)
+  kArgMaskAny,  // args[route_arg] & route_mask (low 32 bits)
+  kArgIn,       // low 32 bits of args[route_arg] is one of route_in[0..route_in_count)
+  kGateRange,   // memory ops: some (addr, len) pair may touch the gate's 4 GiB slice;
+                // only emitted when a gate is configured
 };
 
 inline constexpr uint8_t kNoArg = 0xff;
@@ -120,8 +120,8 @@ struct SyscallInfo {
   std::array<uint32_t, 4> route_in{};
   uint8_t route_in_count = 0;
   // kGateRange: up to three (addr arg, len arg) pairs; kNoArg ends the list.
-  std::array<std::array<uint8_t, 2>, 3> ranges{{{kNoArg, kNoArg}, {kNoArg, kNoArg},
-                                                {kNoArg, kNoArg}}};
+  std::array<std::array<uint8_t, 2>, 3> ranges{
+      {{kNoArg, kNoArg}, {kNoArg, kNoArg}, {kNoArg, kNoArg}}};
 };
 
 namespace syscall_table {

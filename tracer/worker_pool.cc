@@ -1,8 +1,8 @@
 #include "tracer/worker_pool.h"
 
-#include <sys/epoll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -42,7 +42,9 @@ WorkerPool::WorkerPool(std::shared_ptr<SupervisorContext> ctx,
   s_->handler = std::move(h);
 }
 
-WorkerPool::~WorkerPool() { stop(); }
+WorkerPool::~WorkerPool() {
+  stop();
+}
 
 bool WorkerPool::start(std::string* error) {
   s_->stop_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

@@ -70,9 +70,12 @@ int main(int argc, char** argv) {
       }
       int st = 0;
       waitpid(c, &st, 0);
-      if (WIFEXITED(st) && WEXITSTATUS(st) == 0) ++ran;
-      else if (WIFEXITED(st) && WEXITSTATUS(st) == 100) ++refused;
-      else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) ++killed;
+      if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        ++ran;
+      else if (WIFEXITED(st) && WEXITSTATUS(st) == 100)
+        ++refused;
+      else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+        ++killed;
     }
     printf("ran=%d refused=%d killed=%d\n", ran, refused, killed);
     return 0;

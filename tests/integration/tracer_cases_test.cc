@@ -72,7 +72,7 @@ struct RunSpec {
   bool hook_present = false;
   uint64_t gate = 0;
   bool private_usr_local = false;
-  bool deny_ptrace_first = false;  // simulate a container that refuses ptrace
+  bool deny_ptrace_first = false;      // simulate a container that refuses ptrace
   bool kill_tree_when_marker = false;  // call kill_tree() once <cwd>/ready exists
   std::string cwd;
 };
@@ -95,13 +95,12 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
         .deny_path("deny-secret", (dir_ / "secret").string(), policy::kAllOps)
         .deny_path("deny-system-write", "/usr",
                    op_bit(FileOp::kWrite) | op_bit(FileOp::kCreate) | op_bit(FileOp::kDelete) |
-                       op_bit(FileOp::kRename) | op_bit(FileOp::kMkdir) |
-                       op_bit(FileOp::kMknod) | op_bit(FileOp::kChmod))
+                       op_bit(FileOp::kRename) | op_bit(FileOp::kMkdir) | op_bit(FileOp::kMknod) |
+                       op_bit(FileOp::kChmod))
         .deny_path("deny-ro-chmod", (dir_ / "ro").string(),
                    op_bit(FileOp::kChmod) | op_bit(FileOp::kChown) | op_bit(FileOp::kWrite) |
-                       op_bit(FileOp::kDelete) | op_bit(FileOp::kRename) |
-                       op_bit(FileOp::kLink) | op_bit(FileOp::kSymlink) |
-                       op_bit(FileOp::kMknod) | op_bit(FileOp::kMkdir) |
+                       op_bit(FileOp::kDelete) | op_bit(FileOp::kRename) | op_bit(FileOp::kLink) |
+                       op_bit(FileOp::kSymlink) | op_bit(FileOp::kMknod) | op_bit(FileOp::kMkdir) |
                        op_bit(FileOp::kRmdir) | op_bit(FileOp::kCreate))
         .deny_net("deny-loopback2", "127.0.0.2");
   }
@@ -140,8 +139,7 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
   [[noreturn]] static void harness(const RunSpec& spec, const fs::path& rdir) {
     alarm(60);  // a hang fails the test instead of the suite
     auto file = [&](const char* name) {
-      return open((rdir / name).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-                  0644);
+      return open((rdir / name).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     };
     dup2(file("harness_err"), 2);  // what the supervisor itself says
     if (spec.private_usr_local) {
@@ -166,8 +164,8 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
     Options o;
     o.decider = spec.decider;
     o.audit = [audit_fd](const AuditEvent& e) {
-      std::string line = e.type + "|" + e.operation + "|" + e.target + "|" + e.effective + "|" +
-                         e.rule + "\n";
+      std::string line =
+          e.type + "|" + e.operation + "|" + e.target + "|" + e.effective + "|" + e.rule + "\n";
       ssize_t w = write(audit_fd, line.data(), line.size());
       (void)w;
     };
@@ -241,16 +239,18 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
   int runs_ = 0;
 };
 
-bool exited_ok(const RunResult& r) { return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0; }
+bool exited_ok(const RunResult& r) {
+  return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
+}
 
 #define EXPECT_HAS(hay, needle) EXPECT_NE((hay).find(needle), std::string::npos) << (hay)
 #define EXPECT_LACKS(hay, needle) EXPECT_EQ((hay).find(needle), std::string::npos) << (hay)
 
 // ---- exec ------------------------------------------------------------------------------
 
-const char* kExecModes[] = {"execve", "empty-env", "no-preload", "fake-preload", "raw",
-                            "execveat", "fexecve",  "vfork",      "fork",         "clone3",
-                            "thread"};
+const char* kExecModes[] = {"execve", "empty-env", "no-preload", "fake-preload",
+                            "raw",    "execveat",  "fexecve",    "vfork",
+                            "fork",   "clone3",    "thread"};
 
 TEST_P(TracerCase, DeniedExecNeverRunsWhateverTheWay) {
   for (const char* mode : kExecModes) {
@@ -314,8 +314,8 @@ TEST_P(TracerCase, ExecRaceNeverRunsTheDeniedProgram) {
   // Another thread flips the path between an allowed and a denied program while exec
   // runs: the copy is decided, and what the kernel actually loads is checked at
   // PTRACE_EVENT_EXEC — a swapped image is killed before it runs.
-  RunResult r = run_case({bin("tracer_race"), "exec", p("allowed-cmd"), p("blocked-cmd"),
-                          p("marker"), "200"});
+  RunResult r = run_case(
+      {bin("tracer_race"), "exec", p("allowed-cmd"), p("blocked-cmd"), p("marker"), "200"});
   ASSERT_TRUE(r.harness_ok);
   EXPECT_HAS(r.out, "ran=");
   if (fs::exists(p("marker"))) {
@@ -358,9 +358,9 @@ TEST_P(TracerCase, AllowedFileWritesHappenWithTheRightContent) {
     EXPECT_HAS(r.out, std::string(op) + "=ok");
     EXPECT_EQ(slurp(p("ok/f")), "x");
     // Created with the caller's umask (022 here): 0644.
-    EXPECT_EQ(fs::status(p("ok/f")).permissions(),
-              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                  fs::perms::others_read);
+    EXPECT_EQ(fs::status(p("ok/f")).permissions(), fs::perms::owner_read | fs::perms::owner_write |
+                                                       fs::perms::group_read |
+                                                       fs::perms::others_read);
   }
   RunResult r = run_case({bin("tracer_file"), "read", p("ok/f")});
   EXPECT_HAS(r.out, "read=ok");
@@ -383,7 +383,8 @@ TEST_P(TracerCase, ProcSelfAndDevFdMeanTheCallerNotTheSupervisor) {
   EXPECT_HAS(r.out, "written-through-dev-stdout\n");
   EXPECT_HAS(r.out, "written-through-dev-fd-1\n");
   // The supervisor's own fds are never reachable, whichever way they are named.
-  RunResult s = run_case({"/bin/sh", "-c", bin("tracer_file") + " read /proc/$SUPERVISOR_PID/fd/0"});
+  RunResult s =
+      run_case({"/bin/sh", "-c", bin("tracer_file") + " read /proc/$SUPERVISOR_PID/fd/0"});
   EXPECT_HAS(s.out, "read=EACCES");
   EXPECT_HAS(s.audit, "|deny|tracer-protect-supervisor");
 }
@@ -408,13 +409,20 @@ TEST_P(TracerCase, PathSyscallsOnDeniedPathsChangeNothing) {
     const char* op;
     std::string a, b;
   } cases[] = {
-      {"truncate", p("ro/victim"), ""},           {"rename", p("ro/victim"), p("ok/moved")},
-      {"rename", p("ok/x"), p("ro/victim")},      {"link", p("ro/victim"), p("ok/hard")},
-      {"link", p("secret/key"), p("ok/hard2")},   {"symlink", p("ro/sl"), p("ok")},
-      {"chmod", p("ro/victim"), ""},              {"chown", p("ro/victim"), ""},
-      {"mknod", p("ro/fifo"), ""},                {"unlink", p("ro/victim"), ""},
-      {"mkdir", p("ro/newdir"), ""},              {"rmdir", p("ro/dir"), ""},
-      {"fchmod", p("ro/victim"), ""},             {"append", p("ro/victim"), ""},
+      {"truncate", p("ro/victim"), ""},
+      {"rename", p("ro/victim"), p("ok/moved")},
+      {"rename", p("ok/x"), p("ro/victim")},
+      {"link", p("ro/victim"), p("ok/hard")},
+      {"link", p("secret/key"), p("ok/hard2")},
+      {"symlink", p("ro/sl"), p("ok")},
+      {"chmod", p("ro/victim"), ""},
+      {"chown", p("ro/victim"), ""},
+      {"mknod", p("ro/fifo"), ""},
+      {"unlink", p("ro/victim"), ""},
+      {"mkdir", p("ro/newdir"), ""},
+      {"rmdir", p("ro/dir"), ""},
+      {"fchmod", p("ro/victim"), ""},
+      {"append", p("ro/victim"), ""},
   };
   std::ofstream(p("ok/x")) << "x";
   for (const auto& c : cases) {
@@ -557,15 +565,15 @@ TEST_P(TracerCase, TheSupervisorIsOutOfReach) {
     const char* op;
     const char* expect;
   } cases[] = {
-      {"kill", "EPERM"},        {"kill0", "EPERM"},   {"tgkill", "EPERM"},
-      {"pidfd-kill", "EPERM"},  {"ptrace", "EPERM"},  {"seize", "EPERM"},
-      {"vmread", "EPERM"},      {"vmwrite", "EPERM"}, {"pidfd-getfd", "EPERM"},
-      {"environ", "EACCES"},    {"mem-write", "EACCES"},
+      {"kill", "EPERM"},       {"kill0", "EPERM"},      {"tgkill", "EPERM"},
+      {"pidfd-kill", "EPERM"}, {"ptrace", "EPERM"},     {"seize", "EPERM"},
+      {"vmread", "EPERM"},     {"vmwrite", "EPERM"},    {"pidfd-getfd", "EPERM"},
+      {"environ", "EACCES"},   {"mem-write", "EACCES"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.op);
-    RunResult r = run_case({"/bin/sh", "-c",
-                            bin("tracer_proc") + " " + c.op + " \"$SUPERVISOR_PID\" 3"});
+    RunResult r =
+        run_case({"/bin/sh", "-c", bin("tracer_proc") + " " + c.op + " \"$SUPERVISOR_PID\" 3"});
     ASSERT_TRUE(r.harness_ok);
     EXPECT_HAS(r.out, std::string(c.op) + "=" + c.expect);
     EXPECT_HAS(r.info, "dumpable=0");
@@ -606,13 +614,17 @@ TEST_P(TracerCase, TheTreeDiesWithTheSupervisor) {
   // Wait until the traced sleeper exists (a child of the harness).
   pid_t sleeper = 0;
   for (int i = 0; i < 500 && sleeper == 0; ++i) {
-    std::string kids = slurp("/proc/" + std::to_string(h) + "/task/" + std::to_string(h) + "/children");
-    if (!kids.empty()) sleeper = std::stoi(kids);
-    else std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::string kids =
+        slurp("/proc/" + std::to_string(h) + "/task/" + std::to_string(h) + "/children");
+    if (!kids.empty())
+      sleeper = std::stoi(kids);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_GT(sleeper, 0);
   for (int i = 0; i < 500; ++i) {  // until it has exec'd the case program
-    if (slurp("/proc/" + std::to_string(sleeper) + "/cmdline").find("sleep") != std::string::npos) break;
+    if (slurp("/proc/" + std::to_string(sleeper) + "/cmdline").find("sleep") != std::string::npos)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   kill(h, SIGKILL);
@@ -656,14 +668,14 @@ TEST_P(TracerCase, GateRunsDecidedCallsButNeverExecAndCannotBeTampered) {
     // A dynamic image may set the gate up once, as the hook does.
     EXPECT_HAS(r.out, "gate-map=ok");
     EXPECT_HAS(r.out, "gate-seal=ok");
-    EXPECT_HAS(r.out, "gate-open=ok");        // the hook's decision is trusted
-    EXPECT_HAS(r.out, "raw-open=EACCES");     // the same call outside the gate is not
+    EXPECT_HAS(r.out, "gate-open=ok");     // the hook's decision is trusted
+    EXPECT_HAS(r.out, "raw-open=EACCES");  // the same call outside the gate is not
     EXPECT_HAS(r.out, "tamper-mprotect=EPERM");
     EXPECT_HAS(r.out, "tamper-gate-mprotect=EPERM");
     EXPECT_HAS(r.out, "tamper-munmap=EPERM");
     EXPECT_HAS(r.out, "tamper-mremap=EPERM");
     EXPECT_HAS(r.out, "tamper-fixed=EPERM");
-    EXPECT_HAS(r.out, "gate-exec=EACCES");    // exec always reaches the supervisor
+    EXPECT_HAS(r.out, "gate-exec=EACCES");  // exec always reaches the supervisor
     EXPECT_FALSE(fs::exists(p("marker")));
     EXPECT_HAS(r.audit, "|deny|tracer-gate-guard");
   } else {
