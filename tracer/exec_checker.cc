@@ -100,6 +100,13 @@ std::vector<std::string> ExecChecker::script_argv(const std::vector<std::string>
 
 Outcome ExecChecker::deny(const Caller& c, const std::vector<std::string>& argv,
                           const std::string& path, const Verdict& v) {
+  std::string key = path + '\0' + join_argv(argv, path);
+  bool repeat = false;
+  ctx_.procs.update(c.tid, [&](ProcState& s) {
+    repeat = s.last_exec_denial == key;
+    s.last_exec_denial = key;
+  });
+  if (repeat) return Outcome::error(EACCES);
   std::string name = v.subject;
   if (name.empty()) name = base_name(!argv.empty() && !argv[0].empty() ? argv[0] : path);
   std::string line = "agentsh: blocked by policy: rule=" + v.rule + " command=" + name + "\n";

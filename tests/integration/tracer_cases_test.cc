@@ -284,6 +284,20 @@ TEST_P(TracerCase, AllowedExecRunsWhateverTheWay) {
   }
 }
 
+size_t count(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST_P(TracerCase, OneDenialLineAndRecordPerCommandEvenWhenPathSearchRetries) {
+  RunResult r = run_case({bin("tracer_exec"), "execvp", p("blocked-cmd"), p("marker")});
+  EXPECT_HAS(r.out, "exec=EACCES");
+  EXPECT_EQ(count(r.err, "agentsh: blocked by policy:"), 1u) << r.err;
+  EXPECT_EQ(count(r.audit, "|deny|block-cmd"), 1u) << r.audit;
+  EXPECT_FALSE(fs::exists(p("marker")));
+}
+
 TEST_P(TracerCase, FilelessExecIsRefused) {
   RunResult r = run_case({bin("tracer_exec"), "memfd", p("allowed-cmd"), p("marker")});
   ASSERT_TRUE(r.harness_ok);
