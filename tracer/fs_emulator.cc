@@ -7,6 +7,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -229,7 +232,8 @@ int FsEmulator::lookup(const Caller& c, int dirfd, const std::string& path, bool
   return 0;
 }
 
-bool FsEmulator::permit_one(const Caller& c, const std::string& path, FileOp op) {
+bool FsEmulator::permit_one(const Caller& c, const std::string& path, FileOp op,
+                            Verdict* allowed) {
   // The tracer's own rules come first: the supervisor's /proc entries (its environment,
   // its fds — the notification fd among them — its memory) are out of reach, and so is
   // writing another process's memory through /proc/<pid>/mem.
@@ -256,22 +260,25 @@ bool FsEmulator::permit_one(const Caller& c, const std::string& path, FileOp op)
     ctx_.audit(c.tgid, "file", policy::file_op_name(op), path, v, false);
     return false;
   }
-  if (v.audit) ctx_.audit(c.tgid, "file", policy::file_op_name(op), path, v, true);
+  // A soft delete is audited once, by the move that carries it out.
+  if (v.audit && v.soft_delete_dir.empty())
+    ctx_.audit(c.tgid, "file", policy::file_op_name(op), path, v, true);
+  if (allowed != nullptr) *allowed = std::move(v);
   return true;
 }
 
 bool FsEmulator::permit(const Caller& c, const std::string& lexical, const std::string& real,
-                        FileOp op) {
-  if (!permit_one(c, lexical, op)) return false;
+                        FileOp op, Verdict* allowed) {
+  if (!permit_one(c, lexical, op, allowed)) return false;
   if (real.empty() || real == lexical || real[0] != '/') return true;
   // The caller's own /proc/<pid> is what policies call /proc/self.
   std::string own = "/proc/" + std::to_string(c.tgid);
   if (real.compare(0, own.size(), own) == 0 &&
       (real.size() == own.size() || real[own.size()] == '/')) {
     std::string self = "/proc/self" + real.substr(own.size());
-    return self == lexical || permit_one(c, self, op);
+    return self == lexical || permit_one(c, self, op, allowed);
   }
-  return permit_one(c, real, op);
+  return permit_one(c, real, op, allowed);
 }
 
 Outcome FsEmulator::open_tty(const Caller& c, int flags) {
@@ -505,7 +512,10 @@ Outcome FsEmulator::path_op(const Caller& c) {
     if (!t.lexical.empty() && !permit(c, t.lexical, {}, op)) return Outcome::error(EACCES);
     return Outcome::error(-r);
   }
-  if (!permit(c, t.lexical, t.real, op)) return Outcome::error(EACCES);
+  Verdict allowed;
+  if (!permit(c, t.lexical, t.real, op, &allowed)) return Outcome::error(EACCES);
+  if ((op == FileOp::kDelete || op == FileOp::kRmdir) && !allowed.soft_delete_dir.empty())
+    return soft_delete(c, t, op, allowed);
 
   auto mode_arg = [&] {
     int mi = syscall_table::arg_index(s, Arg::kMode);
@@ -558,6 +568,56 @@ Outcome FsEmulator::path_op(const Caller& c) {
     default:
       return Outcome::error(ENOSYS);
   }
+}
+
+Outcome FsEmulator::soft_delete(const Caller& c, Target& t, FileOp op, const Verdict& v) {
+  // Like the hook: the target goes to the trash as <pid>-<n>-<basename>; when it cannot
+  // be moved it stays, and the program is told no (never a real delete instead).
+  static std::atomic<unsigned long> counter{0};
+  const bool rmdir = op == FileOp::kRmdir;
+  struct stat st{};
+  if (fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return Outcome::error(errno);
+  if (!rmdir && S_ISDIR(st.st_mode)) return Outcome::error(EISDIR);
+  if (rmdir) {
+    if (!S_ISDIR(st.st_mode)) return Outcome::error(ENOTDIR);
+    ScopedFd d(openat(t.parent.get(), t.name.c_str(),
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!d) return Outcome::error(errno);
+    char buf[4096];
+    for (;;) {
+      long n = syscall(SYS_getdents64, d.get(), buf, sizeof buf);
+      if (n < 0) return Outcome::error(errno);
+      if (n == 0) break;
+      for (long off = 0; off < n;) {
+        auto* e = reinterpret_cast<struct dirent64*>(buf + off);
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+          return Outcome::error(ENOTEMPTY);
+        off += e->d_reclen;
+      }
+    }
+  }
+  std::string base = t.name;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (base.size() > 200) base.resize(200);
+  ScopedFd trash(::open(v.soft_delete_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  long r = trash ? -EEXIST : -errno;
+  std::string name;
+  for (int tries = 0; trash && r == -EEXIST && tries < 16; ++tries) {
+    name = std::to_string(c.tgid) + "-" + std::to_string(++counter) + "-" + base;
+    r = ret_of(syscall(SYS_renameat2, t.parent.get(), t.name.c_str(), trash.get(), name.c_str(),
+                       RENAME_NOREPLACE));
+  }
+  Verdict record = v;
+  if (r < 0) {
+    record.message = "soft delete failed: cannot move into trash " + v.soft_delete_dir +
+                     " (errno " + std::to_string(-r) + ")";
+    ctx_.audit(c.tgid, "file", policy::file_op_name(op), t.real, record, false);
+    return Outcome::error(EACCES);
+  }
+  record.message = "moved to " + v.soft_delete_dir + "/" + name;
+  ctx_.audit(c.tgid, "file", policy::file_op_name(op), t.real, record, true);
+  return Outcome::result(0);
 }
 
 Outcome FsEmulator::two_path_op(const Caller& c) {

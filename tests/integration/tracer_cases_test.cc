@@ -102,7 +102,11 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
                        op_bit(FileOp::kDelete) | op_bit(FileOp::kRename) | op_bit(FileOp::kLink) |
                        op_bit(FileOp::kSymlink) | op_bit(FileOp::kMknod) | op_bit(FileOp::kMkdir) |
                        op_bit(FileOp::kRmdir) | op_bit(FileOp::kCreate))
+        .soft_delete_path("soft-delete-keep", (dir_ / "keep").string(),
+                          (dir_ / "trash").string())
         .deny_net("deny-loopback2", "127.0.0.2");
+    fs::create_directories(dir_ / "keep");
+    fs::create_directories(dir_ / "trash");
   }
   void TearDown() override {
     std::error_code ec;
@@ -488,6 +492,28 @@ TEST_P(TracerCase, PathSyscallsOnAllowedPathsWork) {
   ok({"unlink", p("ok/c")});
   EXPECT_FALSE(fs::exists(p("ok/c")));
   ok({"fchmod", p("ok/a")});
+}
+
+TEST_P(TracerCase, SoftDeleteMovesIntoTheTrashInsteadOfDeleting) {
+  std::ofstream(p("keep/doc.txt")) << "precious";
+  RunResult r = run_case({bin("tracer_file"), "unlink", p("keep/doc.txt")});
+  EXPECT_HAS(r.out, "unlink=ok");
+  EXPECT_FALSE(fs::exists(p("keep/doc.txt")));
+  std::vector<fs::path> in_trash;
+  for (const auto& e : fs::directory_iterator(p("trash"))) in_trash.push_back(e.path());
+  ASSERT_EQ(in_trash.size(), 1u);
+  EXPECT_NE(in_trash[0].filename().string().find("-doc.txt"), std::string::npos);
+  EXPECT_EQ(slurp(in_trash[0]), "precious");
+  EXPECT_HAS(r.audit, "file|delete|" + p("keep/doc.txt") + "|allow|soft-delete-keep");
+  EXPECT_EQ(count(r.audit, "file|delete|"), 1u);
+  // rmdir of a non-empty directory still fails as it would; an empty one is moved.
+  fs::create_directories(p("keep/full/x"));
+  r = run_case({bin("tracer_file"), "rmdir", p("keep/full")});
+  EXPECT_HAS(r.out, "rmdir=ENOTEMPTY");
+  fs::create_directories(p("keep/empty"));
+  r = run_case({bin("tracer_file"), "rmdir", p("keep/empty")});
+  EXPECT_HAS(r.out, "rmdir=ok");
+  EXPECT_FALSE(fs::exists(p("keep/empty")));
 }
 
 TEST_P(TracerCase, SystemPathWriteIsRefusedAndLeavesNothing) {

@@ -178,6 +178,10 @@ file_rules:
     paths: ["/work/ask/**"]
     operations: ["*"]
     decision: approve
+  - name: soft
+    paths: ["/work/keep/**"]
+    operations: ["delete", "rmdir"]
+    decision: soft_delete
   - name: rest
     paths: ["/**"]
     operations: ["*"]
@@ -214,6 +218,19 @@ TEST(EngineDeciderTest, MapsEffectsAndUnwraps) {
   EXPECT_FALSE(ask.allow);
   EXPECT_TRUE(d.net("127.0.0.1", 80).allow);
   EXPECT_FALSE(d.net("127.0.0.2", 80).allow);
+}
+
+TEST(EngineDeciderTest, SoftDeleteNamesTheTrash) {
+  auto engine = compile(kPolicy);
+  ASSERT_NE(engine, nullptr);
+  EngineDecider d(*engine, nullptr, "/run/agentsh/trash");
+  Verdict v = d.file("/work/keep/x", policy::FileOp::kDelete);
+  EXPECT_TRUE(v.allow);
+  EXPECT_EQ(v.decision, "soft_delete");
+  EXPECT_EQ(v.soft_delete_dir, "/run/agentsh/trash");
+  EXPECT_TRUE(d.file("/work/keep/x", policy::FileOp::kWrite).soft_delete_dir.empty());
+  EngineDecider no_trash(*engine);  // no trash configured: a real delete, audited
+  EXPECT_TRUE(no_trash.file("/work/keep/x", policy::FileOp::kDelete).soft_delete_dir.empty());
 }
 
 TEST(EngineDeciderTest, AskCallbackDecidesApprovals) {
