@@ -46,10 +46,11 @@ bool inspect(const SupervisorContext& ctx, int object, std::string* head, bool* 
   *dynamic = false;
   ScopedFd fd = ctx.reopen(object, O_RDONLY | O_NOCTTY);
   if (!fd) return false;  // execute-only: nothing to read, nothing to parse
-  char buf[kBinprmBuf];
+  // One read covers the ELF header and, in practice, every program header.
+  char buf[4096];
   ssize_t n = pread(fd.get(), buf, sizeof buf, 0);
   if (n < 0) return false;
-  head->assign(buf, static_cast<size_t>(n));
+  head->assign(buf, static_cast<size_t>(n < static_cast<ssize_t>(kBinprmBuf) ? n : kBinprmBuf));
   if (n < static_cast<ssize_t>(sizeof(Elf64_Ehdr)) || memcmp(buf, ELFMAG, SELFMAG) != 0)
     return true;
   Elf64_Ehdr eh;
@@ -57,9 +58,13 @@ bool inspect(const SupervisorContext& ctx, int object, std::string* head, bool* 
   if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr)) return true;
   for (unsigned i = 0; i < eh.e_phnum && i < 256; ++i) {
     Elf64_Phdr ph;
-    if (pread(fd.get(), &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + i * sizeof ph)) !=
-        static_cast<ssize_t>(sizeof ph))
+    uint64_t off = eh.e_phoff + i * sizeof ph;
+    if (off + sizeof ph <= static_cast<uint64_t>(n)) {
+      memcpy(&ph, buf + off, sizeof ph);
+    } else if (pread(fd.get(), &ph, sizeof ph, static_cast<off_t>(off)) !=
+               static_cast<ssize_t>(sizeof ph)) {
       break;
+    }
     if (ph.p_type == PT_INTERP) {
       *dynamic = true;
       break;
