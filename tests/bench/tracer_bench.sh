@@ -6,6 +6,10 @@
 # "tracer-only" is the supervisor with no hook and an allow-everything policy
 # (tests/bench/tracer_run.cpp), so every governed call of the tree reaches it; the
 # reference is strace -f --seccomp-bpf tracing execve/openat/connect to /dev/null.
+# "gate" adds a zero-cost stand-in for the hook (tests/bench/tracer_gate_shim.c): opens
+# go through the gate page, so it shows what the tracer still costs when the hook takes
+# the common path (exec, process following, and what escapes the hook such as ld.so's
+# own opens).
 # Modes are interleaved per round so machine load hits them alike; the median of the
 # rounds is reported, with the ratio to bare.
 #
@@ -31,6 +35,9 @@ fi
 runner=$work/tracer_run
 ${CXX:-g++} -std=c++20 -O2 -D_GNU_SOURCE -I. tests/bench/tracer_run.cpp \
   "$BUILD/lib/libagentsh_core.a" -lpthread -o "$runner"
+shim=$work/gate_shim.so
+${CC:-gcc} -O2 -shared -fPIC -o "$shim" tests/bench/tracer_gate_shim.c
+gate=$(printf '%x' $(( (0x1000 + RANDOM % 0x3000) << 32 | (RANDOM << 12) )))
 
 have_strace=1
 command -v strace >/dev/null || have_strace=0
@@ -70,6 +77,7 @@ run_mode() {  # mode workload -> "wall_ns cpu_ns" (cpu: user+sys of the whole tr
     case $mode in
       bare) bash -c "$wl" ;;
       tracer) "$runner" -- bash -c "$wl" ;;
+      gate) AGENTSH_BENCH_GATE=$gate LD_PRELOAD=$shim "$runner" --gate "$gate" -- bash -c "$wl" ;;
       strace) strace -f --seccomp-bpf -e trace=execve,openat,connect -o /dev/null bash -c "$wl" ;;
     esac
   } 2>/dev/null ; } 2>&1 )
@@ -78,7 +86,7 @@ run_mode() {  # mode workload -> "wall_ns cpu_ns" (cpu: user+sys of the whole tr
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-modes=(bare tracer)
+modes=(bare tracer gate)
 [[ $have_strace == 1 ]] && modes+=(strace)
 declare -A wall cpu
 for wl in wl_exec wl_make wl_scan; do
@@ -94,23 +102,20 @@ done
 
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 ms() { bc -l <<<"$1/1000000"; }
-printf '%-6s | %-29s | %-29s\n' "" "wall time (median)" "CPU time, user+sys (median)"
-printf '%-6s | %8s %8s %5s' workload bare tracer x
-[[ $have_strace == 1 ]] && printf ' %8s %5s' strace x
-printf ' | %8s %8s %5s' bare tracer x
-[[ $have_strace == 1 ]] && printf ' %8s %5s' strace x
-printf '\n'
+printf '%-6s | %-45s | %-45s\n' "" "wall time (median)" "CPU time, user+sys (median)"
+hdr() { printf ' %8s %8s %5s %8s %5s' bare tracer x gate x; [[ $have_strace == 1 ]] && printf ' %8s %5s' strace x; return 0; }
+printf '%-6s |' workload; hdr; printf ' |'; hdr; printf '\n'
 for wl in wl_exec wl_make wl_scan; do
   printf '%-6s |' "${wl#wl_}"
   for metric in wall cpu; do
     declare -n arr=$metric
     b=$(med "${arr[$wl.bare]}")
-    t=$(med "${arr[$wl.tracer]}")
-    printf ' %6.0fms %6.0fms %4.2fx' "$(ms "$b")" "$(ms "$t")" "$(bc -l <<<"$t/$b")"
-    if [[ $have_strace == 1 ]]; then
-      s=$(med "${arr[$wl.strace]}")
-      printf ' %6.0fms %4.2fx' "$(ms "$s")" "$(bc -l <<<"$s/$b")"
-    fi
+    printf ' %6.0fms' "$(ms "$b")"
+    for m in tracer gate strace; do
+      [[ $m == strace && $have_strace == 0 ]] && continue
+      v=$(med "${arr[$wl.$m]}")
+      printf ' %6.0fms %4.2fx' "$(ms "$v")" "$(bc -l <<<"$v/$b")"
+    done
     [[ $metric == wall ]] && printf ' |'
     unset -n arr
   done
