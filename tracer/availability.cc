@@ -34,10 +34,10 @@ int reap(pid_t pid) {
 
 // Child exit codes of the seccomp probe.
 enum : int {
-  kSeccompOk = 0,       // filter, listener, sync wake-up all work
-  kNoSyncWakeup = 1,    // filter and listener work, sync wake-up does not
-  kNoListener = 2,      // a plain filter works, a listener does not
-  kNoSeccomp = 3,       // no filter at all
+  kSeccompOk = 0,     // filter, listener, sync wake-up all work
+  kNoSyncWakeup = 1,  // filter and listener work, sync wake-up does not
+  kNoListener = 2,    // a plain filter works, a listener does not
+  kNoSeccomp = 3,     // no filter at all
   kNoNoNewPrivs = 4,
 };
 
@@ -47,8 +47,7 @@ int seccomp_probe_child() {
   sock_fprog prog{1, allow};
   long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, arch::kFilterFlagNewListener, &prog);
   if (fd < 0) {
-    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0 ? kNoListener
-                                                                         : kNoSeccomp;
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0 ? kNoListener : kNoSeccomp;
   }
   if (ioctl(static_cast<int>(fd), arch::kIoctlNotifSetFlags, arch::kUserNotifFdSyncWakeUp) != 0)
     return kNoSyncWakeup;
@@ -73,9 +72,12 @@ Availability Availability::probe() {
   a.seccomp = code <= kNoListener;
   a.user_notif = code <= kNoSyncWakeup;
   a.sync_wakeup = code == kSeccompOk;
-  if (code == kNoNoNewPrivs) why = "prctl(PR_SET_NO_NEW_PRIVS) refused";
-  else if (code == kNoSeccomp) why = "seccomp(2) filters are not allowed here";
-  else if (code == kNoListener) why = "seccomp user notifications are not supported (kernel < 5.0?)";
+  if (code == kNoNoNewPrivs)
+    why = "prctl(PR_SET_NO_NEW_PRIVS) refused";
+  else if (code == kNoSeccomp)
+    why = "seccomp(2) filters are not allowed here";
+  else if (code == kNoListener)
+    why = "seccomp user notifications are not supported (kernel < 5.0?)";
 
   // ptrace: seize a child that waits on a pipe.
   int p[2];

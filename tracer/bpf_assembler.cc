@@ -7,7 +7,9 @@ BpfAssembler::Label BpfAssembler::new_label() {
   return static_cast<Label>(label_pos_.size() - 1);
 }
 
-void BpfAssembler::bind(Label label) { label_pos_.at(label) = static_cast<int>(insns_.size()); }
+void BpfAssembler::bind(Label label) {
+  label_pos_.at(label) = static_cast<int>(insns_.size());
+}
 
 void BpfAssembler::load_abs(uint32_t offset) {
   Insn i;

@@ -18,8 +18,12 @@ constexpr uint32_t kOffNr = offsetof(seccomp_data, nr);
 constexpr uint32_t kOffArch = offsetof(seccomp_data, arch);
 constexpr uint32_t kOffIpLo = offsetof(seccomp_data, instruction_pointer);
 constexpr uint32_t kOffIpHi = kOffIpLo + 4;
-constexpr uint32_t arg_lo(int i) { return offsetof(seccomp_data, args) + 8 * i; }
-constexpr uint32_t arg_hi(int i) { return arg_lo(i) + 4; }
+constexpr uint32_t arg_lo(int i) {
+  return offsetof(seccomp_data, args) + 8 * i;
+}
+constexpr uint32_t arg_hi(int i) {
+  return arg_lo(i) + 4;
+}
 
 struct Gen {
   BpfAssembler a;

@@ -57,7 +57,9 @@ CredsScope::CredsScope(pid_t tid, bool foreign, const proc_fs::Creds& ours, ino_
   }
 }
 
-CredsScope::~CredsScope() { restore(); }
+CredsScope::~CredsScope() {
+  restore();
+}
 
 void CredsScope::restore() {
   if (!switched_) return;

@@ -25,6 +25,9 @@ struct Verdict {
   std::string rule;      // rule name, e.g. "block-shell-escape" or "default-deny-files"
   std::string message;   // human-readable reason
   std::string subject;   // exec: the command that decided (e.g. "sudo" for `env sudo id`)
+  // file delete/rmdir: the policy says soft_delete — move the target into this directory
+  // (the session's trash) instead of deleting it. Empty: delete for real.
+  std::string soft_delete_dir;
 
   static Verdict allowed(std::string rule = {}) {
     Verdict v;

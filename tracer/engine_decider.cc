@@ -15,6 +15,8 @@ Verdict EngineDecider::convert(const policy::Verdict& v, std::string_view kind,
     case policy::Effect::kAllow:
       out.allow = true;
       out.audit = v.decision != policy::Decision::kAllow;
+      if (v.decision == policy::Decision::kSoftDelete && kind == "file")
+        out.soft_delete_dir = trash_dir_;
       break;
     case policy::Effect::kDeny:
       out.allow = false;

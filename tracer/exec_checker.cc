@@ -16,8 +16,8 @@ namespace agentsh::tracer {
 
 namespace {
 
-constexpr size_t kBinprmBuf = 256;      // BINPRM_BUF_SIZE
-constexpr int kMaxInterpDepth = 4;      // BINPRM_MAX_RECURSION
+constexpr size_t kBinprmBuf = 256;  // BINPRM_BUF_SIZE
+constexpr int kMaxInterpDepth = 4;  // BINPRM_MAX_RECURSION
 constexpr size_t kMaxArgBytes = 8 << 20;
 constexpr size_t kMaxArgs = 1 << 20;
 
@@ -46,10 +46,11 @@ bool inspect(const SupervisorContext& ctx, int object, std::string* head, bool* 
   *dynamic = false;
   ScopedFd fd = ctx.reopen(object, O_RDONLY | O_NOCTTY);
   if (!fd) return false;  // execute-only: nothing to read, nothing to parse
-  char buf[kBinprmBuf];
+  // One read covers the ELF header and, in practice, every program header.
+  char buf[4096];
   ssize_t n = pread(fd.get(), buf, sizeof buf, 0);
   if (n < 0) return false;
-  head->assign(buf, static_cast<size_t>(n));
+  head->assign(buf, static_cast<size_t>(n < static_cast<ssize_t>(kBinprmBuf) ? n : kBinprmBuf));
   if (n < static_cast<ssize_t>(sizeof(Elf64_Ehdr)) || memcmp(buf, ELFMAG, SELFMAG) != 0)
     return true;
   Elf64_Ehdr eh;
@@ -57,9 +58,13 @@ bool inspect(const SupervisorContext& ctx, int object, std::string* head, bool* 
   if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr)) return true;
   for (unsigned i = 0; i < eh.e_phnum && i < 256; ++i) {
     Elf64_Phdr ph;
-    if (pread(fd.get(), &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + i * sizeof ph)) !=
-        static_cast<ssize_t>(sizeof ph))
+    uint64_t off = eh.e_phoff + i * sizeof ph;
+    if (off + sizeof ph <= static_cast<uint64_t>(n)) {
+      memcpy(&ph, buf + off, sizeof ph);
+    } else if (pread(fd.get(), &ph, sizeof ph, static_cast<off_t>(off)) !=
+               static_cast<ssize_t>(sizeof ph)) {
       break;
+    }
     if (ph.p_type == PT_INTERP) {
       *dynamic = true;
       break;
@@ -70,8 +75,7 @@ bool inspect(const SupervisorContext& ctx, int object, std::string* head, bool* 
 
 }  // namespace
 
-bool ExecChecker::parse_shebang(const std::string& head, std::string* interp,
-                                std::string* arg) {
+bool ExecChecker::parse_shebang(const std::string& head, std::string* interp, std::string* arg) {
   if (head.size() < 2 || head[0] != '#' || head[1] != '!') return false;
   size_t end = head.find('\n');
   if (end == std::string::npos) end = head.size();
@@ -90,8 +94,7 @@ bool ExecChecker::parse_shebang(const std::string& head, std::string* interp,
 }
 
 std::vector<std::string> ExecChecker::script_argv(const std::vector<std::string>& argv,
-                                                  const std::string& interp,
-                                                  const std::string& arg,
+                                                  const std::string& interp, const std::string& arg,
                                                   const std::string& filename) {
   std::vector<std::string> out{interp};
   if (!arg.empty()) out.push_back(arg);
@@ -102,6 +105,13 @@ std::vector<std::string> ExecChecker::script_argv(const std::vector<std::string>
 
 Outcome ExecChecker::deny(const Caller& c, const std::vector<std::string>& argv,
                           const std::string& path, const Verdict& v) {
+  std::string key = path + '\0' + join_argv(argv, path);
+  bool repeat = false;
+  ctx_.procs.update(c.tid, [&](ProcState& s) {
+    repeat = s.last_exec_denial == key;
+    s.last_exec_denial = key;
+  });
+  if (repeat) return Outcome::error(EACCES);
   std::string name = v.subject;
   if (name.empty()) name = base_name(!argv.empty() && !argv[0].empty() ? argv[0] : path);
   std::string line = "agentsh: blocked by policy: rule=" + v.rule + " command=" + name + "\n";
@@ -137,7 +147,7 @@ Outcome ExecChecker::check(const Caller& c) {
 
   ScopedFd object;
   std::string lexical, real;
-  struct stat st{};
+  struct stat st {};
   r = fs_.lookup(c, dirfd, path, flags & AT_SYMLINK_NOFOLLOW, flags & AT_EMPTY_PATH, &object,
                  &lexical, &real, &st);
   // Nothing to run: the kernel would fail the same way. Not decided, so a shell walking
@@ -175,7 +185,7 @@ Outcome ExecChecker::check(const Caller& c) {
     filename = interp;
     ScopedFd iobj;
     std::string ilex, ireal;
-    struct stat ist{};
+    struct stat ist {};
     r = fs_.lookup(c, AT_FDCWD, interp, false, false, &iobj, &ilex, &ireal, &ist);
     if (r < 0) return Outcome::error(-r);
     if (!S_ISREG(ist.st_mode)) return Outcome::error(EACCES);
@@ -204,7 +214,7 @@ bool ExecChecker::verify(pid_t tgid, pid_t former_tid) {
     return false;
   };
   if (!a) return fail("pid " + std::to_string(tgid), "exec that the supervisor never approved");
-  struct stat st{};
+  struct stat st {};
   std::string proc = "/proc/" + std::to_string(tgid);
   if (stat((proc + "/exe").c_str(), &st) != 0 || st.st_dev != a->dev || st.st_ino != a->ino)
     return fail(a->command, "the program that started is not the one approved");

@@ -41,8 +41,7 @@ class ExecChecker {
   static bool parse_shebang(const std::string& head, std::string* interp, std::string* arg);
   // The argv the kernel builds for a script: [interp, arg?, filename, argv[1..]].
   static std::vector<std::string> script_argv(const std::vector<std::string>& argv,
-                                              const std::string& interp,
-                                              const std::string& arg,
+                                              const std::string& interp, const std::string& arg,
                                               const std::string& filename);
 
  private:

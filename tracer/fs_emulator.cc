@@ -7,6 +7,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -26,10 +29,10 @@ namespace {
 constexpr size_t kPathMax = 4095;  // PATH_MAX without the NUL
 // O_LARGEFILE as the kernel sees it (userspace headers define it as 0 on x86_64).
 constexpr int kKernelLargefile = 0100000;
-constexpr uint64_t kValidOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC |
-                                     O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | FASYNC |
-                                     O_DIRECT | kKernelLargefile | O_DIRECTORY | O_NOFOLLOW |
-                                     O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE;
+constexpr uint64_t kValidOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |
+                                     O_NONBLOCK | O_DSYNC | O_SYNC | FASYNC | O_DIRECT |
+                                     kKernelLargefile | O_DIRECTORY | O_NOFOLLOW | O_NOATIME |
+                                     O_CLOEXEC | O_PATH | O_TMPFILE;
 constexpr int kTmpfileBit = O_TMPFILE & ~O_DIRECTORY;
 
 int sys_openat2(int dirfd, const char* path, uint64_t flags, uint64_t mode, uint64_t resolve) {
@@ -41,18 +44,22 @@ int sys_openat2(int dirfd, const char* path, uint64_t flags, uint64_t mode, uint
   return r < 0 ? -errno : static_cast<int>(r);
 }
 
-int64_t ret_of(long r) { return r < 0 ? -errno : r; }
+int64_t ret_of(long r) {
+  return r < 0 ? -errno : r;
+}
 
 std::string join(const std::string& base, const std::string& rel) {
   std::string out(kPathMax + 2, '\0');
-  size_t n = path_util::join_normalize(base.data(), base.size(), rel.data(), rel.size(),
-                                       out.data(), out.size());
+  size_t n = path_util::join_normalize(base.data(), base.size(), rel.data(), rel.size(), out.data(),
+                                       out.size());
   if (n == 0) return {};
   out.resize(n);
   return out;
 }
 
-int as_fd(uint64_t v) { return static_cast<int>(static_cast<uint32_t>(v)); }
+int as_fd(uint64_t v) {
+  return static_cast<int>(static_cast<uint32_t>(v));
+}
 
 // "/proc/<digits>" prefix of a path: the pid, or 0.
 pid_t proc_pid_of(const std::string& p, std::string* rest) {
@@ -85,7 +92,7 @@ struct FsEmulator::Target {
   std::string real_parent;
   ScopedFd object;  // O_PATH of the object, when it exists
   int lookup_err = 0;
-  struct stat st{};
+  struct stat st {};
   std::string real;  // where it really is
 };
 
@@ -157,8 +164,7 @@ int FsEmulator::resolve(const Caller& c, int dirfd, const std::string& path, boo
     if (fstat(t->object.get(), &t->st) != 0) return -errno;
     return 0;
   }
-  int r = make_base(c, dirfd, path, &t->base,
-                    resolve_flags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT));
+  int r = make_base(c, dirfd, path, &t->base, resolve_flags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT));
   if (r < 0) return r;
   t->lexical = join(t->base.lexical, path);
   if (t->lexical.empty()) return -ENAMETOOLONG;
@@ -201,8 +207,8 @@ int FsEmulator::resolve(const Caller& c, int dirfd, const std::string& path, boo
 }
 
 int FsEmulator::lookup(const Caller& c, int dirfd, const std::string& path, bool nofollow,
-                       bool empty_path, ScopedFd* object, std::string* lexical,
-                       std::string* real, struct stat* st) {
+                       bool empty_path, ScopedFd* object, std::string* lexical, std::string* real,
+                       struct stat* st) {
   Target t;
   if (path.empty()) {
     int r = resolve(c, dirfd, path, true, empty_path, &t);
@@ -226,7 +232,8 @@ int FsEmulator::lookup(const Caller& c, int dirfd, const std::string& path, bool
   return 0;
 }
 
-bool FsEmulator::permit_one(const Caller& c, const std::string& path, FileOp op) {
+bool FsEmulator::permit_one(const Caller& c, const std::string& path, FileOp op,
+                            Verdict* allowed) {
   // The tracer's own rules come first: the supervisor's /proc entries (its environment,
   // its fds — the notification fd among them — its memory) are out of reach, and so is
   // writing another process's memory through /proc/<pid>/mem.
@@ -253,21 +260,25 @@ bool FsEmulator::permit_one(const Caller& c, const std::string& path, FileOp op)
     ctx_.audit(c.tgid, "file", policy::file_op_name(op), path, v, false);
     return false;
   }
-  if (v.audit) ctx_.audit(c.tgid, "file", policy::file_op_name(op), path, v, true);
+  // A soft delete is audited once, by the move that carries it out.
+  if (v.audit && v.soft_delete_dir.empty())
+    ctx_.audit(c.tgid, "file", policy::file_op_name(op), path, v, true);
+  if (allowed != nullptr) *allowed = std::move(v);
   return true;
 }
 
 bool FsEmulator::permit(const Caller& c, const std::string& lexical, const std::string& real,
-                        FileOp op) {
-  if (!permit_one(c, lexical, op)) return false;
+                        FileOp op, Verdict* allowed) {
+  if (!permit_one(c, lexical, op, allowed)) return false;
   if (real.empty() || real == lexical || real[0] != '/') return true;
   // The caller's own /proc/<pid> is what policies call /proc/self.
   std::string own = "/proc/" + std::to_string(c.tgid);
-  if (real.compare(0, own.size(), own) == 0 && (real.size() == own.size() || real[own.size()] == '/')) {
+  if (real.compare(0, own.size(), own) == 0 &&
+      (real.size() == own.size() || real[own.size()] == '/')) {
     std::string self = "/proc/self" + real.substr(own.size());
-    return self == lexical || permit_one(c, self, op);
+    return self == lexical || permit_one(c, self, op, allowed);
   }
-  return permit_one(c, real, op);
+  return permit_one(c, real, op, allowed);
 }
 
 Outcome FsEmulator::open_tty(const Caller& c, int flags) {
@@ -303,8 +314,8 @@ Outcome FsEmulator::open_tty(const Caller& c, int flags) {
 
 Outcome FsEmulator::open_existing(const Caller& c, Target& t, int flags, bool, bool) {
   if (S_ISCHR(t.st.st_mode) && t.st.st_rdev == makedev(5, 0)) return open_tty(c, flags);
-  ScopedFd fd =
-      ctx_.reopen(t.object.get(), (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_NOCTTY);
+  ScopedFd fd = ctx_.reopen(t.object.get(),
+                            (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_NOCTTY);
   if (!fd) return Outcome::error(errno);
   return Outcome::install(std::move(fd), flags & O_CLOEXEC);
 }
@@ -437,7 +448,7 @@ Outcome FsEmulator::open(const Caller& c) {
     }
     // The final component does not resolve. A dangling symlink is followed to create
     // its target, like the kernel does (bounded); anything else is created here.
-    struct stat lst{};
+    struct stat lst {};
     if (fstatat(t.parent.get(), t.name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0) {
       if (!S_ISLNK(lst.st_mode)) continue;  // appeared meanwhile: look again
       if (iflags & O_EXCL) return Outcome::error(EEXIST);
@@ -501,7 +512,10 @@ Outcome FsEmulator::path_op(const Caller& c) {
     if (!t.lexical.empty() && !permit(c, t.lexical, {}, op)) return Outcome::error(EACCES);
     return Outcome::error(-r);
   }
-  if (!permit(c, t.lexical, t.real, op)) return Outcome::error(EACCES);
+  Verdict allowed;
+  if (!permit(c, t.lexical, t.real, op, &allowed)) return Outcome::error(EACCES);
+  if ((op == FileOp::kDelete || op == FileOp::kRmdir) && !allowed.soft_delete_dir.empty())
+    return soft_delete(c, t, op, allowed);
 
   auto mode_arg = [&] {
     int mi = syscall_table::arg_index(s, Arg::kMode);
@@ -527,8 +541,8 @@ Outcome FsEmulator::path_op(const Caller& c) {
       if (!exists) return Outcome::error(t.lookup_err);
       mode_t m = mode_arg() & 07777;
       if (follow || !t.parent)
-        return Outcome::from_ret(ret_of(fchmodat(ctx_.proc_self_fd.get(),
-                                                 std::to_string(t.object.get()).c_str(), m, 0)));
+        return Outcome::from_ret(ret_of(
+            fchmodat(ctx_.proc_self_fd.get(), std::to_string(t.object.get()).c_str(), m, 0)));
       return Outcome::from_ret(
           ret_of(syscall(arch::kNrFchmodat2, t.parent.get(), name, m, AT_SYMLINK_NOFOLLOW)));
     }
@@ -554,6 +568,56 @@ Outcome FsEmulator::path_op(const Caller& c) {
     default:
       return Outcome::error(ENOSYS);
   }
+}
+
+Outcome FsEmulator::soft_delete(const Caller& c, Target& t, FileOp op, const Verdict& v) {
+  // Like the hook: the target goes to the trash as <pid>-<n>-<basename>; when it cannot
+  // be moved it stays, and the program is told no (never a real delete instead).
+  static std::atomic<unsigned long> counter{0};
+  const bool rmdir = op == FileOp::kRmdir;
+  struct stat st{};
+  if (fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return Outcome::error(errno);
+  if (!rmdir && S_ISDIR(st.st_mode)) return Outcome::error(EISDIR);
+  if (rmdir) {
+    if (!S_ISDIR(st.st_mode)) return Outcome::error(ENOTDIR);
+    ScopedFd d(openat(t.parent.get(), t.name.c_str(),
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!d) return Outcome::error(errno);
+    char buf[4096];
+    for (;;) {
+      long n = syscall(SYS_getdents64, d.get(), buf, sizeof buf);
+      if (n < 0) return Outcome::error(errno);
+      if (n == 0) break;
+      for (long off = 0; off < n;) {
+        auto* e = reinterpret_cast<struct dirent64*>(buf + off);
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+          return Outcome::error(ENOTEMPTY);
+        off += e->d_reclen;
+      }
+    }
+  }
+  std::string base = t.name;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (base.size() > 200) base.resize(200);
+  ScopedFd trash(::open(v.soft_delete_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  long r = trash ? -EEXIST : -errno;
+  std::string name;
+  for (int tries = 0; trash && r == -EEXIST && tries < 16; ++tries) {
+    name = std::to_string(c.tgid) + "-" + std::to_string(++counter) + "-" + base;
+    r = ret_of(syscall(SYS_renameat2, t.parent.get(), t.name.c_str(), trash.get(), name.c_str(),
+                       RENAME_NOREPLACE));
+  }
+  Verdict record = v;
+  if (r < 0) {
+    record.message = "soft delete failed: cannot move into trash " + v.soft_delete_dir +
+                     " (errno " + std::to_string(-r) + ")";
+    ctx_.audit(c.tgid, "file", policy::file_op_name(op), t.real, record, false);
+    return Outcome::error(EACCES);
+  }
+  record.message = "moved to " + v.soft_delete_dir + "/" + name;
+  ctx_.audit(c.tgid, "file", policy::file_op_name(op), t.real, record, true);
+  return Outcome::result(0);
 }
 
 Outcome FsEmulator::two_path_op(const Caller& c) {
@@ -598,16 +662,16 @@ Outcome FsEmulator::two_path_op(const Caller& c) {
   if (is_link) {
     if (follow_old || empty_old || !a.parent) {
       if (!a.object) return Outcome::error(a.lookup_err);
-      return Outcome::from_ret(ret_of(linkat(ctx_.proc_self_fd.get(),
-                                             std::to_string(a.object.get()).c_str(),
-                                             b.parent.get(), b.name.c_str(), AT_SYMLINK_FOLLOW)));
+      return Outcome::from_ret(
+          ret_of(linkat(ctx_.proc_self_fd.get(), std::to_string(a.object.get()).c_str(),
+                        b.parent.get(), b.name.c_str(), AT_SYMLINK_FOLLOW)));
     }
     return Outcome::from_ret(
         ret_of(linkat(a.parent.get(), a.name.c_str(), b.parent.get(), b.name.c_str(), 0)));
   }
-  return Outcome::from_ret(ret_of(syscall(SYS_renameat2, a.parent.get(), a.name.c_str(),
-                                          b.parent.get(), b.name.c_str(),
-                                          s.nr == SYS_renameat2 ? flags : 0)));
+  return Outcome::from_ret(
+      ret_of(syscall(SYS_renameat2, a.parent.get(), a.name.c_str(), b.parent.get(), b.name.c_str(),
+                     s.nr == SYS_renameat2 ? flags : 0)));
 }
 
 Outcome FsEmulator::symlink(const Caller& c) {
@@ -647,8 +711,8 @@ Outcome FsEmulator::fd_meta(const Caller& c) {
   if (!real.empty() && real[0] == '/' && !permit(c, real, {}, s.op)) return Outcome::error(EACCES);
   if (s.op == FileOp::kChmod)
     return Outcome::from_ret(ret_of(fchmod(fd.get(), static_cast<mode_t>(c.arg(1)) & 07777)));
-  return Outcome::from_ret(ret_of(
-      fchown(fd.get(), static_cast<uid_t>(c.arg(1)), static_cast<gid_t>(c.arg(2)))));
+  return Outcome::from_ret(
+      ret_of(fchown(fd.get(), static_cast<uid_t>(c.arg(1)), static_cast<gid_t>(c.arg(2)))));
 }
 
 }  // namespace agentsh::tracer

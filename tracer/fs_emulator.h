@@ -47,8 +47,10 @@ class FsEmulator {
 
   // The policy question with the tracer's own rules first (the supervisor's /proc
   // entries, other processes' memory). Audits a denial. `real` may be empty.
+  // `allowed` (optional) receives the verdict that let the call through (the real
+  // path's when it was asked).
   bool permit(const Caller& c, const std::string& lexical, const std::string& real,
-              policy::FileOp op);
+              policy::FileOp op, Verdict* allowed = nullptr);
 
  private:
   struct Base;
@@ -58,13 +60,15 @@ class FsEmulator {
                 bool anchored = false);
   // Resolves (dirfd, path): lexical path, parent directory fd, final name, and the
   // object itself if it exists (following the final symlink iff `follow`).
-  int resolve(const Caller& c, int dirfd, const std::string& path, bool follow,
-              bool empty_path, Target* t, uint64_t resolve_flags = 0);
-  bool permit_one(const Caller& c, const std::string& path, policy::FileOp op);
+  int resolve(const Caller& c, int dirfd, const std::string& path, bool follow, bool empty_path,
+              Target* t, uint64_t resolve_flags = 0);
+  bool permit_one(const Caller& c, const std::string& path, policy::FileOp op,
+                  Verdict* allowed = nullptr);
+  Outcome soft_delete(const Caller& c, Target& t, policy::FileOp op, const Verdict& v);
   // openat2(dirfd, path, O_PATH | oflags) as the caller would resolve it (see
   // path_walker.h). Returns the fd or -errno; fills `real` on success.
-  int lookup_fd(const Caller& c, int dirfd, const std::string& path, int oflags,
-                uint64_t resolve, std::string* real);
+  int lookup_fd(const Caller& c, int dirfd, const std::string& path, int oflags, uint64_t resolve,
+                std::string* real);
   Outcome open_existing(const Caller& c, Target& t, int flags, bool write, bool read);
   Outcome open_tty(const Caller& c, int flags);
 

@@ -13,7 +13,8 @@ uint64_t choose_address() noexcept {
     // it is in the snapshot every process can read).
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    r = static_cast<uint64_t>(ts.tv_nsec) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(ts.tv_sec);
+    r = static_cast<uint64_t>(ts.tv_nsec) * 0x9E3779B97F4A7C15ull ^
+        static_cast<uint64_t>(ts.tv_sec);
   }
   uint64_t slice = kSliceFirst + (r >> 40) % (kSliceEnd - kSliceFirst);
   uint64_t page = (r & 0xFFFFF);  // 2^20 pages per 4 GiB slice

@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sys/uio.h>
+
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -16,7 +18,9 @@ namespace agentsh::tracer {
 
 namespace {
 constexpr size_t kMaxPayload = 64u << 20;
-int as_fd(uint64_t v) { return static_cast<int>(static_cast<uint32_t>(v)); }
+int as_fd(uint64_t v) {
+  return static_cast<int>(static_cast<uint32_t>(v));
+}
 }  // namespace
 
 bool NetEmulator::describe(const sockaddr_storage& ss, std::string* ip, uint16_t* port) {
@@ -119,6 +123,111 @@ Outcome NetEmulator::sendto(const Caller& c) {
   if (n < 0 && errno == EPIPE && !(flags & MSG_NOSIGNAL))
     syscall(SYS_tgkill, c.tgid, c.tid, SIGPIPE);
   return Outcome::from_ret(n < 0 ? -errno : n);
+}
+
+long NetEmulator::send_one(const Caller& c, int sock, bool inet, uint64_t addr, int flags) {
+  msghdr m{};
+  if (int r = remote_memory::read(c.tid, addr, &m, sizeof m); r < 0)
+    return r == -EPERM ? -EACCES : r;
+  sockaddr_storage name{};
+  if (m.msg_name != nullptr && m.msg_namelen > 0) {
+    if (m.msg_namelen > sizeof name) return -EINVAL;
+    int r =
+        remote_memory::read(c.tid, reinterpret_cast<uint64_t>(m.msg_name), &name, m.msg_namelen);
+    if (r < 0) return r;
+    if (inet && !permit(c, name, "sendmsg")) return -EACCES;
+  }
+  if (m.msg_iovlen > UIO_MAXIOV) return -EMSGSIZE;
+  std::vector<iovec> iov(m.msg_iovlen);
+  if (!iov.empty()) {
+    int r = remote_memory::read(c.tid, reinterpret_cast<uint64_t>(m.msg_iov), iov.data(),
+                                iov.size() * sizeof(iovec));
+    if (r < 0) return r;
+  }
+  size_t total = 0;
+  for (const auto& v : iov) total += v.iov_len;
+  if (total > kMaxPayload) return -EMSGSIZE;
+  // Datagram or stream, one contiguous copy sends the same bytes.
+  std::vector<char> data(total);
+  size_t off = 0;
+  for (const auto& v : iov) {
+    if (v.iov_len == 0) continue;
+    int r = remote_memory::read(c.tid, reinterpret_cast<uint64_t>(v.iov_base), data.data() + off,
+                                v.iov_len);
+    if (r < 0) return r;
+    off += v.iov_len;
+  }
+  if (m.msg_controllen > 65536) return -ENOBUFS;
+  std::vector<char> control(m.msg_controllen);
+  std::vector<ScopedFd> passed;  // SCM_RIGHTS: the caller's fds, as ours
+  if (!control.empty()) {
+    int r = remote_memory::read(c.tid, reinterpret_cast<uint64_t>(m.msg_control), control.data(),
+                                control.size());
+    if (r < 0) return r;
+    msghdr tmp{};
+    tmp.msg_control = control.data();
+    tmp.msg_controllen = control.size();
+    for (cmsghdr* h = CMSG_FIRSTHDR(&tmp); h != nullptr; h = CMSG_NXTHDR(&tmp, h)) {
+      if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
+      size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      int* fds = reinterpret_cast<int*>(CMSG_DATA(h));
+      for (size_t i = 0; i < n; ++i) {
+        ScopedFd mine = proc_fs::getfd(c.tid, fds[i]);
+        if (!mine) return -EBADF;
+        fds[i] = mine.get();
+        passed.push_back(std::move(mine));
+      }
+    }
+  }
+  iovec one{data.data(), total};
+  msghdr out{};
+  out.msg_name = m.msg_name != nullptr && m.msg_namelen > 0 ? &name : nullptr;
+  out.msg_namelen = out.msg_name ? m.msg_namelen : 0;
+  out.msg_iov = total > 0 ? &one : nullptr;
+  out.msg_iovlen = total > 0 ? 1 : 0;
+  out.msg_control = control.empty() ? nullptr : control.data();
+  out.msg_controllen = control.size();
+  ssize_t n = ::sendmsg(sock, &out, flags | MSG_NOSIGNAL);
+  if (n < 0 && errno == EPIPE && !(flags & MSG_NOSIGNAL))
+    syscall(SYS_tgkill, c.tgid, c.tid, SIGPIPE);
+  return n < 0 ? -errno : n;
+}
+
+Outcome NetEmulator::sendmsg(const Caller& c) {
+  const bool many = c.data->nr == SYS_sendmmsg;
+  ScopedFd sock = proc_fs::getfd(c.tid, as_fd(c.arg(0)));
+  if (!sock) return Outcome::error(EBADF);
+  int domain = 0;
+  socklen_t dl = sizeof domain;
+  if (getsockopt(sock.get(), SOL_SOCKET, SO_DOMAIN, &domain, &dl) != 0)
+    return Outcome::error(errno);
+  const bool inet = domain == AF_INET || domain == AF_INET6;
+  // Not the network (unix, netlink): as is, unless the fd could be swapped meanwhile.
+  if (!inet && can_continue(c)) return Outcome::proceed();
+  if (!ctx_.listener.id_valid(c.id)) return Outcome::error(ESRCH);
+  if (!many) {
+    long r = send_one(c, sock.get(), inet, c.arg(1), static_cast<int>(c.arg(2)));
+    return Outcome::from_ret(r);
+  }
+  // sendmmsg: each message in turn; the count sent, or the first error if none was.
+  unsigned vlen = static_cast<unsigned>(c.arg(2));
+  if (vlen > UIO_MAXIOV) vlen = UIO_MAXIOV;
+  const int flags = static_cast<int>(c.arg(3));
+  unsigned sent = 0;
+  for (; sent < vlen; ++sent) {
+    uint64_t at = c.arg(1) + sent * sizeof(mmsghdr);
+    long r = send_one(c, sock.get(), inet, at, flags);
+    if (r < 0) {
+      if (sent == 0) return Outcome::error(static_cast<int>(-r));
+      break;
+    }
+    // msg_len of this entry, written back into the caller.
+    auto len = static_cast<unsigned>(r);
+    iovec local{&len, sizeof len};
+    iovec remote{reinterpret_cast<void*>(at + offsetof(mmsghdr, msg_len)), sizeof len};
+    if (process_vm_writev(c.tid, &local, 1, &remote, 1, 0) != sizeof len) break;
+  }
+  return Outcome::result(sent);
 }
 
 }  // namespace agentsh::tracer

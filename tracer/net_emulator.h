@@ -24,12 +24,16 @@ class NetEmulator {
   explicit NetEmulator(SupervisorContext& ctx) : ctx_(ctx) {}
   Outcome connect(const Caller& c);
   Outcome sendto(const Caller& c);
+  Outcome sendmsg(const Caller& c);  // sendmsg and sendmmsg
 
   // "ip", port from an inet sockaddr (v4-mapped v6 shown as v4). False for other families.
   static bool describe(const sockaddr_storage& ss, std::string* ip, uint16_t* port);
 
  private:
   bool permit(const Caller& c, const sockaddr_storage& ss, const char* op);
+  // One msghdr at `addr` of the caller, copied and sent on `sock`. Returns bytes sent or
+  // -errno (-EACCES when its destination is denied).
+  long send_one(const Caller& c, int sock, bool inet, uint64_t addr, int flags);
   bool can_continue(const Caller& c) const;
   SupervisorContext& ctx_;
 };

@@ -29,7 +29,12 @@ void NotificationHandler::handle(const seccomp_notif& n) {
       c.tgid = proc_fs::read_creds(c.tid, &pc) ? pc.tgid : c.tid;
     }
     if (auto st = ctx_.procs.state(c.tid)) c.state = *st;
-    o = dispatch(c);
+    try {
+      o = dispatch(c);
+    } catch (...) {
+      // Out of memory or a Decider that threw: the call fails, the tree goes on.
+      o = Outcome::error(c.info->deny_errno ? c.info->deny_errno : EPERM);
+    }
   }
   switch (o.kind) {
     case Outcome::Kind::kContinue:
@@ -52,26 +57,45 @@ void NotificationHandler::handle(const seccomp_notif& n) {
 
 Outcome NotificationHandler::dispatch(const Caller& c) {
   switch (c.info->handler) {
-    case Handler::kExec: return exec_.check(c);
-    case Handler::kOpen: return fs_.open(c);
-    case Handler::kPathOp: return fs_.path_op(c);
-    case Handler::kTwoPathOp: return fs_.two_path_op(c);
-    case Handler::kSymlink: return fs_.symlink(c);
-    case Handler::kFdMeta: return fs_.fd_meta(c);
-    case Handler::kConnect: return net_.connect(c);
-    case Handler::kSendto: return net_.sendto(c);
-    case Handler::kSignal: return proc_.signal(c);
-    case Handler::kPidfdSignal: return proc_.pidfd_signal(c);
-    case Handler::kPtrace: return proc_.ptrace(c);
-    case Handler::kProcessVm: return proc_.process_vm(c);
-    case Handler::kPidfdGetfd: return proc_.pidfd_getfd(c);
-    case Handler::kAlwaysDeny: return always_deny(c);
-    case Handler::kTaint: return taint(c);
+    case Handler::kExec:
+      return exec_.check(c);
+    case Handler::kOpen:
+      return fs_.open(c);
+    case Handler::kPathOp:
+      return fs_.path_op(c);
+    case Handler::kTwoPathOp:
+      return fs_.two_path_op(c);
+    case Handler::kSymlink:
+      return fs_.symlink(c);
+    case Handler::kFdMeta:
+      return fs_.fd_meta(c);
+    case Handler::kConnect:
+      return net_.connect(c);
+    case Handler::kSendto:
+      return net_.sendto(c);
+    case Handler::kSendmsg:
+      return net_.sendmsg(c);
+    case Handler::kSignal:
+      return proc_.signal(c);
+    case Handler::kPidfdSignal:
+      return proc_.pidfd_signal(c);
+    case Handler::kPtrace:
+      return proc_.ptrace(c);
+    case Handler::kProcessVm:
+      return proc_.process_vm(c);
+    case Handler::kPidfdGetfd:
+      return proc_.pidfd_getfd(c);
+    case Handler::kAlwaysDeny:
+      return always_deny(c);
+    case Handler::kTaint:
+      return taint(c);
     case Handler::kUmask:
       ctx_.procs.update(c.tid, [&](ProcState& s) { s.umask = c.arg(0) & 0777; });
       return Outcome::proceed();
-    case Handler::kPrctl: return prctl(c);
-    case Handler::kMemoryGuard: return gate_.check(c);
+    case Handler::kPrctl:
+      return prctl(c);
+    case Handler::kMemoryGuard:
+      return gate_.check(c);
   }
   return Outcome::error(ENOSYS);
 }

@@ -51,7 +51,7 @@ pid_t proc_pid(const std::string& p) {
 }
 
 bool on_procfs(int fd) {
-  struct statfs sf{};
+  struct statfs sf {};
   return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
 }
 
@@ -114,7 +114,7 @@ int PathWalker::open(int dirfd, const std::string& path, bool follow_final, bool
     int fd = openat(cur.get(), comp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return -errno;
     ScopedFd next(fd);
-    struct stat st{};
+    struct stat st {};
     if (fstat(fd, &st) != 0) return -errno;
     if (S_ISLNK(st.st_mode) && (!last || follow_final || trailing_slash)) {
       if (++links > kMaxLinks) return -ELOOP;
@@ -144,7 +144,7 @@ int PathWalker::open(int dirfd, const std::string& path, bool follow_final, bool
     cur_real = join(cur_real, comp);
   }
   if (want_dir || trailing_slash) {
-    struct stat st{};
+    struct stat st {};
     if (fstat(cur.get(), &st) != 0) return -errno;
     if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
   }

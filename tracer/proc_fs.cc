@@ -20,7 +20,9 @@ std::string read_link(const std::string& path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-std::string fd_path(int fd) { return read_link("/proc/self/fd/" + std::to_string(fd)); }
+std::string fd_path(int fd) {
+  return read_link("/proc/self/fd/" + std::to_string(fd));
+}
 
 bool read_file(const std::string& path, std::string* out, size_t max) {
   out->clear();
@@ -84,7 +86,7 @@ bool read_creds(pid_t tid, Creds* out) {
 ino_t ns_inode(pid_t pid, const char* name) {
   std::string p = pid == 0 ? std::string("/proc/self/ns/") + name
                            : "/proc/" + std::to_string(pid) + "/ns/" + name;
-  struct stat st{};
+  struct stat st {};
   if (stat(p.c_str(), &st) != 0) return 0;
   return st.st_ino;
 }

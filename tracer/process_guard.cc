@@ -12,10 +12,14 @@
 namespace agentsh::tracer {
 
 namespace {
-pid_t as_pid(uint64_t v) { return static_cast<pid_t>(static_cast<int32_t>(v)); }
+pid_t as_pid(uint64_t v) {
+  return static_cast<pid_t>(static_cast<int32_t>(v));
+}
 }  // namespace
 
-bool ProcessGuard::in_tree(pid_t pid) const { return pid > 0 && ctx_.procs.contains_tid(pid); }
+bool ProcessGuard::in_tree(pid_t pid) const {
+  return pid > 0 && ctx_.procs.contains_tid(pid);
+}
 
 bool ProcessGuard::nested_pid_ns(const Caller& c) const {
   ino_t ns = proc_fs::ns_inode(c.tid, "pid");
@@ -62,18 +66,18 @@ Outcome ProcessGuard::signal(const Caller& c) {
       return deny(c, "signal", name, pid, sig);
     }
     case SYS_tkill:
-      return in_tree(as_pid(c.arg(0))) ? Outcome::proceed()
-                                        : deny(c, "signal", name, as_pid(c.arg(0)),
-                                               static_cast<int>(c.arg(1)));
+      return in_tree(as_pid(c.arg(0)))
+                 ? Outcome::proceed()
+                 : deny(c, "signal", name, as_pid(c.arg(0)), static_cast<int>(c.arg(1)));
     case SYS_tgkill:
     case SYS_rt_tgsigqueueinfo:
-      return in_tree(as_pid(c.arg(1))) ? Outcome::proceed()
-                                        : deny(c, "signal", name, as_pid(c.arg(1)),
-                                               static_cast<int>(c.arg(2)));
+      return in_tree(as_pid(c.arg(1)))
+                 ? Outcome::proceed()
+                 : deny(c, "signal", name, as_pid(c.arg(1)), static_cast<int>(c.arg(2)));
     case SYS_rt_sigqueueinfo:
-      return in_tree(as_pid(c.arg(0))) ? Outcome::proceed()
-                                        : deny(c, "signal", name, as_pid(c.arg(0)),
-                                               static_cast<int>(c.arg(1)));
+      return in_tree(as_pid(c.arg(0)))
+                 ? Outcome::proceed()
+                 : deny(c, "signal", name, as_pid(c.arg(0)), static_cast<int>(c.arg(1)));
     default:
       return Outcome::error(ENOSYS);
   }

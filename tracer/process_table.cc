@@ -72,6 +72,7 @@ std::optional<ExecApproval> ProcessTable::on_exec(pid_t tgid, pid_t former_tid) 
   Group& g = groups_[tgid];
   st.gate = GateState::kNone;  // new address space; the caller sets it from the approval
   st.initial = false;
+  st.last_exec_denial.clear();
   g.state = st;
   g.threads = {tgid};
   return out;

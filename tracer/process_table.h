@@ -39,6 +39,10 @@ struct ProcState {
   // Shares its file table with another process (clone with CLONE_FILES, no CLONE_THREAD).
   bool shared_files = false;
   uint32_t umask = 022;
+  // The last exec this process was refused (real path + argv). A shell or execvp walking
+  // $PATH meets the same program twice (/bin -> /usr/bin): the repeat is refused
+  // silently, so one command gives one stderr line and one audit record.
+  std::string last_exec_denial;
   // The root before its first successful exec: that exec is the command `agentsh exec`
   // was asked to run (not nested). Never inherited.
   bool initial = false;

@@ -17,8 +17,7 @@ void PtraceLoop::add_child(pid_t parent, pid_t child, int event) {
     pid_t ptgid = ctx_.procs.tgid_of(parent);
     // tgkill(tgid, tid, 0) succeeds iff tid belongs to tgid: a thread, not a process.
     thread = ptgid != 0 && syscall(SYS_tgkill, ptgid, child, 0) == 0;
-    if (!thread)
-      shares_files = syscall(SYS_kcmp, parent, child, KCMP_FILES, 0, 0) == 0;
+    if (!thread) shares_files = syscall(SYS_kcmp, parent, child, KCMP_FILES, 0, 0) == 0;
   }
   ctx_.procs.add_child(parent, child, thread, shares_files);
 }

@@ -30,10 +30,14 @@ int read_string(pid_t tid, uint64_t addr, size_t max, std::string* out) {
   out->clear();
   if (addr == 0) return -EFAULT;
   char chunk[kPage];
+  // Most paths are short: the first read takes 256 bytes, later ones the rest of a page.
+  size_t first = 256;
   while (out->size() <= max) {
     // Never cross a page boundary in one read: the next page may be unmapped although
     // the string ends before it.
     size_t want = kPage - (addr % kPage);
+    if (first != 0 && want > first) want = first;
+    first = 0;
     iovec local{chunk, want};
     iovec remote{reinterpret_cast<void*>(addr), want};
     ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);

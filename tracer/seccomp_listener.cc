@@ -11,7 +11,9 @@
 namespace agentsh::tracer {
 
 namespace {
-int ioctl_ret(int r) { return r < 0 ? -errno : r; }
+int ioctl_ret(int r) {
+  return r < 0 ? -errno : r;
+}
 }  // namespace
 
 bool SeccompListener::set_sync_wakeup() {

@@ -21,6 +21,15 @@ StaticDecider& StaticDecider::deny_path(std::string rule, std::string dir, polic
   return *this;
 }
 
+StaticDecider& StaticDecider::soft_delete_path(std::string rule, std::string dir,
+                                               std::string trash) {
+  soft_.push_back({std::move(rule), std::move(dir),
+                   policy::op_bit(policy::FileOp::kDelete) | policy::op_bit(policy::FileOp::kRmdir),
+                   0});
+  trash_ = std::move(trash);
+  return *this;
+}
+
 StaticDecider& StaticDecider::deny_net(std::string rule, std::string ip, uint16_t port) {
   nets_.push_back({std::move(rule), std::move(ip), 0, port});
   return *this;
@@ -49,6 +58,16 @@ Verdict StaticDecider::file(std::string_view path, policy::FileOp op) {
         path_util::is_under(path.data(), path.size(), r.subject.data(), r.subject.size()))
       return Verdict::denied(r.name, std::string(policy::file_op_name(op)) + " of " +
                                          std::string(path) + " is blocked");
+  }
+  for (const auto& r : soft_) {
+    if ((r.ops & policy::op_bit(op)) &&
+        path_util::is_under(path.data(), path.size(), r.subject.data(), r.subject.size())) {
+      Verdict v = Verdict::allowed(r.name);
+      v.decision = "soft_delete";
+      v.audit = true;
+      v.soft_delete_dir = trash_;
+      return v;
+    }
   }
   return Verdict::allowed("allow-default");
 }

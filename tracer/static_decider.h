@@ -21,11 +21,12 @@ class StaticDecider : public Decider {
   StaticDecider& deny_command(std::string rule, std::string name);
   // Deny file operations in `ops` on `dir` and everything below it.
   StaticDecider& deny_path(std::string rule, std::string dir, policy::OpMask ops);
+  // Deletes (delete, rmdir) below `dir` become moves into `trash`.
+  StaticDecider& soft_delete_path(std::string rule, std::string dir, std::string trash);
   // Deny connections to `ip` (any port when `port` is 0).
   StaticDecider& deny_net(std::string rule, std::string ip, uint16_t port = 0);
 
-  Verdict exec(const std::vector<std::string>& argv, std::string_view path,
-               bool nested) override;
+  Verdict exec(const std::vector<std::string>& argv, std::string_view path, bool nested) override;
   // How many exec questions were asked with nested == false.
   uint64_t direct_exec_calls() const { return direct_exec_calls_; }
   Verdict file(std::string_view path, policy::FileOp op) override;
@@ -41,7 +42,8 @@ class StaticDecider : public Decider {
     policy::OpMask ops = 0;
     uint16_t port = 0;
   };
-  std::vector<Rule> commands_, paths_, nets_;
+  std::vector<Rule> commands_, paths_, nets_, soft_;
+  std::string trash_;
   std::atomic<uint64_t> exec_calls_{0}, file_calls_{0}, net_calls_{0}, direct_exec_calls_{0};
 };
 

@@ -80,7 +80,9 @@ Supervisor::Supervisor(Options options) : opts_(std::move(options)) {}
 
 Supervisor::~Supervisor() = default;
 
-uint64_t choose_gate_address() { return gate::choose_address(); }
+uint64_t choose_gate_address() {
+  return gate::choose_address();
+}
 
 bool Supervisor::prepare(std::string* err) {
   if (opts_.decider == nullptr) {
@@ -181,7 +183,8 @@ int Supervisor::in_child() noexcept {
     // never retried by a signal handler's restart.
     fd = install_filter(arch::kFilterFlagNewListener | arch::kFilterFlagWaitKillableRecv,
                         filter_.fprog());
-    if (fd < 0 && errno == EINVAL) fd = install_filter(arch::kFilterFlagNewListener, filter_.fprog());
+    if (fd < 0 && errno == EINVAL)
+      fd = install_filter(arch::kFilterFlagNewListener, filter_.fprog());
     if (fd < 0) result = errno;
   }
   int32_t msg = result ? -result : static_cast<int32_t>(fd);
@@ -246,12 +249,13 @@ int Supervisor::run(pid_t child) {
       root_state.foreign_creds = true;
   }
   if (proc_fs::ns_inode(child, "mnt") != proc_fs::ns_inode(0, "mnt")) {
-    ctx.view_mnt_ns.reset(open(("/proc/" + std::to_string(child) + "/ns/mnt").c_str(),
-                               O_RDONLY | O_CLOEXEC));
+    ctx.view_mnt_ns.reset(
+        open(("/proc/" + std::to_string(child) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
   }
-  struct stat ours{}, theirs{};
-  if (stat("/", &ours) == 0 && stat(("/proc/" + std::to_string(child) + "/root").c_str(),
-                                    &theirs) == 0 &&
+  struct stat ours {
+  }, theirs{};
+  if (stat("/", &ours) == 0 &&
+      stat(("/proc/" + std::to_string(child) + "/root").c_str(), &theirs) == 0 &&
       (ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino)) {
     ctx.view_root.reset(open(("/proc/" + std::to_string(child) + "/root").c_str(),
                              O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -274,6 +278,14 @@ int Supervisor::run(pid_t child) {
   child_ = 0;
   pool.stop();
   return status;
+}
+
+void Supervisor::kill_tree() {
+  if (mode_ == Mode::kHookOnly || !impl_) {
+    forward_signal(SIGKILL);
+    return;
+  }
+  for (pid_t p : impl_->ctx->procs.tgids()) kill(p, SIGKILL);
 }
 
 void Supervisor::forward_signal(int sig) {

@@ -85,6 +85,9 @@ class Supervisor {
   int run(pid_t child);
   // Async-signal-safe: sends `sig` to the tree's main child (no-op before run()).
   void forward_signal(int sig);
+  // Thread-safe (not async-signal-safe): SIGKILL to every process of the tree, e.g. on a
+  // timeout or when daemonised leftovers must not outlive the session. run() then returns.
+  void kill_tree();
 
   Mode mode() const { return mode_; }
   const Availability& availability() const { return avail_; }
@@ -95,8 +98,8 @@ class Supervisor {
   Options opts_;
   Mode mode_ = Mode::kHookOnly;
   Availability avail_;
-  BpfProgram filter_;       // the full prefilter
-  BpfProgram abi_filter_;   // hook-only mode: just the foreign-ABI kill
+  BpfProgram filter_;      // the full prefilter
+  BpfProgram abi_filter_;  // hook-only mode: just the foreign-ABI kill
   // Handshake pipes (O_CLOEXEC). child -> parent: the listener fd number (or -errno);
   // parent -> child: "attached, go on". Each side closes the ends it does not use.
   ScopedFd to_parent_r_, to_parent_w_, to_child_r_, to_child_w_;

@@ -23,9 +23,9 @@ void SupervisorContext::audit(pid_t pid, std::string_view type, std::string_view
   audit_fn(e);
 }
 
-void SupervisorContext::audit_builtin(pid_t pid, std::string_view type,
-                                      std::string_view operation, std::string_view target,
-                                      std::string_view rule, std::string_view message) const {
+void SupervisorContext::audit_builtin(pid_t pid, std::string_view type, std::string_view operation,
+                                      std::string_view target, std::string_view rule,
+                                      std::string_view message) const {
   Verdict v = Verdict::denied(std::string(rule), std::string(message));
   audit(pid, type, operation, target, v, false);
 }

@@ -44,8 +44,8 @@ struct SupervisorContext {
   SeccompListener listener;
 
   // One audit record (source "tracer"). `effective` is what happened ("allow"/"deny").
-  void audit(pid_t pid, std::string_view type, std::string_view operation,
-             std::string_view target, const Verdict& v, bool effective_allow) const;
+  void audit(pid_t pid, std::string_view type, std::string_view operation, std::string_view target,
+             const Verdict& v, bool effective_allow) const;
   // A record for something the tracer itself decided (built-in rule).
   void audit_builtin(pid_t pid, std::string_view type, std::string_view operation,
                      std::string_view target, std::string_view rule,

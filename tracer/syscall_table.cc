@@ -121,8 +121,7 @@ constexpr SyscallInfo kTable[] = {
     memory(SYS_munmap, "munmap", {A::kAddr, A::kLen, _, _, _, _}, {{{0, 1}, kEnd, kEnd}}),
     memory(SYS_mremap, "mremap", {A::kAddr, A::kLen, A::kLen, A::kFlags, A::kAddr, _},
            {{{0, 1}, {0, 2}, {4, 2}}}),
-    memory(SYS_madvise, "madvise", {A::kAddr, A::kLen, A::kOther, _, _, _},
-           {{{0, 1}, kEnd, kEnd}}),
+    memory(SYS_madvise, "madvise", {A::kAddr, A::kLen, A::kOther, _, _, _}, {{{0, 1}, kEnd, kEnd}}),
     if_mask(other(SYS_shmat, "shmat", Family::kMemory, Handler::kMemoryGuard, EPERM,
                   {A::kOther, A::kAddr, A::kFlags, _, _, _}),
             2, SHM_EXEC),
@@ -130,6 +129,8 @@ constexpr SyscallInfo kTable[] = {
     if_nonzero(net(SYS_sendto, "sendto", Handler::kSendto,
                    {A::kFd, A::kBuf, A::kLen, A::kFlags, A::kSockaddr, A::kSockLen}),
                4),
+    // Always: whether a msghdr names a destination (UDP, TCP Fast Open) is in memory.
+    net(SYS_sendmsg, "sendmsg", Handler::kSendmsg, {A::kFd, A::kMsghdr, A::kFlags, _, _, _}),
     if_mask(other(SYS_clone, "clone", Family::kCreds, Handler::kTaint, EPERM,
                   {A::kFlags, A::kAddr, A::kOther, A::kOther, A::kOther, _}),
             0, kNsFlags),
@@ -142,14 +143,12 @@ constexpr SyscallInfo kTable[] = {
          {A::kPath, A::kPath, _, _, _, _}),
     file(SYS_mkdir, "mkdir", Handler::kPathOp, FileOp::kMkdir, false,
          {A::kPath, A::kMode, _, _, _, _}),
-    file(SYS_rmdir, "rmdir", Handler::kPathOp, FileOp::kRmdir, false,
-         {A::kPath, _, _, _, _, _}),
+    file(SYS_rmdir, "rmdir", Handler::kPathOp, FileOp::kRmdir, false, {A::kPath, _, _, _, _, _}),
     file(SYS_creat, "creat", Handler::kOpen, FileOp::kCreate, true,
          {A::kPath, A::kMode, _, _, _, _}),
     file(SYS_link, "link", Handler::kTwoPathOp, FileOp::kLink, false,
          {A::kPath, A::kPath, _, _, _, _}),
-    file(SYS_unlink, "unlink", Handler::kPathOp, FileOp::kDelete, false,
-         {A::kPath, _, _, _, _, _}),
+    file(SYS_unlink, "unlink", Handler::kPathOp, FileOp::kDelete, false, {A::kPath, _, _, _, _, _}),
     file(SYS_symlink, "symlink", Handler::kSymlink, FileOp::kSymlink, false,
          {A::kLinkTarget, A::kPath, _, _, _, _}),
     file(SYS_chmod, "chmod", Handler::kPathOp, FileOp::kChmod, true,
@@ -177,10 +176,8 @@ constexpr SyscallInfo kTable[] = {
           {A::kUid, A::kUid, A::kUid, _, _, _}),
     other(SYS_setresgid, "setresgid", Family::kCreds, Handler::kTaint, 0,
           {A::kGid, A::kGid, A::kGid, _, _, _}),
-    other(SYS_setfsuid, "setfsuid", Family::kCreds, Handler::kTaint, 0,
-          {A::kUid, _, _, _, _, _}),
-    other(SYS_setfsgid, "setfsgid", Family::kCreds, Handler::kTaint, 0,
-          {A::kGid, _, _, _, _, _}),
+    other(SYS_setfsuid, "setfsuid", Family::kCreds, Handler::kTaint, 0, {A::kUid, _, _, _, _, _}),
+    other(SYS_setfsgid, "setfsgid", Family::kCreds, Handler::kTaint, 0, {A::kGid, _, _, _, _, _}),
     other(SYS_capset, "capset", Family::kCreds, Handler::kTaint, 0,
           {A::kOther, A::kOther, _, _, _, _}),
     other(SYS_rt_sigqueueinfo, "rt_sigqueueinfo", Family::kSignal, Handler::kSignal, EPERM,
@@ -232,14 +229,16 @@ constexpr SyscallInfo kTable[] = {
             0, kNsFlags),
     other(SYS_rt_tgsigqueueinfo, "rt_tgsigqueueinfo", Family::kSignal, Handler::kSignal, EPERM,
           {A::kPid, A::kTid, A::kSig, A::kSigInfo, _, _}),
-    other(SYS_open_by_handle_at, "open_by_handle_at", Family::kDenied, Handler::kAlwaysDeny,
-          EACCES, {A::kFd, A::kOther, A::kFlags, _, _, _}),
+    other(SYS_open_by_handle_at, "open_by_handle_at", Family::kDenied, Handler::kAlwaysDeny, EACCES,
+          {A::kFd, A::kOther, A::kFlags, _, _, _}),
+    net(SYS_sendmmsg, "sendmmsg", Handler::kSendmsg,
+        {A::kFd, A::kMsghdr, A::kLen, A::kFlags, _, _}),
     other(SYS_setns, "setns", Family::kDenied, Handler::kAlwaysDeny, EPERM,
           {A::kFd, A::kFlags, _, _, _, _}),
     other(SYS_process_vm_readv, "process_vm_readv", Family::kProcess, Handler::kProcessVm, EPERM,
           {A::kPid, A::kOther, A::kOther, A::kOther, A::kOther, A::kFlags}),
-    other(SYS_process_vm_writev, "process_vm_writev", Family::kProcess, Handler::kProcessVm,
-          EPERM, {A::kPid, A::kOther, A::kOther, A::kOther, A::kOther, A::kFlags}),
+    other(SYS_process_vm_writev, "process_vm_writev", Family::kProcess, Handler::kProcessVm, EPERM,
+          {A::kPid, A::kOther, A::kOther, A::kOther, A::kOther, A::kFlags}),
     file(SYS_renameat2, "renameat2", Handler::kTwoPathOp, FileOp::kRename, false,
          {A::kDirfd, A::kPath, A::kDirfd, A::kPath, A::kFlags, _}),
     if_mask(other(SYS_seccomp, "seccomp", Family::kDenied, Handler::kAlwaysDeny, EPERM,
@@ -250,14 +249,14 @@ constexpr SyscallInfo kTable[] = {
           {A::kFlags, _, _, _, _, _}),
     memory(SYS_pkey_mprotect, "pkey_mprotect", {A::kAddr, A::kLen, A::kProt, A::kOther, _, _},
            {{{0, 1}, kEnd, kEnd}}),
-    other(SYS_pidfd_send_signal, "pidfd_send_signal", Family::kSignal, Handler::kPidfdSignal,
-          EPERM, {A::kPidfd, A::kSig, A::kSigInfo, A::kFlags, _, _}),
+    other(SYS_pidfd_send_signal, "pidfd_send_signal", Family::kSignal, Handler::kPidfdSignal, EPERM,
+          {A::kPidfd, A::kSig, A::kSigInfo, A::kFlags, _, _}),
     other(SYS_io_uring_setup, "io_uring_setup", Family::kDenied, Handler::kAlwaysDeny, EPERM,
           {A::kOther, A::kOther, _, _, _, _}),
     other(SYS_io_uring_enter, "io_uring_enter", Family::kDenied, Handler::kAlwaysDeny, EPERM,
           {A::kFd, A::kOther, A::kOther, A::kFlags, A::kOther, A::kOther}),
-    other(SYS_io_uring_register, "io_uring_register", Family::kDenied, Handler::kAlwaysDeny,
-          EPERM, {A::kFd, A::kOther, A::kOther, A::kOther, _, _}),
+    other(SYS_io_uring_register, "io_uring_register", Family::kDenied, Handler::kAlwaysDeny, EPERM,
+          {A::kFd, A::kOther, A::kOther, A::kOther, _, _}),
     other(SYS_open_tree, "open_tree", Family::kDenied, Handler::kAlwaysDeny, EPERM,
           {A::kDirfd, A::kPath, A::kFlags, _, _, _}),
     other(SYS_move_mount, "move_mount", Family::kDenied, Handler::kAlwaysDeny, EPERM,
@@ -301,7 +300,9 @@ constexpr Index kIndex;
 
 }  // namespace
 
-std::span<const SyscallInfo> all() noexcept { return kTable; }
+std::span<const SyscallInfo> all() noexcept {
+  return kTable;
+}
 
 const SyscallInfo* find(int nr) noexcept {
   if (nr < 0 || nr >= kMaxNr) return nullptr;
@@ -323,14 +324,22 @@ int arg_index(const SyscallInfo& info, Arg kind, int nth) noexcept {
 
 std::string_view family_name(Family f) noexcept {
   switch (f) {
-    case Family::kExec: return "exec";
-    case Family::kFile: return "file";
-    case Family::kNet: return "network";
-    case Family::kSignal: return "signal";
-    case Family::kProcess: return "process";
-    case Family::kDenied: return "denied";
-    case Family::kCreds: return "creds";
-    case Family::kMemory: return "memory";
+    case Family::kExec:
+      return "exec";
+    case Family::kFile:
+      return "file";
+    case Family::kNet:
+      return "network";
+    case Family::kSignal:
+      return "signal";
+    case Family::kProcess:
+      return "process";
+    case Family::kDenied:
+      return "denied";
+    case Family::kCreds:
+      return "creds";
+    case Family::kMemory:
+      return "memory";
   }
   return "?";
 }

@@ -41,6 +41,7 @@ enum class Handler : uint8_t {
   kFdMeta,       // fchmod/fchown: decided on the fd's path, emulated on a duplicate
   kConnect,      // connect: emulated on a duplicate of the socket
   kSendto,       // sendto with a destination: emulated
+  kSendmsg,      // sendmsg/sendmmsg: the msghdr may carry a destination: emulated
   kSignal,       // kill/tkill/tgkill/rt_(tg)sigqueueinfo: target must be in the tree
   kPidfdSignal,  // pidfd_send_signal: emulated on a duplicate of the pidfd
   kPtrace,       // ptrace: EPERM
@@ -66,6 +67,7 @@ enum class Arg : uint8_t {
   kSize,        // size of the preceding struct
   kSockaddr,    // const struct sockaddr*
   kSockLen,     // socklen_t
+  kMsghdr,      // struct msghdr* (sendmsg) or struct mmsghdr* (sendmmsg)
   kBuf,         // const void* payload
   kLen,         // size_t length (payload or mapping)
   kPid,         // pid_t (kill: <= 0 means process groups)
@@ -86,12 +88,12 @@ enum class Arg : uint8_t {
 // When the prefilter sends the call to the supervisor (after the ABI checks, the
 // exec rule and the gate).
 enum class Route : uint8_t {
-  kAlways,       // every call
-  kArgNonZero,   // args[route_arg] != 0 (64-bit compare)
-  kArgMaskAny,   // args[route_arg] & route_mask (low 32 bits)
-  kArgIn,        // low 32 bits of args[route_arg] is one of route_in[0..route_in_count)
-  kGateRange,    // memory ops: some (addr, len) pair may touch the gate's 4 GiB slice;
-                 // only emitted when a gate is configured
+  kAlways,      // every call
+  kArgNonZero,  // args[route_arg] != 0 (64-bit compare)
+  kArgMaskAny,  // args[route_arg] & route_mask (low 32 bits)
+  kArgIn,       // low 32 bits of args[route_arg] is one of route_in[0..route_in_count)
+  kGateRange,   // memory ops: some (addr, len) pair may touch the gate's 4 GiB slice;
+                // only emitted when a gate is configured
 };
 
 inline constexpr uint8_t kNoArg = 0xff;
@@ -118,8 +120,8 @@ struct SyscallInfo {
   std::array<uint32_t, 4> route_in{};
   uint8_t route_in_count = 0;
   // kGateRange: up to three (addr arg, len arg) pairs; kNoArg ends the list.
-  std::array<std::array<uint8_t, 2>, 3> ranges{{{kNoArg, kNoArg}, {kNoArg, kNoArg},
-                                                {kNoArg, kNoArg}}};
+  std::array<std::array<uint8_t, 2>, 3> ranges{
+      {{kNoArg, kNoArg}, {kNoArg, kNoArg}, {kNoArg, kNoArg}}};
 };
 
 namespace syscall_table {

@@ -1,8 +1,8 @@
 #include "tracer/worker_pool.h"
 
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -18,7 +18,10 @@ namespace agentsh::tracer {
 
 namespace {
 constexpr int kMaxWorkers = 64;
-constexpr int kMaxIdle = 2;
+constexpr int kMinWorkers = 1;
+// A surplus worker leaves after this long without a notification: the pool grows to the
+// concurrency the tree needs and stays there instead of churning threads.
+constexpr int kSurplusIdleMs = 5000;
 }  // namespace
 
 struct WorkerPool::Shared {
@@ -39,7 +42,9 @@ WorkerPool::WorkerPool(std::shared_ptr<SupervisorContext> ctx,
   s_->handler = std::move(h);
 }
 
-WorkerPool::~WorkerPool() { stop(); }
+WorkerPool::~WorkerPool() {
+  stop();
+}
 
 bool WorkerPool::start(std::string* error) {
   s_->stop_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -88,23 +93,50 @@ void WorkerPool::worker_main(std::shared_ptr<Shared> s) {
     return;
   }
   set_thread_umask(ctx.self_creds.umask);
-  pollfd fds[2] = {{ctx.listener.fd(), POLLIN, 0}, {s->stop_fd.get(), POLLIN, 0}};
+  // One epoll instance per worker, the listener added EPOLLEXCLUSIVE: a notification
+  // wakes one idle worker, not all of them (a thundering herd costs a context switch per
+  // idle worker per call).
+  ScopedFd ep(epoll_create1(EPOLL_CLOEXEC));
+  epoll_event lev{}, sev{};
+  lev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  lev.data.u32 = 0;
+  sev.events = EPOLLIN;
+  sev.data.u32 = 1;
+  if (!ep || epoll_ctl(ep.get(), EPOLL_CTL_ADD, ctx.listener.fd(), &lev) != 0 ||
+      epoll_ctl(ep.get(), EPOLL_CTL_ADD, s->stop_fd.get(), &sev) != 0) {
+    fprintf(stderr, "agentsh: tracer worker: epoll failed (%s)\n", strerror(errno));
+    s->failed = true;
+    s->total.fetch_sub(1);
+    s->cv.notify_all();
+    return;
+  }
   for (;;) {
     s->idle.fetch_add(1);
-    int r = poll(fds, 2, -1);
+    epoll_event ev[2];
+    int r = epoll_wait(ep.get(), ev, 2, s->total.load() > kMinWorkers ? kSurplusIdleMs : -1);
     s->idle.fetch_sub(1);
     if (r < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (fds[1].revents) break;
-    if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) break;  // no filter left
-    if (!(fds[0].revents & POLLIN)) continue;
+    if (r == 0) {
+      if (s->total.load() > kMinWorkers) break;
+      continue;
+    }
+    bool stop = false, ready = false;
+    for (int i = 0; i < r; ++i) {
+      if (ev[i].data.u32 == 1) stop = true;
+      if (ev[i].data.u32 == 0) {
+        if (ev[i].events & (EPOLLHUP | EPOLLERR)) stop = true;  // no filter left
+        if (ev[i].events & EPOLLIN) ready = true;
+      }
+    }
+    if (stop) break;
+    if (!ready) continue;
     seccomp_notif n;
     if (ctx.listener.receive(&n) < 0) continue;  // taken by another worker, or gone
     if (s->idle.load() == 0) spawn(s);
     s->handler->handle(n);
-    if (s->idle.load() >= kMaxIdle && s->total.load() > 1) break;
   }
   s->total.fetch_sub(1);
   s->cv.notify_all();

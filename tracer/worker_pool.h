@@ -2,7 +2,8 @@
 //
 // Elastic: a worker that takes a notification while no other worker is waiting starts
 // another one first, so a slow answer (an approval prompt, a blocking connect, a FIFO
-// open) never stalls the rest of the tree; surplus idle workers leave again. Each worker
+// open) never stalls the rest of the tree; a surplus worker leaves after a few idle
+// seconds (not sooner: thread churn costs more than an idle thread). Each worker
 // has its own fs_struct (unshare(CLONE_FS)) for per-call umask, blocks every signal (they
 // belong to the integrator's threads), and enters the tree's filesystem view if it
 // differs from the supervisor's.

@@ -4,12 +4,15 @@
 // Not a .cc on purpose: the bench Makefile rule links every tests/bench/*.cc into one
 // Google Benchmark binary; tracer_bench.sh compiles this file itself.
 //
-//   tracer_run [--deny-command NAME]... [--deny-path DIR]... [--audit] -- CMD [ARGS...]
+//   tracer_run [--deny-command NAME]... [--deny-path DIR]... [--audit] [--gate HEX]
+//              -- CMD [ARGS...]
+//   tracer_run --probe      (what Availability::probe() finds here)
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -25,6 +28,7 @@ using agentsh::tracer::Supervisor;
 int main(int argc, char** argv) {
   StaticDecider decider;
   bool audit = false;
+  uint64_t gate = 0;
   int i = 1;
   for (; i < argc; ++i) {
     std::string a = argv[i];
@@ -38,8 +42,16 @@ int main(int argc, char** argv) {
     } else if (a == "--deny-path" && i + 1 < argc) {
       decider.deny_path("deny-path", argv[i + 1], agentsh::policy::kAllOps);
       ++i;
+    } else if (a == "--gate" && i + 1 < argc) {
+      gate = strtoull(argv[i + 1], nullptr, 16);
+      ++i;
     } else if (a == "--audit") {
       audit = true;
+    } else if (a == "--probe") {
+      auto av = agentsh::tracer::Availability::probe();
+      printf("ptrace=%d seccomp=%d user_notif=%d sync_wakeup=%d why_not=%s\n", av.ptrace,
+             av.seccomp, av.user_notif, av.sync_wakeup, av.why_not.c_str());
+      return 0;
     } else {
       fprintf(stderr, "usage: %s [--deny-command N] [--deny-path D] [--audit] -- CMD...\n",
               argv[0]);
@@ -54,6 +66,10 @@ int main(int argc, char** argv) {
   Options o;
   o.decider = &decider;
   o.session_id = "tracer-run";
+  if (gate != 0) {  // a hook (or a stand-in) maps the gate in every dynamic process
+    o.gate_addr = gate;
+    o.hook_present = true;
+  }
   if (audit) {
     o.audit = [](const agentsh::AuditEvent& e) {
       std::lock_guard lock(mu);

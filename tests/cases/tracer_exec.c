@@ -79,6 +79,18 @@ int main(int argc, char** argv) {
   } else if (!strcmp(mode, "fake-preload")) {
     setenv("LD_PRELOAD", "/nonexistent/libnothing.so", 1);
     execve(target, args, environ);
+  } else if (!strcmp(mode, "execvp")) {
+    // $PATH naming the target's directory twice: the search meets the same file twice.
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", target);
+    char* slash = strrchr(dir, '/');
+    if (!slash) return 2;
+    *slash = '\0';
+    char path_env[8300];
+    snprintf(path_env, sizeof path_env, "%s:%s", dir, dir);
+    setenv("PATH", path_env, 1);
+    args[0] = slash + 1;
+    execvp(slash + 1, args);
   } else if (!strcmp(mode, "raw")) {
     syscall(SYS_execve, target, args, environ);
   } else if (!strcmp(mode, "execveat")) {

@@ -49,10 +49,12 @@ int main(int argc, char** argv) {
     long r = fd < 0 ? -1 : read(fd, &c, 1);
     return report(op, r);
   }
-  if (!strcmp(op, "write")) return report(op, write_x(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)));
+  if (!strcmp(op, "write"))
+    return report(op, write_x(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)));
   if (!strcmp(op, "append")) return report(op, write_x(open(path, O_WRONLY | O_APPEND)));
   if (!strcmp(op, "raw-openat"))
-    return report(op, write_x(syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, 0644)));
+    return report(op,
+                  write_x(syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, 0644)));
   if (!strcmp(op, "raw-open"))
     return report(op, write_x(syscall(SYS_open, path, O_WRONLY | O_CREAT | O_TRUNC, 0644)));
   if (!strcmp(op, "raw-read")) {
@@ -91,7 +93,8 @@ int main(int argc, char** argv) {
     struct file_handle* fh = malloc(sizeof *fh + MAX_HANDLE_SZ);
     fh->handle_bytes = MAX_HANDLE_SZ;
     int mount_id;
-    if (name_to_handle_at(AT_FDCWD, path, fh, &mount_id, 0) != 0) return report("name_to_handle", -1);
+    if (name_to_handle_at(AT_FDCWD, path, fh, &mount_id, 0) != 0)
+      return report("name_to_handle", -1);
     int mfd = open("/", O_RDONLY | O_DIRECTORY);
     return report(op, open_by_handle_at(mfd, fh, O_RDONLY));
   }
@@ -117,7 +120,8 @@ int main(int argc, char** argv) {
   }
   if (!strcmp(op, "i386-open")) {
     // open(2) through the i386 gate: the path must sit below 4 GiB.
-    char* low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    char* low =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
     strncpy(low, path, 4000);
     long r;
     __asm__ volatile("int $0x80" : "=a"(r) : "a"(5L), "b"(low), "c"(0L) : "memory");

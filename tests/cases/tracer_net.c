@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static int report(const char* op, long r) {
@@ -42,6 +43,30 @@ int main(int argc, char** argv) {
   if (!strcmp(op, "sendto")) {
     int s = socket(AF_INET, SOCK_DGRAM, 0);
     return report(op, sendto(s, "ping", 4, 0, (struct sockaddr*)&a, sizeof a));
+  }
+  if (!strcmp(op, "sendmsg") || !strcmp(op, "sendmmsg")) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    char payload[] = "ping";
+    struct iovec iov = {payload, 4};
+    struct mmsghdr mm[2];
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 2; ++i) {
+      mm[i].msg_hdr.msg_name = &a;
+      mm[i].msg_hdr.msg_namelen = sizeof a;
+      mm[i].msg_hdr.msg_iov = &iov;
+      mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    if (!strcmp(op, "sendmsg")) return report(op, sendmsg(s, &mm[0].msg_hdr, 0));
+    int n = sendmmsg(s, mm, 2, 0);
+    if (n >= 0) printf("sent=%d len0=%u\n", n, mm[0].msg_len);
+    return report(op, n);
+  }
+  if (!strcmp(op, "fastopen")) {
+    // TCP Fast Open: sendto/sendmsg with MSG_FASTOPEN connects (and sends) in one call.
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct iovec iov = {"GET", 3};
+    struct msghdr m = {.msg_name = &a, .msg_namelen = sizeof a, .msg_iov = &iov, .msg_iovlen = 1};
+    return report(op, sendmsg(s, &m, MSG_FASTOPEN));
   }
   fprintf(stderr, "unknown op %s\n", op);
   return 2;

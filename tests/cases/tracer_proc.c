@@ -71,8 +71,8 @@ int main(int argc, char** argv) {
     struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
     struct sock_fprog prog = {1, allow};
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    return report(op, syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                              SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
+    return report(
+        op, syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
   }
   if (!strcmp(op, "mount")) return report(op, mount("none", "/mnt", "tmpfs", 0, NULL));
   if (!strcmp(op, "chroot")) return report(op, chroot("/"));

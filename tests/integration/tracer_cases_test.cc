@@ -72,7 +72,8 @@ struct RunSpec {
   bool hook_present = false;
   uint64_t gate = 0;
   bool private_usr_local = false;
-  bool deny_ptrace_first = false;  // simulate a container that refuses ptrace
+  bool deny_ptrace_first = false;      // simulate a container that refuses ptrace
+  bool kill_tree_when_marker = false;  // call kill_tree() once <cwd>/ready exists
   std::string cwd;
 };
 
@@ -94,15 +95,18 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
         .deny_path("deny-secret", (dir_ / "secret").string(), policy::kAllOps)
         .deny_path("deny-system-write", "/usr",
                    op_bit(FileOp::kWrite) | op_bit(FileOp::kCreate) | op_bit(FileOp::kDelete) |
-                       op_bit(FileOp::kRename) | op_bit(FileOp::kMkdir) |
-                       op_bit(FileOp::kMknod) | op_bit(FileOp::kChmod))
+                       op_bit(FileOp::kRename) | op_bit(FileOp::kMkdir) | op_bit(FileOp::kMknod) |
+                       op_bit(FileOp::kChmod))
         .deny_path("deny-ro-chmod", (dir_ / "ro").string(),
                    op_bit(FileOp::kChmod) | op_bit(FileOp::kChown) | op_bit(FileOp::kWrite) |
-                       op_bit(FileOp::kDelete) | op_bit(FileOp::kRename) |
-                       op_bit(FileOp::kLink) | op_bit(FileOp::kSymlink) |
-                       op_bit(FileOp::kMknod) | op_bit(FileOp::kMkdir) |
+                       op_bit(FileOp::kDelete) | op_bit(FileOp::kRename) | op_bit(FileOp::kLink) |
+                       op_bit(FileOp::kSymlink) | op_bit(FileOp::kMknod) | op_bit(FileOp::kMkdir) |
                        op_bit(FileOp::kRmdir) | op_bit(FileOp::kCreate))
+        .soft_delete_path("soft-delete-keep", (dir_ / "keep").string(),
+                          (dir_ / "trash").string())
         .deny_net("deny-loopback2", "127.0.0.2");
+    fs::create_directories(dir_ / "keep");
+    fs::create_directories(dir_ / "trash");
   }
   void TearDown() override {
     std::error_code ec;
@@ -139,8 +143,7 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
   [[noreturn]] static void harness(const RunSpec& spec, const fs::path& rdir) {
     alarm(60);  // a hang fails the test instead of the suite
     auto file = [&](const char* name) {
-      return open((rdir / name).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-                  0644);
+      return open((rdir / name).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     };
     dup2(file("harness_err"), 2);  // what the supervisor itself says
     if (spec.private_usr_local) {
@@ -165,8 +168,8 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
     Options o;
     o.decider = spec.decider;
     o.audit = [audit_fd](const AuditEvent& e) {
-      std::string line = e.type + "|" + e.operation + "|" + e.target + "|" + e.effective + "|" +
-                         e.rule + "\n";
+      std::string line =
+          e.type + "|" + e.operation + "|" + e.target + "|" + e.effective + "|" + e.rule + "\n";
       ssize_t w = write(audit_fd, line.data(), line.size());
       (void)w;
     };
@@ -204,7 +207,15 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
       execve(argv[0], argv.data(), envp);
       _exit(127);
     }
+    std::thread killer;
+    if (spec.kill_tree_when_marker) {
+      killer = std::thread([&sup, ready = spec.cwd + "/ready"] {
+        while (access(ready.c_str(), F_OK) != 0) usleep(10000);
+        sup.kill_tree();
+      });
+    }
     int st = sup.run(c);
+    if (killer.joinable()) killer.join();
     {
       std::string more = "execs=" + std::to_string(spec.decider->exec_calls()) +
                          "\ndirect_execs=" + std::to_string(spec.decider->direct_exec_calls()) +
@@ -232,16 +243,18 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
   int runs_ = 0;
 };
 
-bool exited_ok(const RunResult& r) { return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0; }
+bool exited_ok(const RunResult& r) {
+  return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
+}
 
 #define EXPECT_HAS(hay, needle) EXPECT_NE((hay).find(needle), std::string::npos) << (hay)
 #define EXPECT_LACKS(hay, needle) EXPECT_EQ((hay).find(needle), std::string::npos) << (hay)
 
 // ---- exec ------------------------------------------------------------------------------
 
-const char* kExecModes[] = {"execve", "empty-env", "no-preload", "fake-preload", "raw",
-                            "execveat", "fexecve",  "vfork",      "fork",         "clone3",
-                            "thread"};
+const char* kExecModes[] = {"execve", "empty-env", "no-preload", "fake-preload",
+                            "raw",    "execveat",  "fexecve",    "vfork",
+                            "fork",   "clone3",    "thread"};
 
 TEST_P(TracerCase, DeniedExecNeverRunsWhateverTheWay) {
   for (const char* mode : kExecModes) {
@@ -275,6 +288,20 @@ TEST_P(TracerCase, AllowedExecRunsWhateverTheWay) {
   }
 }
 
+size_t count(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST_P(TracerCase, OneDenialLineAndRecordPerCommandEvenWhenPathSearchRetries) {
+  RunResult r = run_case({bin("tracer_exec"), "execvp", p("blocked-cmd"), p("marker")});
+  EXPECT_HAS(r.out, "exec=EACCES");
+  EXPECT_EQ(count(r.err, "agentsh: blocked by policy:"), 1u) << r.err;
+  EXPECT_EQ(count(r.audit, "|deny|block-cmd"), 1u) << r.audit;
+  EXPECT_FALSE(fs::exists(p("marker")));
+}
+
 TEST_P(TracerCase, FilelessExecIsRefused) {
   RunResult r = run_case({bin("tracer_exec"), "memfd", p("allowed-cmd"), p("marker")});
   ASSERT_TRUE(r.harness_ok);
@@ -301,7 +328,29 @@ TEST_P(TracerCase, ScriptInterpreterIsAProgramToo) {
   EXPECT_TRUE(fs::exists(p("marker")));
 }
 
+TEST_P(TracerCase, ExecRaceNeverRunsTheDeniedProgram) {
+  // Another thread flips the path between an allowed and a denied program while exec
+  // runs: the copy is decided, and what the kernel actually loads is checked at
+  // PTRACE_EVENT_EXEC — a swapped image is killed before it runs.
+  RunResult r = run_case(
+      {bin("tracer_race"), "exec", p("allowed-cmd"), p("blocked-cmd"), p("marker"), "200"});
+  ASSERT_TRUE(r.harness_ok);
+  EXPECT_HAS(r.out, "ran=");
+  if (fs::exists(p("marker"))) {
+    EXPECT_EQ(slurp(p("marker")), p("allowed-cmd"));
+  }
+  EXPECT_LACKS(r.out, "marker ran: " + p("blocked-cmd"));
+}
+
 // ---- files -----------------------------------------------------------------------------
+
+TEST_P(TracerCase, OpenRaceNeverLeaksTheDeniedFile) {
+  std::ofstream(p("ok/plain")) << "plain";
+  RunResult r = run_case({bin("tracer_race"), "open", p("ok/plain"), p("secret/key"), "3000"});
+  ASSERT_TRUE(r.harness_ok);
+  EXPECT_HAS(r.out, "leaked=0\n");
+  EXPECT_LACKS(r.out, "opened=0 ");  // the allowed file did open
+}
 
 TEST_P(TracerCase, DeniedFileOpensFailWithEaccesEveryWay) {
   for (const char* op : {"read", "raw-read"}) {
@@ -327,9 +376,9 @@ TEST_P(TracerCase, AllowedFileWritesHappenWithTheRightContent) {
     EXPECT_HAS(r.out, std::string(op) + "=ok");
     EXPECT_EQ(slurp(p("ok/f")), "x");
     // Created with the caller's umask (022 here): 0644.
-    EXPECT_EQ(fs::status(p("ok/f")).permissions(),
-              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                  fs::perms::others_read);
+    EXPECT_EQ(fs::status(p("ok/f")).permissions(), fs::perms::owner_read | fs::perms::owner_write |
+                                                       fs::perms::group_read |
+                                                       fs::perms::others_read);
   }
   RunResult r = run_case({bin("tracer_file"), "read", p("ok/f")});
   EXPECT_HAS(r.out, "read=ok");
@@ -352,7 +401,8 @@ TEST_P(TracerCase, ProcSelfAndDevFdMeanTheCallerNotTheSupervisor) {
   EXPECT_HAS(r.out, "written-through-dev-stdout\n");
   EXPECT_HAS(r.out, "written-through-dev-fd-1\n");
   // The supervisor's own fds are never reachable, whichever way they are named.
-  RunResult s = run_case({"/bin/sh", "-c", bin("tracer_file") + " read /proc/$SUPERVISOR_PID/fd/0"});
+  RunResult s =
+      run_case({"/bin/sh", "-c", bin("tracer_file") + " read /proc/$SUPERVISOR_PID/fd/0"});
   EXPECT_HAS(s.out, "read=EACCES");
   EXPECT_HAS(s.audit, "|deny|tracer-protect-supervisor");
 }
@@ -377,13 +427,20 @@ TEST_P(TracerCase, PathSyscallsOnDeniedPathsChangeNothing) {
     const char* op;
     std::string a, b;
   } cases[] = {
-      {"truncate", p("ro/victim"), ""},           {"rename", p("ro/victim"), p("ok/moved")},
-      {"rename", p("ok/x"), p("ro/victim")},      {"link", p("ro/victim"), p("ok/hard")},
-      {"link", p("secret/key"), p("ok/hard2")},   {"symlink", p("ro/sl"), p("ok")},
-      {"chmod", p("ro/victim"), ""},              {"chown", p("ro/victim"), ""},
-      {"mknod", p("ro/fifo"), ""},                {"unlink", p("ro/victim"), ""},
-      {"mkdir", p("ro/newdir"), ""},              {"rmdir", p("ro/dir"), ""},
-      {"fchmod", p("ro/victim"), ""},             {"append", p("ro/victim"), ""},
+      {"truncate", p("ro/victim"), ""},
+      {"rename", p("ro/victim"), p("ok/moved")},
+      {"rename", p("ok/x"), p("ro/victim")},
+      {"link", p("ro/victim"), p("ok/hard")},
+      {"link", p("secret/key"), p("ok/hard2")},
+      {"symlink", p("ro/sl"), p("ok")},
+      {"chmod", p("ro/victim"), ""},
+      {"chown", p("ro/victim"), ""},
+      {"mknod", p("ro/fifo"), ""},
+      {"unlink", p("ro/victim"), ""},
+      {"mkdir", p("ro/newdir"), ""},
+      {"rmdir", p("ro/dir"), ""},
+      {"fchmod", p("ro/victim"), ""},
+      {"append", p("ro/victim"), ""},
   };
   std::ofstream(p("ok/x")) << "x";
   for (const auto& c : cases) {
@@ -437,6 +494,28 @@ TEST_P(TracerCase, PathSyscallsOnAllowedPathsWork) {
   ok({"fchmod", p("ok/a")});
 }
 
+TEST_P(TracerCase, SoftDeleteMovesIntoTheTrashInsteadOfDeleting) {
+  std::ofstream(p("keep/doc.txt")) << "precious";
+  RunResult r = run_case({bin("tracer_file"), "unlink", p("keep/doc.txt")});
+  EXPECT_HAS(r.out, "unlink=ok");
+  EXPECT_FALSE(fs::exists(p("keep/doc.txt")));
+  std::vector<fs::path> in_trash;
+  for (const auto& e : fs::directory_iterator(p("trash"))) in_trash.push_back(e.path());
+  ASSERT_EQ(in_trash.size(), 1u);
+  EXPECT_NE(in_trash[0].filename().string().find("-doc.txt"), std::string::npos);
+  EXPECT_EQ(slurp(in_trash[0]), "precious");
+  EXPECT_HAS(r.audit, "file|delete|" + p("keep/doc.txt") + "|allow|soft-delete-keep");
+  EXPECT_EQ(count(r.audit, "file|delete|"), 1u);
+  // rmdir of a non-empty directory still fails as it would; an empty one is moved.
+  fs::create_directories(p("keep/full/x"));
+  r = run_case({bin("tracer_file"), "rmdir", p("keep/full")});
+  EXPECT_HAS(r.out, "rmdir=ENOTEMPTY");
+  fs::create_directories(p("keep/empty"));
+  r = run_case({bin("tracer_file"), "rmdir", p("keep/empty")});
+  EXPECT_HAS(r.out, "rmdir=ok");
+  EXPECT_FALSE(fs::exists(p("keep/empty")));
+}
+
 TEST_P(TracerCase, SystemPathWriteIsRefusedAndLeavesNothing) {
   // /usr/local is a private tmpfs in the harness's own mount namespace: even a failure
   // of the tracer could not touch the host.
@@ -483,7 +562,8 @@ TEST_P(TracerCase, ConnectToDeniedAddressIsRefusedAllowedOneWorks) {
   Listener l;
   RunResult r = run_case({bin("tracer_net"), "connect", "127.0.0.1", l.port()});
   EXPECT_HAS(r.out, "connect=ok");
-  for (const char* op : {"connect", "raw-connect", "connect6", "sendto"}) {
+  for (const char* op :
+       {"connect", "raw-connect", "connect6", "sendto", "sendmsg", "sendmmsg", "fastopen"}) {
     SCOPED_TRACE(op);
     r = run_case({bin("tracer_net"), op, "127.0.0.2", l.port()});
     EXPECT_HAS(r.out, std::string(op) + "=EACCES");
@@ -492,6 +572,11 @@ TEST_P(TracerCase, ConnectToDeniedAddressIsRefusedAllowedOneWorks) {
   }
   r = run_case({bin("tracer_net"), "sendto", "127.0.0.1", l.port()});
   EXPECT_HAS(r.out, "sendto=ok");
+  r = run_case({bin("tracer_net"), "sendmsg", "127.0.0.1", l.port()});
+  EXPECT_HAS(r.out, "sendmsg=ok");
+  r = run_case({bin("tracer_net"), "sendmmsg", "127.0.0.1", l.port()});
+  EXPECT_HAS(r.out, "sent=2 len0=4");
+  EXPECT_HAS(r.out, "sendmmsg=ok");
 }
 
 // ---- foreign ABIs ----------------------------------------------------------------------
@@ -520,15 +605,15 @@ TEST_P(TracerCase, TheSupervisorIsOutOfReach) {
     const char* op;
     const char* expect;
   } cases[] = {
-      {"kill", "EPERM"},        {"kill0", "EPERM"},   {"tgkill", "EPERM"},
-      {"pidfd-kill", "EPERM"},  {"ptrace", "EPERM"},  {"seize", "EPERM"},
-      {"vmread", "EPERM"},      {"vmwrite", "EPERM"}, {"pidfd-getfd", "EPERM"},
-      {"environ", "EACCES"},    {"mem-write", "EACCES"},
+      {"kill", "EPERM"},       {"kill0", "EPERM"},      {"tgkill", "EPERM"},
+      {"pidfd-kill", "EPERM"}, {"ptrace", "EPERM"},     {"seize", "EPERM"},
+      {"vmread", "EPERM"},     {"vmwrite", "EPERM"},    {"pidfd-getfd", "EPERM"},
+      {"environ", "EACCES"},   {"mem-write", "EACCES"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.op);
-    RunResult r = run_case({"/bin/sh", "-c",
-                            bin("tracer_proc") + " " + c.op + " \"$SUPERVISOR_PID\" 3"});
+    RunResult r =
+        run_case({"/bin/sh", "-c", bin("tracer_proc") + " " + c.op + " \"$SUPERVISOR_PID\" 3"});
     ASSERT_TRUE(r.harness_ok);
     EXPECT_HAS(r.out, std::string(c.op) + "=" + c.expect);
     EXPECT_HAS(r.info, "dumpable=0");
@@ -569,13 +654,17 @@ TEST_P(TracerCase, TheTreeDiesWithTheSupervisor) {
   // Wait until the traced sleeper exists (a child of the harness).
   pid_t sleeper = 0;
   for (int i = 0; i < 500 && sleeper == 0; ++i) {
-    std::string kids = slurp("/proc/" + std::to_string(h) + "/task/" + std::to_string(h) + "/children");
-    if (!kids.empty()) sleeper = std::stoi(kids);
-    else std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::string kids =
+        slurp("/proc/" + std::to_string(h) + "/task/" + std::to_string(h) + "/children");
+    if (!kids.empty())
+      sleeper = std::stoi(kids);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_GT(sleeper, 0);
   for (int i = 0; i < 500; ++i) {  // until it has exec'd the case program
-    if (slurp("/proc/" + std::to_string(sleeper) + "/cmdline").find("sleep") != std::string::npos) break;
+    if (slurp("/proc/" + std::to_string(sleeper) + "/cmdline").find("sleep") != std::string::npos)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   kill(h, SIGKILL);
@@ -589,6 +678,18 @@ TEST_P(TracerCase, TheTreeDiesWithTheSupervisor) {
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_TRUE(gone);
+}
+
+TEST_P(TracerCase, KillTreeEndsDaemonisedLeftoversToo) {
+  // A background sleeper would keep the session alive forever; kill_tree() ends it.
+  RunSpec s;
+  s.argv = {"/bin/sh", "-c",
+            bin("tracer_proc") + " sleep & " + bin("tracer_proc") + " sleep & : > ready; wait"};
+  s.kill_tree_when_marker = true;
+  RunResult r = run(s);
+  ASSERT_TRUE(r.harness_ok);
+  ASSERT_TRUE(WIFSIGNALED(r.status)) << r.status;
+  EXPECT_EQ(WTERMSIG(r.status), SIGKILL);
 }
 
 // ---- the gate ----------------------------------------------------------------------------
@@ -607,14 +708,14 @@ TEST_P(TracerCase, GateRunsDecidedCallsButNeverExecAndCannotBeTampered) {
     // A dynamic image may set the gate up once, as the hook does.
     EXPECT_HAS(r.out, "gate-map=ok");
     EXPECT_HAS(r.out, "gate-seal=ok");
-    EXPECT_HAS(r.out, "gate-open=ok");        // the hook's decision is trusted
-    EXPECT_HAS(r.out, "raw-open=EACCES");     // the same call outside the gate is not
+    EXPECT_HAS(r.out, "gate-open=ok");     // the hook's decision is trusted
+    EXPECT_HAS(r.out, "raw-open=EACCES");  // the same call outside the gate is not
     EXPECT_HAS(r.out, "tamper-mprotect=EPERM");
     EXPECT_HAS(r.out, "tamper-gate-mprotect=EPERM");
     EXPECT_HAS(r.out, "tamper-munmap=EPERM");
     EXPECT_HAS(r.out, "tamper-mremap=EPERM");
     EXPECT_HAS(r.out, "tamper-fixed=EPERM");
-    EXPECT_HAS(r.out, "gate-exec=EACCES");    // exec always reaches the supervisor
+    EXPECT_HAS(r.out, "gate-exec=EACCES");  // exec always reaches the supervisor
     EXPECT_FALSE(fs::exists(p("marker")));
     EXPECT_HAS(r.audit, "|deny|tracer-gate-guard");
   } else {

@@ -83,10 +83,17 @@ constexpr uint32_t kKill = SECCOMP_RET_KILL_PROCESS;
 std::vector<uint64_t> triggering_args(const SyscallInfo& s, uint64_t gate) {
   std::vector<uint64_t> a(6, 0);
   switch (s.route) {
-    case Route::kAlways: break;
-    case Route::kArgNonZero: a[s.route_arg] = 0x7fff00001000ull; break;
-    case Route::kArgMaskAny: a[s.route_arg] = s.route_mask; break;
-    case Route::kArgIn: a[s.route_arg] = s.route_in[0]; break;
+    case Route::kAlways:
+      break;
+    case Route::kArgNonZero:
+      a[s.route_arg] = 0x7fff00001000ull;
+      break;
+    case Route::kArgMaskAny:
+      a[s.route_arg] = s.route_mask;
+      break;
+    case Route::kArgIn:
+      a[s.route_arg] = s.route_in[0];
+      break;
     case Route::kGateRange:
       a[s.ranges[0][0]] = gate;
       a[s.ranges[0][1]] = 4096;
@@ -189,18 +196,17 @@ TEST(BpfGate, MemoryGuardSeesEverythingThatCouldReachTheGateSlice) {
   auto mmap_at = [&](uint64_t addr, uint64_t len) {
     return run_bpf(p.insns(), call(SYS_mmap, 0x401000, {addr, len, 3, 0x22, ~0ull, 0}));
   };
-  EXPECT_EQ(mmap_at(0, 1 << 20), kAllow);                 // kernel-placed, small
+  EXPECT_EQ(mmap_at(0, 1 << 20), kAllow);                    // kernel-placed, small
   EXPECT_EQ(mmap_at(0x7f00'0000'0000ull, 1 << 20), kAllow);  // above the slice
   EXPECT_EQ(mmap_at(0x5555'0000'0000ull, 1 << 20), kAllow);  // PIE area
-  EXPECT_EQ(mmap_at(0x400000, 1 << 20), kAllow);          // non-PIE area
+  EXPECT_EQ(mmap_at(0x400000, 1 << 20), kAllow);             // non-PIE area
   EXPECT_EQ(mmap_at(gate, 4096), kNotify);
-  EXPECT_EQ(mmap_at(slice, 1), kNotify);                   // anywhere in the slice
-  EXPECT_EQ(mmap_at(slice - 4096, 8192), kNotify);         // the slice below
-  EXPECT_EQ(mmap_at(0, 1ull << 33), kNotify);              // >= 4 GiB could reach it
+  EXPECT_EQ(mmap_at(slice, 1), kNotify);            // anywhere in the slice
+  EXPECT_EQ(mmap_at(slice - 4096, 8192), kNotify);  // the slice below
+  EXPECT_EQ(mmap_at(0, 1ull << 33), kNotify);       // >= 4 GiB could reach it
   EXPECT_EQ(mmap_at(0x1000'0000, 1ull << 46), kNotify);
   // mremap checks the old range, the grown range and the new address.
-  auto mremap = [&](uint64_t old, uint64_t oldlen, uint64_t newlen, uint64_t flags,
-                    uint64_t to) {
+  auto mremap = [&](uint64_t old, uint64_t oldlen, uint64_t newlen, uint64_t flags, uint64_t to) {
     return run_bpf(p.insns(), call(SYS_mremap, 0x401000, {old, oldlen, newlen, flags, to, 0}));
   };
   EXPECT_EQ(mremap(0x7f00'0000'0000ull, 4096, 8192, 1, 0), kAllow);

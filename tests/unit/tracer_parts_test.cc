@@ -33,7 +33,10 @@ TEST(Shebang, ParsesLikeTheKernel) {
   EXPECT_EQ(i, "/bin/bash");
   EXPECT_TRUE(ExecChecker::parse_shebang("#!\n", &i, &a));
   EXPECT_EQ(i, "");  // the caller turns this into ENOEXEC
-  EXPECT_FALSE(ExecChecker::parse_shebang("\x7f" "ELF", &i, &a));
+  EXPECT_FALSE(
+      ExecChecker::parse_shebang("\x7f"
+                                 "ELF",
+                                 &i, &a));
   EXPECT_FALSE(ExecChecker::parse_shebang("#", &i, &a));
   EXPECT_FALSE(ExecChecker::parse_shebang("", &i, &a));
 }
@@ -41,8 +44,7 @@ TEST(Shebang, ParsesLikeTheKernel) {
 TEST(Shebang, ScriptArgvIsWhatTheInterpreterSees) {
   EXPECT_EQ(ExecChecker::script_argv({"./s.sh", "x", "y"}, "/bin/sh", "", "./s.sh"),
             (Argv{"/bin/sh", "./s.sh", "x", "y"}));
-  EXPECT_EQ(ExecChecker::script_argv({"whatever", "x"}, "/usr/bin/env", "python3 -u",
-                                     "/dev/fd/3"),
+  EXPECT_EQ(ExecChecker::script_argv({"whatever", "x"}, "/usr/bin/env", "python3 -u", "/dev/fd/3"),
             (Argv{"/usr/bin/env", "python3 -u", "/dev/fd/3", "x"}));
   EXPECT_EQ(ExecChecker::script_argv({""}, "/bin/sh", "", "s"), (Argv{"/bin/sh", "s"}));
 }
@@ -70,8 +72,8 @@ TEST(Gate, OverlapIsPageExact) {
   EXPECT_FALSE(gate::overlaps(g, g - 4096, 4096));
   EXPECT_FALSE(gate::overlaps(g, g + 4096, 4096));
   EXPECT_FALSE(gate::overlaps(g, g, 0));
-  EXPECT_TRUE(gate::overlaps(g, 0, ~0ull));           // wraps: covers everything
-  EXPECT_TRUE(gate::overlaps(g, 4096, g));            // ends exactly inside
+  EXPECT_TRUE(gate::overlaps(g, 0, ~0ull));  // wraps: covers everything
+  EXPECT_TRUE(gate::overlaps(g, 4096, g));   // ends exactly inside
 }
 
 TEST(ProcessTableTest, FollowsForksThreadsExecAndExit) {
@@ -94,7 +96,7 @@ TEST(ProcessTableTest, FollowsForksThreadsExecAndExit) {
   t.add_child(200, 300, false, /*shares_files=*/true);
   EXPECT_TRUE(t.state(300)->foreign_creds);  // inherited
   EXPECT_TRUE(t.state(300)->shared_files);
-  EXPECT_TRUE(t.state(200)->shared_files);   // both sides of a shared table
+  EXPECT_TRUE(t.state(200)->shared_files);  // both sides of a shared table
   // Thread 101 execs: it becomes 100, the approval recorded for 101 is returned.
   ExecApproval a;
   a.argv = {"x"};
@@ -176,6 +178,10 @@ file_rules:
     paths: ["/work/ask/**"]
     operations: ["*"]
     decision: approve
+  - name: soft
+    paths: ["/work/keep/**"]
+    operations: ["delete", "rmdir"]
+    decision: soft_delete
   - name: rest
     paths: ["/**"]
     operations: ["*"]
@@ -214,19 +220,32 @@ TEST(EngineDeciderTest, MapsEffectsAndUnwraps) {
   EXPECT_FALSE(d.net("127.0.0.2", 80).allow);
 }
 
+TEST(EngineDeciderTest, SoftDeleteNamesTheTrash) {
+  auto engine = compile(kPolicy);
+  ASSERT_NE(engine, nullptr);
+  EngineDecider d(*engine, nullptr, "/run/agentsh/trash");
+  Verdict v = d.file("/work/keep/x", policy::FileOp::kDelete);
+  EXPECT_TRUE(v.allow);
+  EXPECT_EQ(v.decision, "soft_delete");
+  EXPECT_EQ(v.soft_delete_dir, "/run/agentsh/trash");
+  EXPECT_TRUE(d.file("/work/keep/x", policy::FileOp::kWrite).soft_delete_dir.empty());
+  EngineDecider no_trash(*engine);  // no trash configured: a real delete, audited
+  EXPECT_TRUE(no_trash.file("/work/keep/x", policy::FileOp::kDelete).soft_delete_dir.empty());
+}
+
 TEST(EngineDeciderTest, AskCallbackDecidesApprovals) {
   policy::EngineOptions opt;
   opt.approval_mode = policy::ApprovalMode::kApi;
   auto engine = compile(kPolicy, opt);
   ASSERT_NE(engine, nullptr);
   int asked = 0;
-  EngineDecider yes(*engine, [&](std::string_view kind, std::string_view target,
-                                 const policy::Verdict&) {
-    ++asked;
-    EXPECT_EQ(kind, "file");
-    EXPECT_EQ(target, "/work/ask/x");
-    return true;
-  });
+  EngineDecider yes(*engine,
+                    [&](std::string_view kind, std::string_view target, const policy::Verdict&) {
+                      ++asked;
+                      EXPECT_EQ(kind, "file");
+                      EXPECT_EQ(target, "/work/ask/x");
+                      return true;
+                    });
   Verdict v = yes.file("/work/ask/x", policy::FileOp::kRead);
   EXPECT_TRUE(v.allow);
   EXPECT_TRUE(v.audit);

@@ -17,13 +17,27 @@ TEST(SyscallTable, NumbersMatchTheKernelHeaders) {
     const char* name;
     int nr;
   } known[] = {
-      {"open", SYS_open},         {"openat", SYS_openat},       {"openat2", SYS_openat2},
-      {"creat", SYS_creat},       {"execve", SYS_execve},       {"execveat", SYS_execveat},
-      {"truncate", SYS_truncate}, {"renameat2", SYS_renameat2}, {"linkat", SYS_linkat},
-      {"symlinkat", SYS_symlinkat}, {"fchmodat", SYS_fchmodat}, {"fchownat", SYS_fchownat},
-      {"mknodat", SYS_mknodat},   {"unlinkat", SYS_unlinkat},   {"mkdirat", SYS_mkdirat},
-      {"connect", SYS_connect},   {"sendto", SYS_sendto},       {"kill", SYS_kill},
-      {"tgkill", SYS_tgkill},     {"ptrace", SYS_ptrace},       {"io_uring_setup", SYS_io_uring_setup},
+      {"open", SYS_open},
+      {"openat", SYS_openat},
+      {"openat2", SYS_openat2},
+      {"creat", SYS_creat},
+      {"execve", SYS_execve},
+      {"execveat", SYS_execveat},
+      {"truncate", SYS_truncate},
+      {"renameat2", SYS_renameat2},
+      {"linkat", SYS_linkat},
+      {"symlinkat", SYS_symlinkat},
+      {"fchmodat", SYS_fchmodat},
+      {"fchownat", SYS_fchownat},
+      {"mknodat", SYS_mknodat},
+      {"unlinkat", SYS_unlinkat},
+      {"mkdirat", SYS_mkdirat},
+      {"connect", SYS_connect},
+      {"sendto", SYS_sendto},
+      {"kill", SYS_kill},
+      {"tgkill", SYS_tgkill},
+      {"ptrace", SYS_ptrace},
+      {"io_uring_setup", SYS_io_uring_setup},
       {"process_vm_readv", SYS_process_vm_readv},
       {"process_vm_writev", SYS_process_vm_writev},
       {"open_by_handle_at", SYS_open_by_handle_at},
@@ -81,6 +95,10 @@ TEST(SyscallTable, EveryRowIsConsistent) {
         EXPECT_GE(syscall_table::arg_index(s, Arg::kSockaddr), 0);
         EXPECT_EQ(syscall_table::arg_index(s, Arg::kFd), 0);
         break;
+      case Handler::kSendmsg:
+        EXPECT_GE(syscall_table::arg_index(s, Arg::kMsghdr), 0);
+        EXPECT_EQ(syscall_table::arg_index(s, Arg::kFd), 0);
+        break;
       case Handler::kFdMeta:
         EXPECT_EQ(syscall_table::arg_index(s, Arg::kFd), 0);
         break;
@@ -111,14 +129,53 @@ TEST(SyscallTable, EveryRowIsConsistent) {
 
 TEST(SyscallTable, CoversWhatTheTracerMustCatch) {
   // The list, by name: if one goes missing, the filter stops sending it.
-  for (const char* n :
-       {"execve", "execveat", "open", "openat", "openat2", "creat", "truncate", "rename",
-        "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "chmod",
-        "fchmodat", "fchmodat2", "chown", "lchown", "fchownat", "mknod", "mknodat", "unlink",
-        "unlinkat", "mkdir", "mkdirat", "rmdir", "connect", "sendto", "kill", "tkill",
-        "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal", "ptrace",
-        "process_vm_readv", "process_vm_writev", "pidfd_getfd", "io_uring_setup",
-        "open_by_handle_at", "userfaultfd", "mount", "chroot", "seccomp"})
+  for (const char* n : {"execve",
+                        "execveat",
+                        "open",
+                        "openat",
+                        "openat2",
+                        "creat",
+                        "truncate",
+                        "rename",
+                        "renameat",
+                        "renameat2",
+                        "link",
+                        "linkat",
+                        "symlink",
+                        "symlinkat",
+                        "chmod",
+                        "fchmodat",
+                        "fchmodat2",
+                        "chown",
+                        "lchown",
+                        "fchownat",
+                        "mknod",
+                        "mknodat",
+                        "unlink",
+                        "unlinkat",
+                        "mkdir",
+                        "mkdirat",
+                        "rmdir",
+                        "connect",
+                        "sendto",
+                        "sendmsg",
+                        "sendmmsg",
+                        "kill",
+                        "tkill",
+                        "tgkill",
+                        "rt_sigqueueinfo",
+                        "rt_tgsigqueueinfo",
+                        "pidfd_send_signal",
+                        "ptrace",
+                        "process_vm_readv",
+                        "process_vm_writev",
+                        "pidfd_getfd",
+                        "io_uring_setup",
+                        "open_by_handle_at",
+                        "userfaultfd",
+                        "mount",
+                        "chroot",
+                        "seccomp"})
     EXPECT_NE(syscall_table::find(n), nullptr) << n;
   // Exec is never conditional and never gate-allowed.
   for (const char* n : {"execve", "execveat"}) {
