@@ -23,8 +23,10 @@ constexpr uint8_t kAlertDecodeError = 50;
 
 enum class Io { kOk, kEof, kError };
 
-// Reads from `fd` into `q` until q holds `cap` bytes, the socket is drained, EOF or an
-// error. `*got` counts the bytes read.
+// Reads from `fd` into `q` until q holds `cap` bytes, the socket is drained (EAGAIN), EOF
+// or an error. Always reads on to EAGAIN rather than stopping at a short read: a socket
+// that reported HUP is taken out of epoll, so its EOF or reset must be seen now.
+// `*got` counts the bytes read.
 Io read_into(int fd, ByteQueue* q, size_t cap, size_t* got, int* err) {
   char buf[kReadChunk];
   *got = 0;
@@ -34,7 +36,6 @@ Io read_into(int fd, ByteQueue* q, size_t cap, size_t* got, int* err) {
     if (n > 0) {
       q->append(std::string_view(buf, static_cast<size_t>(n)));
       *got += static_cast<size_t>(n);
-      if (static_cast<size_t>(n) < want) return Io::kOk;  // drained
       continue;
     }
     if (n == 0) return Io::kEof;
@@ -104,6 +105,26 @@ bool ieq(std::string_view a, std::string_view b) {
     if (tolower(static_cast<unsigned char>(a[i])) != tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
+}
+
+// Whether the first bytes a client sends in a tunnel are an HTTP request: only a known
+// method followed by a space counts, so that other protocols (an SSH banner, "HELLO")
+// are never held back waiting for a request line that will not come.
+enum class HttpStart { kNo, kMaybe, kYes };
+HttpStart http_start(std::string_view d) {
+  static constexpr std::string_view kMethods[] = {
+      "GET ",     "HEAD ",  "POST ",  "PUT ",    "DELETE ",   "OPTIONS ",  "PATCH ",
+      "TRACE ",   "COPY ",  "MOVE ",  "LOCK ",   "UNLOCK ",   "MKCOL ",    "PROPFIND ",
+      "REPORT ",  "PURGE ", "SEARCH ", "PROPPATCH ", "CONNECT "};
+  bool maybe = false;
+  for (std::string_view m : kMethods) {
+    if (d.size() >= m.size()) {
+      if (d.substr(0, m.size()) == m) return HttpStart::kYes;
+    } else if (m.substr(0, d.size()) == d) {
+      maybe = true;
+    }
+  }
+  return maybe ? HttpStart::kMaybe : HttpStart::kNo;
 }
 
 std::string http_answer(int status, const char* reason, const std::string& body_line) {
@@ -863,7 +884,11 @@ void Connection::evaluate_peek() {
         }
         break;
     }
-  } else if (data[0] >= 'A' && data[0] <= 'Z') {
+  } else if (HttpStart hs = http_start(data); hs != HttpStart::kNo) {
+    if (hs == HttpStart::kMaybe && !complete_or_capped) {
+      if (deadline_ == EventLoop::Clock::time_point()) set_deadline(ctx_->timeouts.client_hello);
+      return;
+    }
     HttpHead head;
     size_t consumed = 0;
     int status = 0;
