@@ -729,6 +729,7 @@ void Connection::close_upstream() {
 
 bool Connection::ensure_pipe(Flow& f) {
   if (f.use_pipe || f.pipe.r) return f.use_pipe;
+  if (ctx_->limits.pipe == 0) return false;  // configured off: userspace copies
   int p[2];
   if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) return false;  // userspace copy then
   f.pipe.r.reset(p[0]);

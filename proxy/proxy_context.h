@@ -42,7 +42,7 @@ struct ProxyLimits {
   size_t max_connections = 16384;
   size_t max_head = 64 * 1024;     // request / response head, and client bytes held back
   size_t buffer = 64 * 1024;       // per direction, userspace buffers (plain HTTP)
-  size_t pipe = 256 * 1024;        // per direction, kernel pipe for spliced tunnels
+  size_t pipe = 256 * 1024;  // per direction, kernel pipe for spliced tunnels (0 = copy)
   size_t peek = 24 * 1024;         // ClientHello / first HTTP head held for a decision
   size_t linger_discard = 4 << 20;  // bytes read and dropped while lingering
 };
