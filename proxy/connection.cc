@@ -113,9 +113,9 @@ bool ieq(std::string_view a, std::string_view b) {
 enum class HttpStart { kNo, kMaybe, kYes };
 HttpStart http_start(std::string_view d) {
   static constexpr std::string_view kMethods[] = {
-      "GET ",     "HEAD ",  "POST ",  "PUT ",    "DELETE ",   "OPTIONS ",  "PATCH ",
-      "TRACE ",   "COPY ",  "MOVE ",  "LOCK ",   "UNLOCK ",   "MKCOL ",    "PROPFIND ",
-      "REPORT ",  "PURGE ", "SEARCH ", "PROPPATCH ", "CONNECT "};
+      "GET ",    "HEAD ",  "POST ",   "PUT ",       "DELETE ", "OPTIONS ", "PATCH ",
+      "TRACE ",  "COPY ",  "MOVE ",   "LOCK ",      "UNLOCK ", "MKCOL ",   "PROPFIND ",
+      "REPORT ", "PURGE ", "SEARCH ", "PROPPATCH ", "CONNECT "};
   bool maybe = false;
   for (std::string_view m : kMethods) {
     if (d.size() >= m.size()) {
@@ -156,7 +156,9 @@ bool Connection::start() {
   return true;
 }
 
-void Connection::set_deadline(std::chrono::milliseconds d) { deadline_ = ctx_->loop->now() + d; }
+void Connection::set_deadline(std::chrono::milliseconds d) {
+  deadline_ = ctx_->loop->now() + d;
+}
 
 NetDecision Connection::decide(std::string_view domain, std::string_view ip, uint16_t port) {
   return ctx_->decider->decide(domain, ip, port);
@@ -191,12 +193,23 @@ void Connection::drive() {
     const Phase before = phase_;
     const bool peeking_before = peeking_;
     switch (phase_) {
-      case Phase::kHead: drive_head(); break;
-      case Phase::kWaiting: drive_waiting(); break;
-      case Phase::kTunnel: drive_tunnel(); break;
-      case Phase::kHttp: drive_http(); break;
-      case Phase::kClosing: drive_closing(); break;
-      case Phase::kDone: return;
+      case Phase::kHead:
+        drive_head();
+        break;
+      case Phase::kWaiting:
+        drive_waiting();
+        break;
+      case Phase::kTunnel:
+        drive_tunnel();
+        break;
+      case Phase::kHttp:
+        drive_http();
+        break;
+      case Phase::kClosing:
+        drive_closing();
+        break;
+      case Phase::kDone:
+        return;
     }
     if (phase_ == before && peeking_ == peeking_before) break;
   }
@@ -291,9 +304,8 @@ void Connection::drive_head() {
                 : Kind::kHttp;
     if (kind_ == Kind::kTransparent) {
       // Read the rest of the header now that we know its size.
-      if (!c2u_.src_eof &&
-          read_into(client_.get(), &cin_, transparent_protocol::kHeaderSize, &got, &err) ==
-              Io::kError)
+      if (!c2u_.src_eof && read_into(client_.get(), &cin_, transparent_protocol::kHeaderSize, &got,
+                                     &err) == Io::kError)
         return finish();
     }
   }
@@ -362,16 +374,18 @@ void Connection::handle_transparent_header() {
     const std::string claimed = hdr.domain;
     ProxyContext* ctx = ctx_;
     const uint64_t id = id_;
-    resolve_id_ = ctx_->resolver->resolve(
-        claimed, [ctx, id, claimed, ip, ip_target, name_target,
-                  port = hdr.port](const UpstreamResolver::Result& r) {
+    resolve_id_ =
+        ctx_->resolver->resolve(claimed, [ctx, id, claimed, ip, ip_target, name_target,
+                                          port = hdr.port](const UpstreamResolver::Result& r) {
           Connection* c = ctx->find(id);
           if (!c) return;
           c->resolve_id_ = 0;
           bool confirmed = false;
           for (const auto& a : r.addrs) confirmed = confirmed || a == ip;
-          if (confirmed) c->begin(name_target(claimed), port, ip);
-          else c->begin(ip_target, port, ip);
+          if (confirmed)
+            c->begin(name_target(claimed), port, ip);
+          else
+            c->begin(ip_target, port, ip);
           c->drive();
         });
     return;
@@ -396,8 +410,7 @@ void Connection::handle_request(const HttpHead& head, size_t head_len) {
       return answer_http(400, "Bad Request", "agentsh proxy: bad CONNECT target: " + error);
     }
     close_upstream();
-    return begin(target, port, target.is_ip() ? std::optional<IpAddress>(target.ip)
-                                              : std::nullopt);
+    return begin(target, port, target.is_ip() ? std::optional<IpAddress>(target.ip) : std::nullopt);
   }
   kind_ = Kind::kHttp;
   via_ = "http";
@@ -550,10 +563,10 @@ void Connection::on_resolved(const UpstreamResolver::Result& r, bool redirected)
       return;
     }
     std::string why = "denied by address";
-    return refuse(first_deny, target_label(),
-                  has_name_ ? why + " (" + target_.text + " resolved to " +
-                                  r.addrs.front().to_string() + ")"
-                            : why);
+    return refuse(
+        first_deny, target_label(),
+        has_name_ ? why + " (" + target_.text + " resolved to " + r.addrs.front().to_string() + ")"
+                  : why);
   }
   decision_ = candidates_.front().decision;
   by_addr_ = candidates_.front().by_addr;
@@ -741,8 +754,7 @@ bool Connection::ensure_pipe(Flow& f) {
   return true;
 }
 
-bool Connection::pump(Flow& f, int src, int dst, bool can_read, bool* moved,
-                      std::string* error) {
+bool Connection::pump(Flow& f, int src, int dst, bool can_read, bool* moved, std::string* error) {
   for (int round = 0; round < 32; ++round) {
     bool progress = false;
     size_t sent = 0;
@@ -858,7 +870,8 @@ void Connection::evaluate_peek() {
     switch (client_hello::parse(data, &info, &err)) {
       case client_hello::Status::kNeedMore:
         if (!complete_or_capped) {
-          if (deadline_ == EventLoop::Clock::time_point()) set_deadline(ctx_->timeouts.client_hello);
+          if (deadline_ == EventLoop::Clock::time_point())
+            set_deadline(ctx_->timeouts.client_hello);
           return;
         }
         err = "ClientHello truncated or too large";
@@ -899,7 +912,8 @@ void Connection::evaluate_peek() {
     switch (http_head::parse_request(data, limits, &peek_scan_, &head, &consumed, &status, &err)) {
       case http_head::Status::kNeedMore:
         if (!complete_or_capped) {
-          if (deadline_ == EventLoop::Clock::time_point()) set_deadline(ctx_->timeouts.client_hello);
+          if (deadline_ == EventLoop::Clock::time_point())
+            set_deadline(ctx_->timeouts.client_hello);
           return;
         }
         break;
@@ -1008,8 +1022,8 @@ void Connection::begin_http_exchange() {
   phase_ = Phase::kHttp;
   clear_deadline();
   told_client_ = false;
-  std::string head = req_.method + " " + origin_form_ + " HTTP/1." +
-                     std::to_string(req_.minor_version) + "\r\n";
+  std::string head =
+      req_.method + " " + origin_form_ + " HTTP/1." + std::to_string(req_.minor_version) + "\r\n";
   std::string host = target_.is_ip() && target_.ip.v6 ? "[" + target_.text + "]" : target_.text;
   if (port_ != 80) host += ":" + std::to_string(port_);
   head += "Host: " + host + "\r\n";
@@ -1106,7 +1120,8 @@ void Connection::drive_http() {
     if (!http_head::response_body(resp, req_.method, &kind, &len, &error)) return finish();
     resp_framer_.reset(kind, len);
     resp_head_done_ = true;
-    keep_alive_ = req_.keep_alive() && resp.keep_alive() && kind != http_head::BodyKind::kUntilClose;
+    keep_alive_ =
+        req_.keep_alive() && resp.keep_alive() && kind != http_head::BodyKind::kUntilClose;
   }
   if (resp_head_done_ && !resp_framer_.done() && u2c_.out.size() < buf) {
     std::string_view avail = uin_.view().substr(0, buf - u2c_.out.size());
@@ -1233,7 +1248,8 @@ void Connection::on_deadline() {
   switch (phase_) {
     case Phase::kHead:
       if (kind_ == Kind::kTransparent || cin_.empty()) return finish();
-      return answer_http(408, "Request Timeout", "agentsh proxy: request head not received in time");
+      return answer_http(408, "Request Timeout",
+                         "agentsh proxy: request head not received in time");
     case Phase::kWaiting:
       if (connecting_) {
         last_errno_ = ETIMEDOUT;
@@ -1265,8 +1281,8 @@ void Connection::check_timeouts(EventLoop::Clock::time_point now) {
     return;
   }
   if ((phase_ == Phase::kTunnel && !peeking_) || phase_ == Phase::kHttp) {
-    const auto limit = (c2u_.src_eof || u2c_.src_eof) ? ctx_->timeouts.half_closed
-                                                      : ctx_->timeouts.idle;
+    const auto limit =
+        (c2u_.src_eof || u2c_.src_eof) ? ctx_->timeouts.half_closed : ctx_->timeouts.idle;
     if (now - last_activity_ > limit) finish();
   }
 }
@@ -1285,7 +1301,9 @@ void Connection::drive_waiting() {
   }
 }
 
-void Connection::abort() { finish(); }
+void Connection::abort() {
+  finish();
+}
 
 void Connection::finish() {
   if (phase_ == Phase::kDone) return;

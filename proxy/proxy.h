@@ -42,7 +42,7 @@ using ConnectRedirect = policy::ConnectRedirect;
 class Proxy {
  public:
   struct Options {
-    NetDecider* decider = nullptr;  // required; must outlive the proxy
+    NetDecider* decider = nullptr;                 // required; must outlive the proxy
     std::function<void(const AuditEvent&)> audit;  // thread-safe; may be empty
     std::string session_id;
     std::string listen_host = "127.0.0.1";

@@ -141,7 +141,8 @@ class BenchServer {
         }
         if (c.mode == 'D' && c.left > 0) {
           while (c.left > 0) {
-            ssize_t w = send(fd, blob.data(), std::min<uint64_t>(c.left, blob.size()), MSG_NOSIGNAL);
+            ssize_t w =
+                send(fd, blob.data(), std::min<uint64_t>(c.left, blob.size()), MSG_NOSIGNAL);
             if (w <= 0) break;
             c.left -= w;
           }
@@ -256,8 +257,13 @@ void BM_ProxyNewConnection(benchmark::State& state) {
   state.counters["p50_us"] = us[us.size() / 2];
   state.counters["p99_us"] = us[us.size() * 99 / 100];
 }
-BENCHMARK(BM_ProxyNewConnection)->ArgName("direct0_connect1_transparent2")->Arg(0)->Arg(1)->Arg(2)
-    ->Iterations(3000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ProxyNewConnection)
+    ->ArgName("direct0_connect1_transparent2")
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(3000)
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_ProxyDownload(benchmark::State& state) {
   const Mode mode = static_cast<Mode>(state.range(0));
@@ -277,8 +283,13 @@ void BM_ProxyDownload(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * total));
 }
-BENCHMARK(BM_ProxyDownload)->ArgName("direct0_connect1")->Arg(0)->Arg(1)->Iterations(3)
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ProxyDownload)
+    ->ArgName("direct0_connect1")
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 long rss_kib() {
   std::ifstream f("/proc/self/statm");
@@ -320,7 +331,10 @@ void BM_ProxyConcurrent(benchmark::State& state) {
   state.counters["kib_per_conn"] = kib_per_conn;
   state.counters["proxy_active_peak"] = static_cast<double>(n);
 }
-BENCHMARK(BM_ProxyConcurrent)->Arg(1000)->Iterations(3)->Unit(benchmark::kMillisecond)
+BENCHMARK(BM_ProxyConcurrent)
+    ->Arg(1000)
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 }  // namespace

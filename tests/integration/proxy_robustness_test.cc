@@ -50,8 +50,10 @@ TEST(ProxyRobustness, ClientsVanishingAtEveryStepCostNothing) {
   const std::string hello = td::client_hello_with_sni("allowed.test");
   for (int rst = 0; rst < 2; ++rst) {
     auto gone = [&](ScopedFd& c) {
-      if (rst) reset_close(c);
-      else c.reset();
+      if (rst)
+        reset_close(c);
+      else
+        c.reset();
     };
     ScopedFd c = lab.client();  // nothing at all
     gone(c);
@@ -71,7 +73,9 @@ TEST(ProxyRobustness, ClientsVanishingAtEveryStepCostNothing) {
     send_all(c.get(), hello.substr(0, 20));
     gone(c);
     c = lab.client();  // half a transparent header
-    send_all(c.get(), std::string("\xA9" "AGSHTP", 7));
+    send_all(c.get(), std::string("\xA9"
+                                  "AGSHTP",
+                                  7));
     gone(c);
     c = lab.client();  // plain HTTP, gone in the middle of the body
     send_all(c.get(), "POST http://" + target + "/ HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc");
@@ -258,7 +262,8 @@ TEST(ProxyRobustness, ConnectRedirectFallsBackToTheOriginalWhenAsked) {
                                                        "", "", "retry_original"));
   });
   ScopedFd c = lab.client();
-  send_all(c.get(), "CONNECT allowed.test:" + std::to_string(original.port()) + " HTTP/1.1\r\n\r\n");
+  send_all(c.get(),
+           "CONNECT allowed.test:" + std::to_string(original.port()) + " HTTP/1.1\r\n\r\n");
   ASSERT_EQ(recv_until(c.get(), "\r\n\r\n"), "HTTP/1.1 200 Connection established\r\n\r\n");
   send_all(c.get(), "hi");
   EXPECT_EQ(recv_all(c.get(), 8), "original");

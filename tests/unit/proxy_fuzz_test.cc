@@ -32,10 +32,18 @@ class Mutator {
     const int ops = 1 + static_cast<int>(below(4));
     for (int i = 0; i < ops && !s.empty(); ++i) {
       switch (below(6)) {
-        case 0: s[below(s.size())] ^= static_cast<char>(1 << below(8)); break;  // bit flip
-        case 1: s.resize(below(s.size() + 1)); break;                          // truncate
-        case 2: s[below(s.size())] = static_cast<char>(below(256)); break;      // byte
-        case 3: s.insert(below(s.size() + 1), noise(16)); break;                // insert
+        case 0:
+          s[below(s.size())] ^= static_cast<char>(1 << below(8));
+          break;  // bit flip
+        case 1:
+          s.resize(below(s.size() + 1));
+          break;  // truncate
+        case 2:
+          s[below(s.size())] = static_cast<char>(below(256));
+          break;  // byte
+        case 3:
+          s.insert(below(s.size() + 1), noise(16));
+          break;   // insert
         case 4: {  // damage a likely length field: set two bytes to extremes
           size_t at = below(s.size());
           s[at] = static_cast<char>(below(2) ? 0xff : 0x00);
