@@ -1148,8 +1148,13 @@ void Connection::drive_http() {
   if (!resp_complete || !u2c_.out.empty()) return;
   ++served_;
   if (!req_framer_.done() || !keep_alive_ || c2u_.src_eof) return close_gracefully();
-  // Next request on this connection (it is decided again from scratch).
+  // Next request on this connection (it is decided again from scratch). An idle
+  // keep-alive connection gives its buffers back.
   if (!uin_.empty() || u2c_.src_eof) close_upstream();
+  uin_.release();
+  c2u_.out.release();
+  u2c_.out.release();
+  if (cin_.empty()) cin_.release();
   phase_ = Phase::kHead;
   told_client_ = false;
   set_deadline(ctx_->timeouts.keep_alive);

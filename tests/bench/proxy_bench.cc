@@ -4,7 +4,7 @@
 //   BM_ProxyDownload/{direct,connect}: one 1 GiB download; bytes_per_second. The ratio
 //       connect/direct is the tunnel's throughput efficiency.
 //   BM_ProxyConcurrent: 1,000 tunnels opened and held at once, each doing a round trip;
-//       counters errors (must be 0) and kib_per_conn (proxy RSS growth per tunnel).
+//       counter errors (must be 0).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -291,20 +291,11 @@ BENCHMARK(BM_ProxyDownload)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-long rss_kib() {
-  std::ifstream f("/proc/self/statm");
-  long pages = 0, rss = 0;
-  f >> pages >> rss;
-  return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 void BM_ProxyConcurrent(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   if (!rig().proxy) return state.SkipWithError("proxy did not start");
   int errors = 0;
-  double kib_per_conn = 0;
   for (auto _ : state) {
-    const long rss0 = rss_kib();
     std::vector<ScopedFd> conns;
     conns.reserve(n);
     for (int i = 0; i < n; ++i) {
@@ -324,11 +315,9 @@ void BM_ProxyConcurrent(benchmark::State& state) {
     }
     // All held open at once; the proxy carries them all.
     if (rig().proxy->stats().active < static_cast<uint64_t>(n)) ++errors;
-    kib_per_conn = static_cast<double>(rss_kib() - rss0) / n;  // includes our client side
     conns.clear();
   }
   state.counters["errors"] = errors;
-  state.counters["kib_per_conn"] = kib_per_conn;
   state.counters["proxy_active_peak"] = static_cast<double>(n);
 }
 BENCHMARK(BM_ProxyConcurrent)
