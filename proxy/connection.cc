@@ -258,7 +258,7 @@ void Connection::update_interest() {
       break;
     case Phase::kTunnel:
       if (peeking_) {
-        if (!c2u_.src_eof && cin_.size() < ctx_->limits.peek) cm |= EPOLLIN;
+        if (!approval_pending_ && !c2u_.src_eof && cin_.size() < ctx_->limits.peek) cm |= EPOLLIN;
       } else if (!c2u_.src_eof && room(c2u_)) {
         cm |= EPOLLIN;
       }
@@ -824,7 +824,7 @@ bool Connection::pump(Flow& f, int src, int dst, bool can_read, bool* moved, std
 void Connection::drive_tunnel() {
   bool moved = false;
   std::string error;
-  if (peeking_) {
+  if (peeking_ && !approval_pending_) {
     size_t got = 0;
     int err = 0;
     if (!c2u_.src_eof && cin_.size() < ctx_->limits.peek) {
@@ -989,7 +989,7 @@ void Connection::evaluate_peek() {
     ctx_->stats.allowed++;
     audit(fin, true, label, "via=" + via_ + " " + what + " of a tunnel to " + target_label());
     if (fin.effect == NetEffect::kAsk) {
-      peeking_ = false;
+      // Still "peeking": nothing more is read or forwarded until someone answers.
       return ask(fin, [](Connection* c) { c->finish_peek(); });
     }
   }

@@ -23,6 +23,7 @@ std::vector<FakeRule> tls_rules(uint16_t port) {
        {},
        {port},
        NetEffect::kAllow},
+      {"approve-sni", {"asksni.test"}, {}, {}, NetEffect::kAsk},
   };
 }
 
@@ -95,6 +96,35 @@ TEST(ProxyTls, DifferentAllowedSniIsRecordedAndPasses) {
   ASSERT_TRUE(lab.audit.wait_for([&](const AuditEvent& e) {
     return e.target == "other.test:" + port && e.effective == "allow" && e.rule == "allow-test";
   }));
+}
+
+TEST(ProxyTls, SniNeedingApprovalWaitsForTheAnswer) {
+  Lab lab;
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(lab.ns.ok()) << lab.ns.error();
+  RecordingServer srv("127.0.0.4", "", "ok");
+  PROXY_LAB_START(lab, tls_rules(srv.port()), tls_names());
+  const std::string target = "allowed.test:" + std::to_string(srv.port());
+  const std::string hello = td::client_hello_with_sni("asksni.test");
+  ScopedFd c = open_tunnel(lab, target);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(send_all(c.get(), hello));
+  EXPECT_EQ(recv_all(c.get()), client_hello::fatal_alert(49));  // nobody approved
+  lab.decider->set_approve(true);
+  c = open_tunnel(lab, target);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(send_all(c.get(), hello + "after"));
+  EXPECT_EQ(recv_all(c.get(), 2), "ok");
+  c.reset();
+  lab.proxy->stop();
+  bool seen = false;
+  for (const auto& r : srv.received()) {
+    if (r.empty()) continue;
+    EXPECT_EQ(r, hello + "after");  // the hello first, in order, nothing lost
+    seen = true;
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(lab.decider->asked().size(), 2u);
 }
 
 TEST(ProxyTls, GarbageClientHelloGetsDecodeErrorAndCostsNothingElse) {
