@@ -37,8 +37,29 @@ void append_escaped(std::string* out, std::string_view value) {
   }
 }
 
-bool expand_impl(std::string_view in, const Variables& vars, bool escape, std::string* out,
-                 std::string* error) {
+// The index of the '}' closing the "${" at `open`, honouring nested "${…}" (in defaults)
+// and backslash escapes; npos if unterminated.
+size_t var_close(std::string_view in, size_t open) {
+  int depth = 0;
+  for (size_t j = open; j < in.size(); ++j) {
+    if (in[j] == '\\') {
+      ++j;
+    } else if (in[j] == '$' && j + 1 < in.size() && in[j + 1] == '{') {
+      ++depth;
+      ++j;
+    } else if (in[j] == '}' && --depth == 0) {
+      return j;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// One parser for ${NAME} / ${NAME:-default}. `dry_run` checks the syntax only and puts
+// `stand_in` where each variable would go (the loader validates the glob around it).
+// Values from `vars` or the environment are escaped when `escape` (they are data); a
+// default is policy text and goes in as written, with its own variables expanded.
+bool expand_impl(std::string_view in, const Variables& vars, bool escape, bool dry_run,
+                 std::string_view stand_in, std::string* out, std::string* error) {
   std::string result;
   for (size_t i = 0; i < in.size(); ++i) {
     if (in[i] == '\\' && i + 1 < in.size()) {
@@ -50,52 +71,47 @@ bool expand_impl(std::string_view in, const Variables& vars, bool escape, std::s
       result += in[i];
       continue;
     }
-    size_t close = in.find('}', i + 2);
+    size_t close = var_close(in, i);
     if (close == std::string_view::npos) {
-      if (error) *error = "unterminated '${' in '" + std::string(in) + "'";
+      if (error) *error = "unterminated '${' in '" + std::string(in) + "' (write ${NAME})";
       return false;
     }
     std::string_view body = in.substr(i + 2, close - i - 2);
     size_t dflt = body.find(":-");
     std::string name(body.substr(0, dflt));
-    if (name.empty() || !valid_name_start(name[0])) {
+    bool valid = !name.empty() && valid_name_start(name[0]);
+    for (char c : name) valid = valid && valid_name_char(c);
+    if (!valid) {
       if (error) *error = "invalid variable name '" + name + "' in '" + std::string(in) + "'";
       return false;
     }
-    for (char c : name) {
-      if (!valid_name_char(c)) {
-        if (error) *error = "invalid variable name '" + name + "' in '" + std::string(in) + "'";
-        return false;
-      }
+    std::string default_text;
+    if (dflt != std::string_view::npos && !expand_impl(body.substr(dflt + 2), vars, escape, dry_run,
+                                                       stand_in, &default_text, error)) {
+      return false;
+    }
+    i = close;
+    if (dry_run) {
+      result += stand_in;
+      continue;
     }
     // Order: the session's variables, the process environment, the default. Empty
     // counts as unset everywhere (see engine.h).
-    std::string value;
-    bool found = false;
     auto it = vars.find(name);
+    const char* env = getenv(name.c_str());
     if (it != vars.end() && !it->second.empty()) {
-      value = it->second;
-      found = true;
-    } else if (const char* env = getenv(name.c_str()); env != nullptr && *env != '\0') {
-      value = env;
-      found = true;
+      escape ? append_escaped(&result, it->second) : void(result += it->second);
+    } else if (env != nullptr && *env != '\0') {
+      escape ? append_escaped(&result, env) : void(result += env);
     } else if (dflt != std::string_view::npos) {
-      value = std::string(body.substr(dflt + 2));
-      found = true;
-    }
-    if (!found) {
+      result += default_text;
+    } else {
       if (error) {
         *error = "variable ${" + name + "} has no value (set " + name + " or write ${" + name +
                  ":-default})";
       }
       return false;
     }
-    if (escape) {
-      append_escaped(&result, value);
-    } else {
-      result += value;
-    }
-    i = close;
   }
   *out = std::move(result);
   return true;
@@ -167,12 +183,17 @@ std::string join_args(const std::vector<std::string>& argv) {
 }  // namespace
 
 bool expand_vars(std::string_view in, const Variables& vars, std::string* out, std::string* error) {
-  return expand_impl(in, vars, false, out, error);
+  return expand_impl(in, vars, false, false, {}, out, error);
 }
 
 bool expand_vars_glob(std::string_view in, const Variables& vars, std::string* out,
                       std::string* error) {
-  return expand_impl(in, vars, true, out, error);
+  return expand_impl(in, vars, true, false, {}, out, error);
+}
+
+bool check_vars(std::string_view in, std::string_view stand_in, std::string* out,
+                std::string* error) {
+  return expand_impl(in, {}, false, true, stand_in, out, error);
 }
 
 std::vector<std::string> expand_braces(std::string_view pattern) {
@@ -517,8 +538,8 @@ Verdict Engine::check_one_command(const std::vector<std::string>& argv, std::str
   return v;
 }
 
-Verdict Engine::check_command(const std::vector<std::string>& argv,
-                              std::string_view resolved) const {
+Verdict Engine::check_command(const std::vector<std::string>& argv, std::string_view resolved,
+                              bool nested) const {
   if (argv.empty() || argv[0].empty()) {
     Verdict v = effect_of(Decision::kDeny, "invalid-command", "");
     v.reason = "empty command line";
@@ -539,7 +560,8 @@ Verdict Engine::check_command(const std::vector<std::string>& argv,
   bool have = false;
   for (size_t i = 0; i < u.layers.size(); ++i) {
     const command_unwrap::Layer& layer = u.layers[i];
-    Verdict v = check_one_command(layer.argv, i == 0 ? resolved : std::string_view(), layer.nested);
+    Verdict v = check_one_command(layer.argv, i == 0 ? resolved : std::string_view(),
+                                  nested || layer.nested);
     if (!have || v.decision > best.decision) {
       best = std::move(v);
       have = true;

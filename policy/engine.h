@@ -58,7 +58,7 @@ struct Verdict {
   std::string redirect_to;              // file redirect target / signal
   std::optional<CommandRedirect> command_redirect;
   // For commands: the command (after unwrapping) that decided, e.g. "sudo" for
-  // `env sudo whoami`.
+  // `env sudo whoami`. For files: the normalised path. For network: "host:port".
   std::string subject;
 };
 
@@ -72,11 +72,18 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
+  // `abs_path` is normalised here ("..", "//"); a relative path is denied.
   Verdict check_file(std::string_view abs_path, FileOp op) const;
   // argv[0] is the command as given (name or path); `resolved` the executable path if
-  // known. Wrappers (env, nice, nohup, timeout, time, stdbuf, xargs, setsid, sh/bash -c
-  // "simple command") are unwrapped; every layer is checked; the strictest wins.
-  Verdict check_command(const std::vector<std::string>& argv, std::string_view resolved = {}) const;
+  // known (both are judged; the stricter wins). Wrappers (env, nice, nohup, timeout,
+  // time, stdbuf, xargs, setsid, chrt, ionice, taskset, exec, command, find -exec, eval,
+  // sh/bash/dash/zsh/ksh -c SCRIPT) are unwrapped (policy/command_unwrap.h); every layer
+  // is checked; the strictest wins. Rules with `context: [nested]` apply to layers found
+  // inside the command line, and to the whole command line when `nested` is true (the
+  // caller saw it exec'd by another governed process rather than asked for directly).
+  // Precedence between rules: see policy/README.md ("two tiers, stricter wins").
+  Verdict check_command(const std::vector<std::string>& argv, std::string_view resolved = {},
+                        bool nested = false) const;
   // `domain` may be empty; `ip` may be empty (not resolved). Port 0 = any.
   Verdict check_network(std::string_view domain, std::string_view ip, uint16_t port) const;
   // True if the variable may reach the command (deny globs win, then allow globs; no
@@ -125,6 +132,11 @@ bool expand_vars_glob(std::string_view in, const Variables& vars, std::string* o
 // Expands ${NAME} and ${NAME:-default} in `in`. Returns false (and names the variable in
 // `error`) when a variable has no value and no default.
 bool expand_vars(std::string_view in, const Variables& vars, std::string* out, std::string* error);
+
+// Checks the ${NAME} / ${NAME:-default} syntax of `in` (nested defaults allowed) without
+// looking anything up; `out` gets the text with each variable replaced by `stand_in`.
+bool check_vars(std::string_view in, std::string_view stand_in, std::string* out,
+                std::string* error);
 
 // Expands {a,b} alternatives (nested allowed) into every combination. A brace group
 // without a top-level comma, and anything escaped with '\', stays literal.

@@ -304,31 +304,8 @@ bool get_decision(Ctx& c, const Entry& e, const std::string& rule, Decision* out
 // validates every brace expansion as a glob (with variables replaced by a stand-in).
 // Returns "" when fine, else what is wrong.
 std::string check_pattern(std::string_view pat, bool is_glob) {
-  std::string sub;
-  for (size_t i = 0; i < pat.size(); ++i) {
-    if (pat[i] == '\\' && i + 1 < pat.size()) {
-      sub += pat.substr(i, 2);
-      ++i;
-      continue;
-    }
-    if (pat[i] == '$' && i + 1 < pat.size() && pat[i + 1] == '{') {
-      size_t close = pat.find('}', i + 2);
-      if (close == std::string_view::npos) return "unterminated '${' (write ${NAME})";
-      std::string_view body = pat.substr(i + 2, close - i - 2);
-      std::string_view name = body.substr(0, body.find(":-"));
-      if (name.empty()) return "empty variable name in '${}'";
-      for (size_t k = 0; k < name.size(); ++k) {
-        char ch = name[k];
-        bool ok = ch == '_' || std::isalpha(static_cast<unsigned char>(ch)) ||
-                  (k > 0 && std::isdigit(static_cast<unsigned char>(ch)));
-        if (!ok) return "invalid variable name '" + std::string(name) + "'";
-      }
-      sub += "x";
-      i = close;
-      continue;
-    }
-    sub += pat[i];
-  }
+  std::string sub, err;
+  if (!check_vars(pat, "x", &sub, &err)) return err;
   if (!is_glob) return "";
   int depth = 0;
   for (size_t i = 0; i < sub.size(); ++i) {

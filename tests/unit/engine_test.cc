@@ -86,6 +86,24 @@ TEST(ExpandVars, MapThenEnvironmentThenDefault) {
   unsetenv("AGENTSH_ENGINE_TEST_FROM_ENV");
 }
 
+TEST(ExpandVars, NestedDefaultsAndDefaultsAreWrittenText) {
+  unsetenv("AGENTSH_ENGINE_TEST_XDG");
+  Variables v = {{"HOME", "/h*"}};
+  std::string out, err;
+  ASSERT_TRUE(expand_vars("${AGENTSH_ENGINE_TEST_XDG:-${HOME}/.cache}/x", v, &out, &err)) << err;
+  EXPECT_EQ(out, "/h*/.cache/x");
+  // In globs, values are data (escaped); a default is policy text (kept as written).
+  ASSERT_TRUE(expand_vars_glob("${AGENTSH_ENGINE_TEST_XDG:-${HOME}/**}", v, &out, &err)) << err;
+  EXPECT_EQ(out, "/h\\*/**");
+  ASSERT_TRUE(expand_vars("${AGENTSH_ENGINE_TEST_XDG:-}/x", v, &out, &err));
+  EXPECT_EQ(out, "/x");  // an explicit empty default is the author's choice
+  EXPECT_FALSE(expand_vars("${AGENTSH_ENGINE_TEST_XDG:-${NOPE_NOT_SET_ANYWHERE}}", {}, &out, &err));
+  EXPECT_NE(err.find("NOPE_NOT_SET_ANYWHERE"), std::string::npos);
+  ASSERT_TRUE(check_vars("a${B:-${C}}d${E}", "x", &out, &err));
+  EXPECT_EQ(out, "axdx");
+  EXPECT_FALSE(check_vars("${B:-${C}", "x", &out, &err));
+}
+
 TEST(ExpandVars, MissingOrEmptyVariableFails) {
   unsetenv("AGENTSH_ENGINE_TEST_UNSET");
   std::string out, err;
@@ -475,6 +493,8 @@ TEST(EngineCommand, ContextSelectsDirectOrNested) {
   Verdict v = e->check_command({"bash", "-c", "curl x"});
   EXPECT_EQ(v.rule, "nested-curl");
   EXPECT_EQ(v.subject, "curl");
+  // An exec the caller saw started by another governed process is nested as a whole.
+  EXPECT_EQ(e->check_command({"curl", "x"}, {}, true).rule, "nested-curl");
 }
 
 TEST(EngineCommand, RedirectCarriesTheReplacementAndMessage) {
