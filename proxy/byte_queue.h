@@ -31,6 +31,7 @@ class ByteQueue {
     std::string().swap(data_);
     off_ = 0;
   }
+
  private:
   void compact_if_worthwhile(size_t incoming) {
     if (off_ > 0 && (off_ >= data_.size() / 2 || data_.size() + incoming > data_.capacity())) {

@@ -13,7 +13,9 @@ constexpr uint16_t kExtPreSharedKey = 41;
 constexpr uint16_t kExtEarlyData = 42;
 constexpr uint16_t kExtEch = 0xfe0d;
 
-uint16_t u16(const unsigned char* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+uint16_t u16(const unsigned char* p) {
+  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
 
 // A bounds-checked cursor over the handshake body.
 class Reader {
@@ -45,8 +47,8 @@ class Reader {
 };
 
 bool valid_host_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_';
 }
 
 // Reassembles the handshake message from the records at the start of `data`.

@@ -23,8 +23,10 @@ constexpr uint8_t kAlertDecodeError = 50;
 
 enum class Io { kOk, kEof, kError };
 
-// Reads from `fd` into `q` until q holds `cap` bytes, the socket is drained, EOF or an
-// error. `*got` counts the bytes read.
+// Reads from `fd` into `q` until q holds `cap` bytes, the socket is drained (EAGAIN), EOF
+// or an error. Always reads on to EAGAIN rather than stopping at a short read: a socket
+// that reported HUP is taken out of epoll, so its EOF or reset must be seen now.
+// `*got` counts the bytes read.
 Io read_into(int fd, ByteQueue* q, size_t cap, size_t* got, int* err) {
   char buf[kReadChunk];
   *got = 0;
@@ -34,7 +36,6 @@ Io read_into(int fd, ByteQueue* q, size_t cap, size_t* got, int* err) {
     if (n > 0) {
       q->append(std::string_view(buf, static_cast<size_t>(n)));
       *got += static_cast<size_t>(n);
-      if (static_cast<size_t>(n) < want) return Io::kOk;  // drained
       continue;
     }
     if (n == 0) return Io::kEof;
@@ -106,6 +107,26 @@ bool ieq(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Whether the first bytes a client sends in a tunnel are an HTTP request: only a known
+// method followed by a space counts, so that other protocols (an SSH banner, "HELLO")
+// are never held back waiting for a request line that will not come.
+enum class HttpStart { kNo, kMaybe, kYes };
+HttpStart http_start(std::string_view d) {
+  static constexpr std::string_view kMethods[] = {
+      "GET ",    "HEAD ",  "POST ",   "PUT ",       "DELETE ", "OPTIONS ", "PATCH ",
+      "TRACE ",  "COPY ",  "MOVE ",   "LOCK ",      "UNLOCK ", "MKCOL ",   "PROPFIND ",
+      "REPORT ", "PURGE ", "SEARCH ", "PROPPATCH ", "CONNECT "};
+  bool maybe = false;
+  for (std::string_view m : kMethods) {
+    if (d.size() >= m.size()) {
+      if (d.substr(0, m.size()) == m) return HttpStart::kYes;
+    } else if (m.substr(0, d.size()) == d) {
+      maybe = true;
+    }
+  }
+  return maybe ? HttpStart::kMaybe : HttpStart::kNo;
+}
+
 std::string http_answer(int status, const char* reason, const std::string& body_line) {
   const std::string body = body_line + "\n";
   std::string r = "HTTP/1.1 " + std::to_string(status) + " " + reason +
@@ -135,7 +156,9 @@ bool Connection::start() {
   return true;
 }
 
-void Connection::set_deadline(std::chrono::milliseconds d) { deadline_ = ctx_->loop->now() + d; }
+void Connection::set_deadline(std::chrono::milliseconds d) {
+  deadline_ = ctx_->loop->now() + d;
+}
 
 NetDecision Connection::decide(std::string_view domain, std::string_view ip, uint16_t port) {
   return ctx_->decider->decide(domain, ip, port);
@@ -170,12 +193,23 @@ void Connection::drive() {
     const Phase before = phase_;
     const bool peeking_before = peeking_;
     switch (phase_) {
-      case Phase::kHead: drive_head(); break;
-      case Phase::kWaiting: drive_waiting(); break;
-      case Phase::kTunnel: drive_tunnel(); break;
-      case Phase::kHttp: drive_http(); break;
-      case Phase::kClosing: drive_closing(); break;
-      case Phase::kDone: return;
+      case Phase::kHead:
+        drive_head();
+        break;
+      case Phase::kWaiting:
+        drive_waiting();
+        break;
+      case Phase::kTunnel:
+        drive_tunnel();
+        break;
+      case Phase::kHttp:
+        drive_http();
+        break;
+      case Phase::kClosing:
+        drive_closing();
+        break;
+      case Phase::kDone:
+        return;
     }
     if (phase_ == before && peeking_ == peeking_before) break;
   }
@@ -224,7 +258,7 @@ void Connection::update_interest() {
       break;
     case Phase::kTunnel:
       if (peeking_) {
-        if (!c2u_.src_eof && cin_.size() < ctx_->limits.peek) cm |= EPOLLIN;
+        if (!approval_pending_ && !c2u_.src_eof && cin_.size() < ctx_->limits.peek) cm |= EPOLLIN;
       } else if (!c2u_.src_eof && room(c2u_)) {
         cm |= EPOLLIN;
       }
@@ -270,9 +304,8 @@ void Connection::drive_head() {
                 : Kind::kHttp;
     if (kind_ == Kind::kTransparent) {
       // Read the rest of the header now that we know its size.
-      if (!c2u_.src_eof &&
-          read_into(client_.get(), &cin_, transparent_protocol::kHeaderSize, &got, &err) ==
-              Io::kError)
+      if (!c2u_.src_eof && read_into(client_.get(), &cin_, transparent_protocol::kHeaderSize, &got,
+                                     &err) == Io::kError)
         return finish();
     }
   }
@@ -341,16 +374,18 @@ void Connection::handle_transparent_header() {
     const std::string claimed = hdr.domain;
     ProxyContext* ctx = ctx_;
     const uint64_t id = id_;
-    resolve_id_ = ctx_->resolver->resolve(
-        claimed, [ctx, id, claimed, ip, ip_target, name_target,
-                  port = hdr.port](const UpstreamResolver::Result& r) {
+    resolve_id_ =
+        ctx_->resolver->resolve(claimed, [ctx, id, claimed, ip, ip_target, name_target,
+                                          port = hdr.port](const UpstreamResolver::Result& r) {
           Connection* c = ctx->find(id);
           if (!c) return;
           c->resolve_id_ = 0;
           bool confirmed = false;
           for (const auto& a : r.addrs) confirmed = confirmed || a == ip;
-          if (confirmed) c->begin(name_target(claimed), port, ip);
-          else c->begin(ip_target, port, ip);
+          if (confirmed)
+            c->begin(name_target(claimed), port, ip);
+          else
+            c->begin(ip_target, port, ip);
           c->drive();
         });
     return;
@@ -375,8 +410,7 @@ void Connection::handle_request(const HttpHead& head, size_t head_len) {
       return answer_http(400, "Bad Request", "agentsh proxy: bad CONNECT target: " + error);
     }
     close_upstream();
-    return begin(target, port, target.is_ip() ? std::optional<IpAddress>(target.ip)
-                                              : std::nullopt);
+    return begin(target, port, target.is_ip() ? std::optional<IpAddress>(target.ip) : std::nullopt);
   }
   kind_ = Kind::kHttp;
   via_ = "http";
@@ -529,10 +563,10 @@ void Connection::on_resolved(const UpstreamResolver::Result& r, bool redirected)
       return;
     }
     std::string why = "denied by address";
-    return refuse(first_deny, target_label(),
-                  has_name_ ? why + " (" + target_.text + " resolved to " +
-                                  r.addrs.front().to_string() + ")"
-                            : why);
+    return refuse(
+        first_deny, target_label(),
+        has_name_ ? why + " (" + target_.text + " resolved to " + r.addrs.front().to_string() + ")"
+                  : why);
   }
   decision_ = candidates_.front().decision;
   by_addr_ = candidates_.front().by_addr;
@@ -708,6 +742,7 @@ void Connection::close_upstream() {
 
 bool Connection::ensure_pipe(Flow& f) {
   if (f.use_pipe || f.pipe.r) return f.use_pipe;
+  if (ctx_->limits.pipe == 0) return false;  // configured off: userspace copies
   int p[2];
   if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) return false;  // userspace copy then
   f.pipe.r.reset(p[0]);
@@ -719,8 +754,7 @@ bool Connection::ensure_pipe(Flow& f) {
   return true;
 }
 
-bool Connection::pump(Flow& f, int src, int dst, bool can_read, bool* moved,
-                      std::string* error) {
+bool Connection::pump(Flow& f, int src, int dst, bool can_read, bool* moved, std::string* error) {
   for (int round = 0; round < 32; ++round) {
     bool progress = false;
     size_t sent = 0;
@@ -790,7 +824,7 @@ bool Connection::pump(Flow& f, int src, int dst, bool can_read, bool* moved,
 void Connection::drive_tunnel() {
   bool moved = false;
   std::string error;
-  if (peeking_) {
+  if (peeking_ && !approval_pending_) {
     size_t got = 0;
     int err = 0;
     if (!c2u_.src_eof && cin_.size() < ctx_->limits.peek) {
@@ -836,7 +870,8 @@ void Connection::evaluate_peek() {
     switch (client_hello::parse(data, &info, &err)) {
       case client_hello::Status::kNeedMore:
         if (!complete_or_capped) {
-          if (deadline_ == EventLoop::Clock::time_point()) set_deadline(ctx_->timeouts.client_hello);
+          if (deadline_ == EventLoop::Clock::time_point())
+            set_deadline(ctx_->timeouts.client_hello);
           return;
         }
         err = "ClientHello truncated or too large";
@@ -863,7 +898,11 @@ void Connection::evaluate_peek() {
         }
         break;
     }
-  } else if (data[0] >= 'A' && data[0] <= 'Z') {
+  } else if (HttpStart hs = http_start(data); hs != HttpStart::kNo) {
+    if (hs == HttpStart::kMaybe && !complete_or_capped) {
+      if (deadline_ == EventLoop::Clock::time_point()) set_deadline(ctx_->timeouts.client_hello);
+      return;
+    }
     HttpHead head;
     size_t consumed = 0;
     int status = 0;
@@ -873,7 +912,8 @@ void Connection::evaluate_peek() {
     switch (http_head::parse_request(data, limits, &peek_scan_, &head, &consumed, &status, &err)) {
       case http_head::Status::kNeedMore:
         if (!complete_or_capped) {
-          if (deadline_ == EventLoop::Clock::time_point()) set_deadline(ctx_->timeouts.client_hello);
+          if (deadline_ == EventLoop::Clock::time_point())
+            set_deadline(ctx_->timeouts.client_hello);
           return;
         }
         break;
@@ -949,7 +989,7 @@ void Connection::evaluate_peek() {
     ctx_->stats.allowed++;
     audit(fin, true, label, "via=" + via_ + " " + what + " of a tunnel to " + target_label());
     if (fin.effect == NetEffect::kAsk) {
-      peeking_ = false;
+      // Still "peeking": nothing more is read or forwarded until someone answers.
       return ask(fin, [](Connection* c) { c->finish_peek(); });
     }
   }
@@ -982,8 +1022,8 @@ void Connection::begin_http_exchange() {
   phase_ = Phase::kHttp;
   clear_deadline();
   told_client_ = false;
-  std::string head = req_.method + " " + origin_form_ + " HTTP/1." +
-                     std::to_string(req_.minor_version) + "\r\n";
+  std::string head =
+      req_.method + " " + origin_form_ + " HTTP/1." + std::to_string(req_.minor_version) + "\r\n";
   std::string host = target_.is_ip() && target_.ip.v6 ? "[" + target_.text + "]" : target_.text;
   if (port_ != 80) host += ":" + std::to_string(port_);
   head += "Host: " + host + "\r\n";
@@ -1080,7 +1120,8 @@ void Connection::drive_http() {
     if (!http_head::response_body(resp, req_.method, &kind, &len, &error)) return finish();
     resp_framer_.reset(kind, len);
     resp_head_done_ = true;
-    keep_alive_ = req_.keep_alive() && resp.keep_alive() && kind != http_head::BodyKind::kUntilClose;
+    keep_alive_ =
+        req_.keep_alive() && resp.keep_alive() && kind != http_head::BodyKind::kUntilClose;
   }
   if (resp_head_done_ && !resp_framer_.done() && u2c_.out.size() < buf) {
     std::string_view avail = uin_.view().substr(0, buf - u2c_.out.size());
@@ -1107,8 +1148,13 @@ void Connection::drive_http() {
   if (!resp_complete || !u2c_.out.empty()) return;
   ++served_;
   if (!req_framer_.done() || !keep_alive_ || c2u_.src_eof) return close_gracefully();
-  // Next request on this connection (it is decided again from scratch).
+  // Next request on this connection (it is decided again from scratch). An idle
+  // keep-alive connection gives its buffers back.
   if (!uin_.empty() || u2c_.src_eof) close_upstream();
+  uin_.release();
+  c2u_.out.release();
+  u2c_.out.release();
+  if (cin_.empty()) cin_.release();
   phase_ = Phase::kHead;
   told_client_ = false;
   set_deadline(ctx_->timeouts.keep_alive);
@@ -1207,7 +1253,8 @@ void Connection::on_deadline() {
   switch (phase_) {
     case Phase::kHead:
       if (kind_ == Kind::kTransparent || cin_.empty()) return finish();
-      return answer_http(408, "Request Timeout", "agentsh proxy: request head not received in time");
+      return answer_http(408, "Request Timeout",
+                         "agentsh proxy: request head not received in time");
     case Phase::kWaiting:
       if (connecting_) {
         last_errno_ = ETIMEDOUT;
@@ -1239,8 +1286,8 @@ void Connection::check_timeouts(EventLoop::Clock::time_point now) {
     return;
   }
   if ((phase_ == Phase::kTunnel && !peeking_) || phase_ == Phase::kHttp) {
-    const auto limit = (c2u_.src_eof || u2c_.src_eof) ? ctx_->timeouts.half_closed
-                                                      : ctx_->timeouts.idle;
+    const auto limit =
+        (c2u_.src_eof || u2c_.src_eof) ? ctx_->timeouts.half_closed : ctx_->timeouts.idle;
     if (now - last_activity_ > limit) finish();
   }
 }
@@ -1259,7 +1306,9 @@ void Connection::drive_waiting() {
   }
 }
 
-void Connection::abort() { finish(); }
+void Connection::abort() {
+  finish();
+}
 
 void Connection::finish() {
   if (phase_ == Phase::kDone) return;

@@ -10,7 +10,9 @@ constexpr uint16_t kFlagRa = 0x0080;
 constexpr int kMaxPointerJumps = 16;
 constexpr size_t kMaxRecords = 256;
 
-uint16_t rd16(const unsigned char* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+uint16_t rd16(const unsigned char* p) {
+  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
 uint32_t rd32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }

@@ -25,16 +25,26 @@ constexpr uint32_t kRedirectTtl = 60;
 
 std::string qtype_name(uint16_t t) {
   switch (t) {
-    case dm::kTypeA: return "A";
-    case dm::kTypeAaaa: return "AAAA";
-    case dm::kTypeCname: return "CNAME";
-    case 15: return "MX";
-    case 16: return "TXT";
-    case 12: return "PTR";
-    case 33: return "SRV";
-    case 65: return "HTTPS";
-    case 255: return "ANY";
-    default: return "TYPE" + std::to_string(t);
+    case dm::kTypeA:
+      return "A";
+    case dm::kTypeAaaa:
+      return "AAAA";
+    case dm::kTypeCname:
+      return "CNAME";
+    case 15:
+      return "MX";
+    case 16:
+      return "TXT";
+    case 12:
+      return "PTR";
+    case 33:
+      return "SRV";
+    case 65:
+      return "HTTPS";
+    case 255:
+      return "ANY";
+    default:
+      return "TYPE" + std::to_string(t);
   }
 }
 
@@ -82,8 +92,10 @@ class DnsServer::TcpClient : public EventLoop::Handler {
         in_.append(std::string_view(buf, static_cast<size_t>(n)));
         continue;
       }
-      if (n == 0) eof_ = true;
-      else if (errno != EAGAIN && errno != EINTR) return close();
+      if (n == 0)
+        eof_ = true;
+      else if (errno != EAGAIN && errno != EINTR)
+        return close();
       break;
     }
     process();
@@ -186,8 +198,8 @@ bool DnsServer::start(const IpAddress& ip, uint16_t* port, std::string* error) {
     sockaddr_storage ss;
     socklen_t len = ip.to_sockaddr(*port, &ss);
     if (bind(udp.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-      *error = "DNS proxy: cannot bind UDP " + ip.to_string() + ":" + std::to_string(*port) +
-               ": " + std::strerror(errno);
+      *error = "DNS proxy: cannot bind UDP " + ip.to_string() + ":" + std::to_string(*port) + ": " +
+               std::strerror(errno);
       return false;
     }
     sockaddr_storage bound;
@@ -197,7 +209,8 @@ bool DnsServer::start(const IpAddress& ip, uint16_t* port, std::string* error) {
     uint16_t chosen = 0;
     IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&bound), blen, &dummy, &chosen);
     len = ip.to_sockaddr(chosen, &ss);
-    if (bind(tcp.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(tcp.get(), 128) != 0) {
+    if (bind(tcp.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+        listen(tcp.get(), 128) != 0) {
       if (*port == 0 && errno == EADDRINUSE) continue;  // that TCP port is taken: pick again
       *error = "DNS proxy: cannot bind TCP " + ip.to_string() + ":" + std::to_string(chosen) +
                ": " + std::strerror(errno);
@@ -224,8 +237,8 @@ void DnsServer::on_udp() {
   for (int i = 0; i < 64; ++i) {
     sockaddr_storage from;
     socklen_t flen = sizeof(from);
-    ssize_t n = recvfrom(udp_.get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from),
-                         &flen);
+    ssize_t n =
+        recvfrom(udp_.get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &flen);
     if (n < 0) return;  // EAGAIN, or an ICMP error for an earlier reply: nothing to do
     IpAddress peer_ip;
     uint16_t peer_port = 0;
@@ -316,9 +329,11 @@ void DnsServer::handle_query(const std::string& pkt, Reply reply, const std::str
       const uint16_t t = q.question.qtype;
       const bool any = t == 255;
       if (!hit->ip.v6 && (t == dm::kTypeA || any))
-        answers.push_back({dm::kTypeA, kRedirectTtl, std::string(reinterpret_cast<const char*>(hit->ip.b), 4)});
+        answers.push_back(
+            {dm::kTypeA, kRedirectTtl, std::string(reinterpret_cast<const char*>(hit->ip.b), 4)});
       if (hit->ip.v6 && (t == dm::kTypeAaaa || any))
-        answers.push_back({dm::kTypeAaaa, kRedirectTtl, std::string(reinterpret_cast<const char*>(hit->ip.b), 16)});
+        answers.push_back({dm::kTypeAaaa, kRedirectTtl,
+                           std::string(reinterpret_cast<const char*>(hit->ip.b), 16)});
       ctx_->names->record(hit->ip, name, kRedirectTtl, NameMap::Clock::now());
       ctx_->emit("dns", "resolve", name, "redirect", "allow", hit->rule,
                  msg_base + " redirected to " + hit->ip.to_string(), 0);
@@ -329,32 +344,31 @@ void DnsServer::handle_query(const std::string& pkt, Reply reply, const std::str
              msg_base + (d.message.empty() ? "" : "; " + d.message), 0);
   NameMap* names = ctx_->names;
   const uint16_t client_id = q.id;
-  ctx_->resolver->forward(
-      pkt, [names, name, client_id, pkt, q, reply](bool ok, const std::string& response,
-                                                   const std::string&) {
-        if (!ok) return reply(dm::make_response(pkt, q, dm::kServFail, {}));
-        dm::Response r;
-        std::string e;
-        if (dm::parse_response(response, &r, &e)) {
-          const auto now = NameMap::Clock::now();
-          for (const auto& rec : r.answers) {
-            if (rec.klass != dm::kClassIn) continue;
-            if (rec.type == dm::kTypeA && rec.rdata.size() == 4) {
-              const auto* b = reinterpret_cast<const uint8_t*>(rec.rdata.data());
-              names->record(IpAddress::v4((uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) |
-                                          (uint32_t{b[2]} << 8) | b[3]),
-                            name, rec.ttl, now);
-            } else if (rec.type == dm::kTypeAaaa && rec.rdata.size() == 16) {
-              names->record(
-                  IpAddress::from_v6_bytes(reinterpret_cast<const uint8_t*>(rec.rdata.data())),
-                  name, rec.ttl, now);
-            }
-          }
+  ctx_->resolver->forward(pkt, [names, name, client_id, pkt, q, reply](
+                                   bool ok, const std::string& response, const std::string&) {
+    if (!ok) return reply(dm::make_response(pkt, q, dm::kServFail, {}));
+    dm::Response r;
+    std::string e;
+    if (dm::parse_response(response, &r, &e)) {
+      const auto now = NameMap::Clock::now();
+      for (const auto& rec : r.answers) {
+        if (rec.klass != dm::kClassIn) continue;
+        if (rec.type == dm::kTypeA && rec.rdata.size() == 4) {
+          const auto* b = reinterpret_cast<const uint8_t*>(rec.rdata.data());
+          names->record(IpAddress::v4((uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) |
+                                      (uint32_t{b[2]} << 8) | b[3]),
+                        name, rec.ttl, now);
+        } else if (rec.type == dm::kTypeAaaa && rec.rdata.size() == 16) {
+          names->record(
+              IpAddress::from_v6_bytes(reinterpret_cast<const uint8_t*>(rec.rdata.data())), name,
+              rec.ttl, now);
         }
-        std::string answer = response;
-        dm::set_id(&answer, client_id);
-        reply(answer);
-      });
+      }
+    }
+    std::string answer = response;
+    dm::set_id(&answer, client_id);
+    reply(answer);
+  });
 }
 
 }  // namespace agentsh::proxy

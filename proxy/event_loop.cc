@@ -52,7 +52,9 @@ bool EventLoop::modify(int fd, uint32_t events, Handler* handler) {
   return epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
-void EventLoop::remove(int fd) { epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::remove(int fd) {
+  epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
 
 EventLoop::TimerId EventLoop::run_after(std::chrono::milliseconds delay, Task fn) {
   const TimerId id = next_timer_++;
@@ -69,7 +71,9 @@ void EventLoop::cancel(TimerId id) {
   timer_index_.erase(it);
 }
 
-void EventLoop::defer(Task fn) { deferred_.push_back(std::move(fn)); }
+void EventLoop::defer(Task fn) {
+  deferred_.push_back(std::move(fn));
+}
 
 void EventLoop::post(Task fn) {
   {

@@ -13,10 +13,18 @@ void HttpBodyFramer::reset(http_head::BodyKind kind, uint64_t length) {
   size_digits_ = 0;
   error_.clear();
   switch (kind) {
-    case http_head::BodyKind::kNone: state_ = State::kDone; break;
-    case http_head::BodyKind::kLength: state_ = length ? State::kLength : State::kDone; break;
-    case http_head::BodyKind::kChunked: state_ = State::kSize; break;
-    case http_head::BodyKind::kUntilClose: state_ = State::kUntilClose; break;
+    case http_head::BodyKind::kNone:
+      state_ = State::kDone;
+      break;
+    case http_head::BodyKind::kLength:
+      state_ = length ? State::kLength : State::kDone;
+      break;
+    case http_head::BodyKind::kChunked:
+      state_ = State::kSize;
+      break;
+    case http_head::BodyKind::kUntilClose:
+      state_ = State::kUntilClose;
+      break;
   }
 }
 
@@ -45,17 +53,26 @@ size_t HttpBodyFramer::consume(std::string_view data) {
       case State::kSize: {
         const char c = data[i];
         int d = -1;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        if (c >= '0' && c <= '9')
+          d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+          d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+          d = c - 'A' + 10;
         if (d >= 0) {
-          if (++size_digits_ > 15) { fail("chunk size too large"); return i; }
+          if (++size_digits_ > 15) {
+            fail("chunk size too large");
+            return i;
+          }
           remaining_ = remaining_ * 16 + d;
           ++i;
           ++line_len_;
           break;
         }
-        if (size_digits_ == 0) { fail("malformed chunk size"); return i; }
+        if (size_digits_ == 0) {
+          fail("malformed chunk size");
+          return i;
+        }
         if (c == ';' || c == ' ' || c == '\t') {
           state_ = State::kSizeExt;
         } else if (c == '\r') {
@@ -67,7 +84,10 @@ size_t HttpBodyFramer::consume(std::string_view data) {
           size_digits_ = 0;
           state_ = remaining_ ? State::kData : State::kTrailer;
         } else {
-          { fail("malformed chunk size"); return i; }
+          {
+            fail("malformed chunk size");
+            return i;
+          }
         }
         break;
       }
@@ -82,14 +102,22 @@ size_t HttpBodyFramer::consume(std::string_view data) {
           ++i;
           break;
         }
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
-          { fail("control character in chunk extension"); return i; }
-        if (++line_len_ > kMaxSizeLine) { fail("chunk size line too long"); return i; }
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
+          fail("control character in chunk extension");
+          return i;
+        }
+        if (++line_len_ > kMaxSizeLine) {
+          fail("chunk size line too long");
+          return i;
+        }
         ++i;
         break;
       }
       case State::kSizeLf:
-        if (data[i] != '\n') { fail("malformed chunk size line"); return i; }
+        if (data[i] != '\n') {
+          fail("malformed chunk size line");
+          return i;
+        }
         ++i;
         line_len_ = 0;
         size_digits_ = 0;
@@ -103,11 +131,17 @@ size_t HttpBodyFramer::consume(std::string_view data) {
           state_ = State::kSize;
           ++i;
         } else {
-          { fail("missing CRLF after chunk data"); return i; }
+          {
+            fail("missing CRLF after chunk data");
+            return i;
+          }
         }
         break;
       case State::kDataLf:
-        if (data[i] != '\n') { fail("missing CRLF after chunk data"); return i; }
+        if (data[i] != '\n') {
+          fail("missing CRLF after chunk data");
+          return i;
+        }
         state_ = State::kSize;
         ++i;
         break;
@@ -128,11 +162,17 @@ size_t HttpBodyFramer::consume(std::string_view data) {
           break;
         }
         ++line_len_;
-        if (++trailer_len_ > kMaxTrailers) { fail("trailers too large"); return i; }
+        if (++trailer_len_ > kMaxTrailers) {
+          fail("trailers too large");
+          return i;
+        }
         break;
       }
       case State::kTrailerLf:
-        if (data[i] != '\n') { fail("bare CR in trailer"); return i; }
+        if (data[i] != '\n') {
+          fail("bare CR in trailer");
+          return i;
+        }
         ++i;
         if (line_len_ == 0) {
           state_ = State::kDone;

@@ -29,15 +29,15 @@ class HttpBodyFramer {
 
  private:
   enum class State : uint8_t {
-    kLength,     // counting down remaining_
+    kLength,  // counting down remaining_
     kUntilClose,
-    kSize,       // chunk-size hex digits
-    kSizeExt,    // chunk extension, up to LF
-    kSizeLf,     // after CR of the size line
-    kData,       // remaining_ bytes of chunk data
-    kDataCr,     // CR after chunk data
-    kDataLf,     // LF after chunk data
-    kTrailer,    // a trailer line (or the final blank line)
+    kSize,     // chunk-size hex digits
+    kSizeExt,  // chunk extension, up to LF
+    kSizeLf,   // after CR of the size line
+    kData,     // remaining_ bytes of chunk data
+    kDataCr,   // CR after chunk data
+    kDataLf,   // LF after chunk data
+    kTrailer,  // a trailer line (or the final blank line)
     kTrailerLf,
     kDone,
     kFailed,

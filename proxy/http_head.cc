@@ -51,7 +51,9 @@ bool parse_version(std::string_view v, int* minor) {
   return true;
 }
 
-bool looks_like_version(std::string_view v) { return v.size() == 8 && v.substr(0, 5) == "HTTP/"; }
+bool looks_like_version(std::string_view v) {
+  return v.size() == 8 && v.substr(0, 5) == "HTTP/";
+}
 
 bool parse_header_lines(const std::vector<std::string_view>& lines, size_t first,
                         const http_head::Limits& limits, HttpHead* out, std::string* error) {
@@ -178,16 +180,29 @@ namespace http_head {
 bool is_tchar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
   }
 }
 
-Status parse_request(std::string_view data, const Limits& limits, size_t* scan_from,
-                     HttpHead* out, size_t* consumed, int* http_status, std::string* error) {
+Status parse_request(std::string_view data, const Limits& limits, size_t* scan_from, HttpHead* out,
+                     size_t* consumed, int* http_status, std::string* error) {
   *http_status = 400;
   // Leading empty lines before a request are allowed (RFC 9112 §2.2).
   size_t lead = 0;
@@ -264,8 +279,8 @@ Status parse_request(std::string_view data, const Limits& limits, size_t* scan_f
   return Status::kOk;
 }
 
-Status parse_response(std::string_view data, const Limits& limits, size_t* scan_from,
-                      HttpHead* out, size_t* consumed, std::string* error) {
+Status parse_response(std::string_view data, const Limits& limits, size_t* scan_from, HttpHead* out,
+                      size_t* consumed, std::string* error) {
   if (!data.empty() && data[0] != 'H') {
     *error = "not an HTTP response";
     return Status::kError;
@@ -338,8 +353,8 @@ bool request_body(const HttpHead& req, BodyKind* kind, uint64_t* length, std::st
 bool response_body(const HttpHead& resp, std::string_view request_method, BodyKind* kind,
                    uint64_t* length, std::string* error) {
   *length = 0;
-  if (request_method == "HEAD" || (resp.status >= 100 && resp.status < 200) ||
-      resp.status == 204 || resp.status == 304) {
+  if (request_method == "HEAD" || (resp.status >= 100 && resp.status < 200) || resp.status == 204 ||
+      resp.status == 304) {
     *kind = BodyKind::kNone;
     return true;
   }

@@ -54,10 +54,10 @@ struct Limits {
 // On kError, `*http_status` is the status to answer with (400, 431, 505) and `error`
 // says what was wrong. `*scan_from` (in/out, start at 0) lets a caller that feeds the
 // same growing buffer avoid rescanning it.
-Status parse_request(std::string_view data, const Limits& limits, size_t* scan_from,
-                     HttpHead* out, size_t* consumed, int* http_status, std::string* error);
-Status parse_response(std::string_view data, const Limits& limits, size_t* scan_from,
-                      HttpHead* out, size_t* consumed, std::string* error);
+Status parse_request(std::string_view data, const Limits& limits, size_t* scan_from, HttpHead* out,
+                     size_t* consumed, int* http_status, std::string* error);
+Status parse_response(std::string_view data, const Limits& limits, size_t* scan_from, HttpHead* out,
+                      size_t* consumed, std::string* error);
 
 enum class BodyKind : uint8_t { kNone, kLength, kChunked, kUntilClose };
 

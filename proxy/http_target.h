@@ -9,7 +9,7 @@
 namespace agentsh::proxy::http_target {
 
 struct AbsoluteUri {
-  std::string host;         // as written (brackets kept for IPv6); normalise before use
+  std::string host;  // as written (brackets kept for IPv6); normalise before use
   uint16_t port = 80;
   std::string origin_form;  // path and query for the upstream request line ("/" if none)
 };

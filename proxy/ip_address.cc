@@ -45,8 +45,7 @@ bool IpAddress::parse(std::string_view text, IpAddress* out) {
   return false;
 }
 
-bool IpAddress::from_sockaddr(const sockaddr* sa, socklen_t len, IpAddress* out,
-                              uint16_t* port) {
+bool IpAddress::from_sockaddr(const sockaddr* sa, socklen_t len, IpAddress* out, uint16_t* port) {
   if (sa->sa_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
     const auto* s4 = reinterpret_cast<const sockaddr_in*>(sa);
     *out = IpAddress::v4(ntohl(s4->sin_addr.s_addr));

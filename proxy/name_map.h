@@ -27,8 +27,7 @@ class NameMap {
   using Clock = std::chrono::steady_clock;
   static constexpr size_t kNamesPerAddress = 4;
 
-  explicit NameMap(size_t capacity = 65536,
-                   std::chrono::seconds min_ttl = std::chrono::seconds(30),
+  explicit NameMap(size_t capacity = 65536, std::chrono::seconds min_ttl = std::chrono::seconds(30),
                    std::chrono::seconds max_ttl = std::chrono::hours(24));
 
   // Records that `name` resolved to `ip` with `ttl_s` seconds to live.

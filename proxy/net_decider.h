@@ -74,7 +74,9 @@ namespace net_decider {
 NetDecision combine(bool has_name, const NetDecision& by_name, const NetDecision& by_addr);
 
 // True if the effect lets the operation go ahead (possibly after approval).
-inline bool permits(const NetDecision& d) { return d.effect != NetEffect::kDeny; }
+inline bool permits(const NetDecision& d) {
+  return d.effect != NetEffect::kDeny;
+}
 
 }  // namespace net_decider
 }  // namespace agentsh::proxy

@@ -8,18 +8,24 @@ PolicyNetDecider::PolicyNetDecider(const policy::Engine& engine, Approver approv
     Shape& s = shapes_[r.name];  // first rule of a name wins, as in the engine
     if (s.cidrs || s.specific_domains) continue;
     s.cidrs = !r.cidrs.empty();
-    for (const auto& d : r.domains) s.specific_domains = s.specific_domains || (d != "*" && d != "**");
+    for (const auto& d : r.domains)
+      s.specific_domains = s.specific_domains || (d != "*" && d != "**");
   }
 }
 
-NetDecision PolicyNetDecider::decide(std::string_view domain, std::string_view ip,
-                                     uint16_t port) {
+NetDecision PolicyNetDecider::decide(std::string_view domain, std::string_view ip, uint16_t port) {
   const policy::Verdict v = engine_.check_network(domain, ip, port);
   NetDecision d;
   switch (v.effect) {
-    case policy::Effect::kAllow: d.effect = NetEffect::kAllow; break;
-    case policy::Effect::kDeny: d.effect = NetEffect::kDeny; break;
-    case policy::Effect::kAsk: d.effect = NetEffect::kAsk; break;
+    case policy::Effect::kAllow:
+      d.effect = NetEffect::kAllow;
+      break;
+    case policy::Effect::kDeny:
+      d.effect = NetEffect::kDeny;
+      break;
+    case policy::Effect::kAsk:
+      d.effect = NetEffect::kAsk;
+      break;
   }
   d.decision = std::string(policy::decision_name(v.decision));
   d.rule = v.rule;

@@ -146,7 +146,9 @@ std::unique_ptr<Proxy> Proxy::start(Options options, std::string* error) {
   return p;
 }
 
-Proxy::~Proxy() { stop(); }
+Proxy::~Proxy() {
+  stop();
+}
 
 void Proxy::stop() {
   if (stopped_) return;

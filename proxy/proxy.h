@@ -6,10 +6,12 @@
 //
 // Threading: start() spawns one thread running one epoll loop; every connection, DNS
 // query and lookup is handled there (no thread per connection, no blocking call).
-// stop() (or the destructor) may be called from any other thread; it closes everything
-// and joins. The audit callback is called on the loop thread and must be thread-safe
-// with respect to the rest of the program. NetDecider::decide is called on the loop
-// thread.
+// stop() (or the destructor) may be called once from any thread but the proxy's own (not
+// from inside the audit callback or the decider); it closes everything and joins. The
+// audit callback is called on the loop thread, synchronously, once per decision: it
+// must be thread-safe with respect to the rest of the program and quick (queue the
+// record; do not write a database row inline — every connection waits meanwhile).
+// NetDecider::decide is called on the loop thread too.
 //
 // Process-wide effects (the proxy lives in the supervisor): start() raises the soft
 // RLIMIT_NOFILE to the hard limit (a tunnel holds up to six descriptors), and the loop
@@ -42,7 +44,7 @@ using ConnectRedirect = policy::ConnectRedirect;
 class Proxy {
  public:
   struct Options {
-    NetDecider* decider = nullptr;  // required; must outlive the proxy
+    NetDecider* decider = nullptr;                 // required; must outlive the proxy
     std::function<void(const AuditEvent&)> audit;  // thread-safe; may be empty
     std::string session_id;
     std::string listen_host = "127.0.0.1";

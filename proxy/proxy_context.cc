@@ -24,10 +24,9 @@ void ProxyContext::release(uint64_t id) {
   loop->defer([doomed] {});
 }
 
-void ProxyContext::emit(std::string_view type, std::string_view operation,
-                        std::string_view target, std::string_view decision,
-                        std::string_view effective, std::string_view rule,
-                        std::string_view message, int64_t pid) const {
+void ProxyContext::emit(std::string_view type, std::string_view operation, std::string_view target,
+                        std::string_view decision, std::string_view effective,
+                        std::string_view rule, std::string_view message, int64_t pid) const {
   if (!audit) return;
   AuditEvent ev;
   ev.ts_us = std::chrono::duration_cast<std::chrono::microseconds>(

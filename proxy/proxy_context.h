@@ -27,23 +27,23 @@ class UpstreamResolver;
 
 struct ProxyTimeouts {
   using ms = std::chrono::milliseconds;
-  ms head{30000};          // from accept to a complete request head / transparent header
-  ms connect{10000};       // one upstream TCP connect attempt
-  ms client_hello{10000};  // once the first bytes of a ClientHello/HTTP head arrived
-  ms deferred{10000};      // transparent/CONNECT to a bare address: wait for SNI/Host
+  ms head{30000};           // from accept to a complete request head / transparent header
+  ms connect{10000};        // one upstream TCP connect attempt
+  ms client_hello{10000};   // once the first bytes of a ClientHello/HTTP head arrived
+  ms deferred{10000};       // transparent/CONNECT to a bare address: wait for SNI/Host
   ms idle{15 * 60 * 1000};  // tunnel with no byte either way
-  ms half_closed{60000};   // one direction finished, the other silent
-  ms keep_alive{60000};    // HTTP connection waiting for its next request
+  ms half_closed{60000};    // one direction finished, the other silent
+  ms keep_alive{60000};     // HTTP connection waiting for its next request
   ms approval{5 * 60 * 1000};
-  ms linger{2000};         // after an error answer: drain the client, then close
+  ms linger{2000};  // after an error answer: drain the client, then close
 };
 
 struct ProxyLimits {
   size_t max_connections = 16384;
-  size_t max_head = 64 * 1024;     // request / response head, and client bytes held back
-  size_t buffer = 64 * 1024;       // per direction, userspace buffers (plain HTTP)
-  size_t pipe = 256 * 1024;        // per direction, kernel pipe for spliced tunnels
-  size_t peek = 24 * 1024;         // ClientHello / first HTTP head held for a decision
+  size_t max_head = 64 * 1024;      // request / response head, and client bytes held back
+  size_t buffer = 64 * 1024;        // per direction, userspace buffers (plain HTTP)
+  size_t pipe = 256 * 1024;         // per direction, kernel pipe for spliced tunnels (0 = copy)
+  size_t peek = 24 * 1024;          // ClientHello / first HTTP head held for a decision
   size_t linger_discard = 4 << 20;  // bytes read and dropped while lingering
 };
 

@@ -12,9 +12,9 @@
 //
 // `match` is a regular expression as in the reference implementation (unanchored,
 // case-insensitive; write ^…$ to anchor), e.g. "^registry\\.npmjs\\.org$" or
-// "api\\.example\\.com:443"; a connect redirect is tried on "host:port", then on "host". A pattern that is not a valid regular expression but is a
-// glob ("*.npmjs.org", "*.example.com:*") is matched as an anchored glob where `*` is any
-// run of characters. First matching rule wins.
+// "api\\.example\\.com:443"; a connect redirect is tried on "host:port", then on "host". A pattern
+// that is not a valid regular expression but is a glob ("*.npmjs.org", "*.example.com:*") is
+// matched as an anchored glob where `*` is any run of characters. First matching rule wins.
 //
 // Immutable after compile; match_* may be called from any thread.
 #pragma once
@@ -53,9 +53,9 @@ class RedirectTable {
 
   // Null (with `error` naming the rule) if a rule is invalid: resolve_to not an
   // address, redirect_to not host:port, unknown tls mode, rewrite_sni without sni.
-  static std::unique_ptr<RedirectTable> compile(
-      const std::vector<policy::DnsRedirect>& dns,
-      const std::vector<policy::ConnectRedirect>& connect, std::string* error);
+  static std::unique_ptr<RedirectTable> compile(const std::vector<policy::DnsRedirect>& dns,
+                                                const std::vector<policy::ConnectRedirect>& connect,
+                                                std::string* error);
   ~RedirectTable();
   RedirectTable(const RedirectTable&) = delete;
   RedirectTable& operator=(const RedirectTable&) = delete;

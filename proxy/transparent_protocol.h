@@ -55,11 +55,13 @@ struct Header {
 };
 
 // True if `first` (at least 1 byte) can only be the start of a transparent header.
-inline bool looks_like_header(uint8_t first) { return first == kMagic[0]; }
+inline bool looks_like_header(uint8_t first) {
+  return first == kMagic[0];
+}
 
 // Writes exactly kHeaderSize bytes to `out`. False if the domain is too long.
-inline bool encode(const IpAddress& address, uint16_t port, uint32_t pid,
-                   std::string_view domain, uint8_t out[kHeaderSize]) {
+inline bool encode(const IpAddress& address, uint16_t port, uint32_t pid, std::string_view domain,
+                   uint8_t out[kHeaderSize]) {
   if (domain.size() > kMaxDomain) return false;
   std::memset(out, 0, kHeaderSize);
   std::memcpy(out, kMagic, sizeof(kMagic));

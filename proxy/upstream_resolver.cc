@@ -35,8 +35,7 @@ constexpr auto kHostsRecheck = std::chrono::seconds(2);
 // response that matches our id and question.
 class UpstreamResolver::Exchange : public EventLoop::Handler {
  public:
-  Exchange(UpstreamResolver* r, uint64_t xid, std::string packet, dm::Question q,
-           ExchangeDone done)
+  Exchange(UpstreamResolver* r, uint64_t xid, std::string packet, dm::Question q, ExchangeDone done)
       : r_(r), xid_(xid), packet_(std::move(packet)), q_(std::move(q)), done_(std::move(done)) {
     const size_t n = r_->opt_.conf.nameservers.size();
     max_tries_ = n * static_cast<size_t>(std::max(1, r_->opt_.conf.attempts));
@@ -69,12 +68,11 @@ class UpstreamResolver::Exchange : public EventLoop::Handler {
         continue;
       }
       fd_ = std::move(fd);
-      timer_ = r_->loop_->run_after(std::chrono::milliseconds(r_->opt_.conf.timeout_ms),
-                                    [this] {
-                                      timer_ = 0;
-                                      last_error_ = "DNS timeout";
-                                      try_next();
-                                    });
+      timer_ = r_->loop_->run_after(std::chrono::milliseconds(r_->opt_.conf.timeout_ms), [this] {
+        timer_ = 0;
+        last_error_ = "DNS timeout";
+        try_next();
+      });
       return;
     }
     finish(false, {}, last_error_.empty() ? last_error : last_error_);
@@ -239,8 +237,8 @@ void UpstreamResolver::cache_put(const std::string& name, const std::vector<IpAd
     cache_lru_.pop_back();
   }
   cache_lru_.push_front(name);
-  cache_.emplace(name, CacheEntry{addrs, loop_->now() + std::chrono::seconds(ttl),
-                                  cache_lru_.begin()});
+  cache_.emplace(name,
+                 CacheEntry{addrs, loop_->now() + std::chrono::seconds(ttl), cache_lru_.begin()});
 }
 
 uint64_t UpstreamResolver::resolve(const std::string& name, ResolveCallback cb) {

@@ -44,9 +44,9 @@ class UpstreamResolver {
 
   struct Result {
     bool ok = false;
-    std::string error;  // why not, for humans ("no such host", "DNS timeout", ...)
+    std::string error;             // why not, for humans ("no such host", "DNS timeout", ...)
     std::vector<IpAddress> addrs;  // IPv4 first, then IPv6
-    std::string source;  // "hosts", "cache", "dns", or "redirect:<rule>"
+    std::string source;            // "hosts", "cache", "dns", or "redirect:<rule>"
   };
   using ResolveCallback = std::function<void(const Result&)>;
   // ok=false: `error` says why. On success `response` is the upstream's packet (its id is

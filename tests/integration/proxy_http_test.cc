@@ -10,7 +10,10 @@ namespace {
 std::vector<FakeRule> standard_rules(uint16_t allowed_port) {
   return {
       {"block-evil", {"evil.test", "*.evil.test"}, {}, {}, NetEffect::kDeny},
-      {"allow-test", {"allowed.test", "sneaky.test", "other.test"}, {}, {allowed_port},
+      {"allow-test",
+       {"allowed.test", "sneaky.test", "other.test"},
+       {},
+       {allowed_port},
        NetEffect::kAllow},
       {"allow-lab-server", {}, {"127.0.0.2/32"}, {}, NetEffect::kAllow},
       {"block-private", {}, {"127.0.0.3/32", "10.0.0.0/8"}, {}, NetEffect::kDeny},
@@ -21,12 +24,9 @@ std::vector<FakeRule> standard_rules(uint16_t allowed_port) {
 }
 
 std::map<std::string, std::vector<std::string>> standard_names() {
-  return {{"allowed.test", {"127.0.0.4"}},
-          {"other.test", {"127.0.0.4"}},
-          {"sneaky.test", {"127.0.0.3"}},
-          {"metadata.test", {"169.254.169.254"}},
-          {"ask.test", {"127.0.0.4"}},
-          {"evil.test", {"127.0.0.4"}}};
+  return {{"allowed.test", {"127.0.0.4"}}, {"other.test", {"127.0.0.4"}},
+          {"sneaky.test", {"127.0.0.3"}},  {"metadata.test", {"169.254.169.254"}},
+          {"ask.test", {"127.0.0.4"}},     {"evil.test", {"127.0.0.4"}}};
 }
 
 std::string connect_req(const std::string& target) {
@@ -184,7 +184,8 @@ TEST(ProxyHttp, V4MappedIpv6ConnectTargets) {
   RecordingServer denied("127.0.0.3");
   PROXY_LAB_START(lab, standard_rules(443), standard_names());
   ScopedFd c = lab.client();
-  ASSERT_TRUE(send_all(c.get(), connect_req("[::ffff:127.0.0.3]:" + std::to_string(denied.port()))));
+  ASSERT_TRUE(
+      send_all(c.get(), connect_req("[::ffff:127.0.0.3]:" + std::to_string(denied.port()))));
   EXPECT_NE(recv_all(c.get()).find("rule=block-private host=127.0.0.3"), std::string::npos);
   EXPECT_EQ(denied.connections(), 0);
   c = lab.client();
@@ -233,13 +234,13 @@ TEST(ProxyHttp, KeepAliveReusesUpstreamAndDecidesEveryRequest) {
   // Chunked response, then one more request on the same connection.
   ASSERT_TRUE(send_all(c.get(), "GET http://" + host + "/chunked HTTP/1.1\r\n\r\n"));
   EXPECT_NE(recv_until(c.get(), "0\r\n\r\n").find("5\r\nhello\r\n0\r\n\r\n"), std::string::npos);
-  ASSERT_TRUE(send_all(c.get(), "POST http://" + host + "/post HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde"));
+  ASSERT_TRUE(send_all(c.get(),
+                       "POST http://" + host + "/post HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde"));
   EXPECT_NE(recv_response(c.get()).find("/post"), std::string::npos);
   EXPECT_EQ(srv.connections(), 1);  // one upstream connection for all five
   EXPECT_EQ(srv.requests().back(), "POST /post HTTP/1.1 host=" + host + " body=abcde");
-  EXPECT_EQ(lab.audit.count([&](const AuditEvent& e) {
-              return e.target == host && e.effective == "allow";
-            }),
+  EXPECT_EQ(lab.audit.count(
+                [&](const AuditEvent& e) { return e.target == host && e.effective == "allow"; }),
             5u);  // every request decided and recorded
 }
 
@@ -251,15 +252,16 @@ TEST(ProxyHttp, RedirectToDeniedHostIsNotFollowedByTheProxy) {
   PROXY_LAB_START(lab, standard_rules(srv.port()), standard_names());
   const std::string host = "allowed.test:" + std::to_string(srv.port());
   ScopedFd c = lab.client();
-  ASSERT_TRUE(send_all(c.get(), "GET http://" + host + "/redirect?http://evil.test/x HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(
+      send_all(c.get(), "GET http://" + host + "/redirect?http://evil.test/x HTTP/1.1\r\n\r\n"));
   std::string r = recv_response(c.get());
   EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 302");
   EXPECT_NE(r.find("Location: http://evil.test/x"), std::string::npos);
   EXPECT_EQ(lab.dns->queries_for("evil.test"), 0);  // the proxy did not chase it
   // curl -L follows it through the proxy and is refused there.
-  const std::string cmd = "curl -s -L -o /dev/null -w '%{http_code}' --max-time 10 -x http://127.0.0.1:" +
-                          std::to_string(lab.port()) + " 'http://" + host +
-                          "/redirect?http://evil.test/x' 2>&1";
+  const std::string cmd =
+      "curl -s -L -o /dev/null -w '%{http_code}' --max-time 10 -x http://127.0.0.1:" +
+      std::to_string(lab.port()) + " 'http://" + host + "/redirect?http://evil.test/x' 2>&1";
   FILE* f = popen(cmd.c_str(), "r");
   ASSERT_NE(f, nullptr);
   char buf[64] = {};
@@ -299,8 +301,8 @@ TEST(ProxyHttp, OneMegabyteHeaderLineGets431AndCostsNothingElse) {
   PROXY_LAB_START(lab, standard_rules(srv.port()), standard_names());
   const std::string host = "allowed.test:" + std::to_string(srv.port());
   ScopedFd c = lab.client();
-  std::string req = "GET http://" + host + "/ HTTP/1.1\r\nX-Big: " + std::string(1 << 20, 'a') +
-                    "\r\n\r\n";
+  std::string req =
+      "GET http://" + host + "/ HTTP/1.1\r\nX-Big: " + std::string(1 << 20, 'a') + "\r\n\r\n";
   send_all(c.get(), req);  // the proxy may stop reading early; that is fine
   std::string resp = recv_all(c.get());
   EXPECT_EQ(resp.substr(0, resp.find("\r\n")), "HTTP/1.1 431 Request Header Fields Too Large")
@@ -322,7 +324,8 @@ TEST(ProxyHttp, BadRequestsGetClearErrors) {
     std::string body;
   } cases[] = {
       {"CONNECT allowed.test:0 HTTP/1.1\r\n\r\n", "400", "bad CONNECT target: port out of range"},
-      {"CONNECT allowed.test:99999 HTTP/1.1\r\n\r\n", "400", "bad CONNECT target: port out of range"},
+      {"CONNECT allowed.test:99999 HTTP/1.1\r\n\r\n", "400",
+       "bad CONNECT target: port out of range"},
       {"CONNECT allowed.test:123456 HTTP/1.1\r\n\r\n", "400", "bad CONNECT target: bad port"},
       {"CONNECT allowed.test:https HTTP/1.1\r\n\r\n", "400", "bad CONNECT target: bad port"},
       {"CONNECT allowed.test HTTP/1.1\r\n\r\n", "400", "bad CONNECT target: missing port"},
@@ -367,8 +370,9 @@ TEST(ProxyHttp, ApprovalAskedThenAllowedOrDenied) {
 
 TEST(ProxyHttp, UnresolvableAndRefusedUpstreams) {
   Lab lab;
-  PROXY_LAB_START(lab, {{"allow-all-test", {"*.test"}, {}, {}, NetEffect::kAllow},
-                        {"allow-lo", {}, {"127.0.0.0/8"}, {}, NetEffect::kAllow}},
+  PROXY_LAB_START(lab,
+                  {{"allow-all-test", {"*.test"}, {}, {}, NetEffect::kAllow},
+                   {"allow-lo", {}, {"127.0.0.0/8"}, {}, NetEffect::kAllow}},
                   standard_names());
   ScopedFd c = lab.client();
   ASSERT_TRUE(send_all(c.get(), connect_req("nonexistent.test:443")));

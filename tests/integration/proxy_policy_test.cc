@@ -15,7 +15,8 @@ namespace {
 
 std::string reference_policy_path() {
   std::string here = __FILE__;
-  return here.substr(0, here.rfind("/integration/")) + "/unit/testdata/reference/default-policy.yaml";
+  return here.substr(0, here.rfind("/integration/")) +
+         "/unit/testdata/reference/default-policy.yaml";
 }
 
 std::unique_ptr<policy::Engine> reference_engine() {
@@ -37,7 +38,7 @@ TEST(ProxyPolicyDecider, ReferenceDefaultPolicy) {
   EXPECT_EQ(n.rule, "allow-npm");
   EXPECT_TRUE(n.matched);
   n = d.decide("registry.npm.example", "", 80);  // wrong port: approve-unknown-http
-  EXPECT_EQ(n.effect, NetEffect::kDeny);          // approvals are off: fails closed
+  EXPECT_EQ(n.effect, NetEffect::kDeny);         // approvals are off: fails closed
   EXPECT_EQ(n.rule, "approve-unknown-http");
   EXPECT_FALSE(n.matched);  // a ports-only catch-all is not about this name
   n = d.decide("registry.npm.example", "", 22);
@@ -79,17 +80,17 @@ TEST(ProxyPolicyDecider, ProxyWithTheReferencePolicy) {
   // catch-all), so the connection goes through as in the acceptance lab.
   RecordingServer registry("127.0.0.4", "", "ok", 443);
   ASSERT_EQ(registry.port(), 443);
-  ASSERT_TRUE(lab.start({}, {{"registry.npm.example", {"127.0.0.4"}}},
-                        [&](Proxy::Options& o) { o.decider = &decider; }))
-      << lab.error;
+  ASSERT_TRUE(lab.start({}, {{"registry.npm.example", {"127.0.0.4"}}}, [&](Proxy::Options& o) {
+    o.decider = &decider;
+  })) << lab.error;
   ScopedFd c = lab.client();
   ASSERT_TRUE(send_all(c.get(), "CONNECT registry.npm.example:443 HTTP/1.1\r\n\r\n"));
   EXPECT_EQ(recv_until(c.get(), "\r\n\r\n"), "HTTP/1.1 200 Connection established\r\n\r\n");
   ASSERT_TRUE(send_all(c.get(), testdata::openssl_client_hello()));  // SNI registry.npm.example
   EXPECT_EQ(recv_all(c.get(), 2), "ok");
-  for (const char* url : {"http://169.254.169.254/latest/meta-data/", "http://0xa9fea9fe/",
-                          "http://100.100.100.200/", "http://10.0.0.1/", "http://192.168.1.1/",
-                          "http://evil.com/"}) {
+  for (const char* url :
+       {"http://169.254.169.254/latest/meta-data/", "http://0xa9fea9fe/", "http://100.100.100.200/",
+        "http://10.0.0.1/", "http://192.168.1.1/", "http://evil.com/"}) {
     c = lab.client();
     ASSERT_TRUE(send_all(c.get(), std::string("GET ") + url + " HTTP/1.1\r\n\r\n"));
     std::string resp = recv_all(c.get());

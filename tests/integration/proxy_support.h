@@ -131,8 +131,8 @@ class FakeDecider : public NetDecider {
       bool specific_domain = false;
       for (const auto& d : r.domains) specific_domain = specific_domain || d != "*";
       out.matched = have_ip && domain.empty() ? !r.cidrs.empty()
-                    : !have_ip              ? specific_domain
-                                            : !r.cidrs.empty() || specific_domain;
+                    : !have_ip                ? specific_domain
+                                              : !r.cidrs.empty() || specific_domain;
       return out;
     }
     NetDecision def;
@@ -333,8 +333,7 @@ class TcpServer {
 // /big/N, N bytes; for /redirect, a 302 to the Location in the query), keep-alive.
 class FakeHttpServer {
  public:
-  explicit FakeHttpServer(const std::string& ip)
-      : server_(ip, [this](int fd) { serve(fd); }) {}
+  explicit FakeHttpServer(const std::string& ip) : server_(ip, [this](int fd) { serve(fd); }) {}
   uint16_t port() const { return server_.port(); }
   int connections() const { return server_.accepted(); }
   std::vector<std::string> requests() {
@@ -374,8 +373,8 @@ class FakeHttpServer {
         continue;
       }
       if (path.rfind("/redirect?", 0) == 0) {
-        resp = "HTTP/1.1 302 Found\r\nLocation: " + path.substr(10) +
-               "\r\nContent-Length: 0\r\n\r\n";
+        resp =
+            "HTTP/1.1 302 Found\r\nLocation: " + path.substr(10) + "\r\nContent-Length: 0\r\n\r\n";
       } else if (path == "/chunked") {
         resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
       } else {
@@ -393,11 +392,12 @@ class FakeHttpServer {
 // Records the bytes each connection sends (until EOF); optionally greets first.
 class RecordingServer {
  public:
-  explicit RecordingServer(const std::string& ip, std::string greeting = "",
-                           std::string reply = "", uint16_t port = 0)
+  explicit RecordingServer(const std::string& ip, std::string greeting = "", std::string reply = "",
+                           uint16_t port = 0)
       : greeting_(std::move(greeting)),
         reply_(std::move(reply)),
-        server_(ip, [this](int fd) { serve(fd); }, port) {}
+        server_(
+            ip, [this](int fd) { serve(fd); }, port) {}
   uint16_t port() const { return server_.port(); }
   int connections() const { return server_.accepted(); }
   std::vector<std::string> received() {
@@ -481,9 +481,11 @@ class FakeDnsServer {
         IpAddress ip;
         IpAddress::parse(a, &ip);
         if (!ip.v6 && q.question.qtype == dns_message::kTypeA)
-          answers.push_back({dns_message::kTypeA, 300, std::string(reinterpret_cast<char*>(ip.b), 4)});
+          answers.push_back(
+              {dns_message::kTypeA, 300, std::string(reinterpret_cast<char*>(ip.b), 4)});
         if (ip.v6 && q.question.qtype == dns_message::kTypeAaaa)
-          answers.push_back({dns_message::kTypeAaaa, 300, std::string(reinterpret_cast<char*>(ip.b), 16)});
+          answers.push_back(
+              {dns_message::kTypeAaaa, 300, std::string(reinterpret_cast<char*>(ip.b), 16)});
       }
       std::string r = dns_message::make_response(pkt, q, dns_message::kNoError, answers);
       sendto(fd_.get(), r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
@@ -505,7 +507,8 @@ class TempFile {
     char tmpl[] = "/tmp/agentsh-proxy-test.XXXXXX";
     ScopedFd fd(mkstemp(tmpl));
     path_ = tmpl;
-    if (fd) [[maybe_unused]] ssize_t n = write(fd.get(), content.data(), content.size());
+    if (fd) [[maybe_unused]]
+      ssize_t n = write(fd.get(), content.data(), content.size());
   }
   ~TempFile() { unlink(path_.c_str()); }
   const std::string& path() const { return path_; }
@@ -551,10 +554,10 @@ struct Lab {
   ScopedFd client() { return dial("127.0.0.1", proxy->http_port()); }
 };
 
-#define PROXY_LAB_START(lab, ...)                                   \
-  do {                                                              \
+#define PROXY_LAB_START(lab, ...)                                         \
+  do {                                                                    \
     if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespace)"; \
-    ASSERT_TRUE((lab).start(__VA_ARGS__)) << (lab).error;           \
+    ASSERT_TRUE((lab).start(__VA_ARGS__)) << (lab).error;                 \
   } while (0)
 
 }  // namespace agentsh::proxy::testing

@@ -3,8 +3,8 @@
 // TLS client (curl) talks to a real TLS server (openssl s_server) through the tunnel.
 #include <gtest/gtest.h>
 
-#include "tests/unit/proxy_redirect_testdata.h"
 #include <sys/wait.h>
+#include "tests/unit/proxy_redirect_testdata.h"
 
 #include "proxy/client_hello.h"
 #include "tests/integration/proxy_support.h"
@@ -18,8 +18,12 @@ namespace td = testdata;
 std::vector<FakeRule> tls_rules(uint16_t port) {
   return {
       {"block-evil", {"evil.test"}, {}, {}, NetEffect::kDeny},
-      {"allow-test", {"allowed.test", "other.test", "old.test", "tls.test"}, {}, {port},
+      {"allow-test",
+       {"allowed.test", "other.test", "old.test", "tls.test"},
+       {},
+       {port},
        NetEffect::kAllow},
+      {"approve-sni", {"asksni.test"}, {}, {}, NetEffect::kAsk},
   };
 }
 
@@ -69,7 +73,8 @@ TEST(ProxyTls, DifferentDeniedSniClosesBeforeAnythingReachesTheServer) {
   EXPECT_EQ(recv_all(c.get()), client_hello::fatal_alert(49));
   ASSERT_TRUE(lab.audit.wait_for([&](const AuditEvent& e) {
     return e.target == "evil.test:" + std::to_string(srv.port()) && e.effective == "deny" &&
-           e.rule == "block-evil" && e.message.find("TLS SNI evil.test differs") != std::string::npos;
+           e.rule == "block-evil" &&
+           e.message.find("TLS SNI evil.test differs") != std::string::npos;
   }));
   lab.proxy->stop();
   for (const auto& r : srv.received()) EXPECT_EQ(r, "");  // connected, but got nothing
@@ -93,6 +98,35 @@ TEST(ProxyTls, DifferentAllowedSniIsRecordedAndPasses) {
   }));
 }
 
+TEST(ProxyTls, SniNeedingApprovalWaitsForTheAnswer) {
+  Lab lab;
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(lab.ns.ok()) << lab.ns.error();
+  RecordingServer srv("127.0.0.4", "", "ok");
+  PROXY_LAB_START(lab, tls_rules(srv.port()), tls_names());
+  const std::string target = "allowed.test:" + std::to_string(srv.port());
+  const std::string hello = td::client_hello_with_sni("asksni.test");
+  ScopedFd c = open_tunnel(lab, target);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(send_all(c.get(), hello));
+  EXPECT_EQ(recv_all(c.get()), client_hello::fatal_alert(49));  // nobody approved
+  lab.decider->set_approve(true);
+  c = open_tunnel(lab, target);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(send_all(c.get(), hello + "after"));
+  EXPECT_EQ(recv_all(c.get(), 2), "ok");
+  c.reset();
+  lab.proxy->stop();
+  bool seen = false;
+  for (const auto& r : srv.received()) {
+    if (r.empty()) continue;
+    EXPECT_EQ(r, hello + "after");  // the hello first, in order, nothing lost
+    seen = true;
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(lab.decider->asked().size(), 2u);
+}
+
 TEST(ProxyTls, GarbageClientHelloGetsDecodeErrorAndCostsNothingElse) {
   Lab lab;
   if (geteuid() != 0) GTEST_SKIP() << "needs root";
@@ -102,8 +136,8 @@ TEST(ProxyTls, GarbageClientHelloGetsDecodeErrorAndCostsNothingElse) {
   const std::string target = "allowed.test:" + std::to_string(srv.port());
   const std::string garbage[] = {
       std::string("\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00", 10),  // a ServerHello
-      std::string("\x16\x03\x01\x00\x00", 5),                      // empty record
-      std::string("\x16\x07garbage", 9),                           // bad version
+      std::string("\x16\x03\x01\x00\x00", 5),                       // empty record
+      std::string("\x16\x07garbage", 9),                            // bad version
       td::client_hello({td::sni_extension("a.test"), td::sni_extension("b.test")}),  // dup
   };
   int i = 0;
@@ -132,7 +166,9 @@ TEST(ProxyTls, RewriteSniRedirect) {
   ASSERT_TRUE(lab.ns.ok()) << lab.ns.error();
   RecordingServer mirror("127.0.0.2", "", "ok");
   PROXY_LAB_START(lab, tls_rules(443), tls_names(), [&](Proxy::Options& o) {
-    o.connect_redirects.push_back(testdata::connect_redirect("to-mirror", "^old\\.test:443$", "127.0.0.2:" + std::to_string(mirror.port()), "rewrite_sni", "mirror.test"));
+    o.connect_redirects.push_back(testdata::connect_redirect(
+        "to-mirror", "^old\\.test:443$", "127.0.0.2:" + std::to_string(mirror.port()),
+        "rewrite_sni", "mirror.test"));
   });
   ScopedFd c = open_tunnel(lab, "old.test:443");
   ASSERT_TRUE(c);
@@ -147,9 +183,9 @@ TEST(ProxyTls, RewriteSniRedirect) {
   EXPECT_EQ(info.sni, "mirror.test");
   EXPECT_EQ(lab.dns->queries_for("old.test"), 0);  // redirected, never resolved
   EXPECT_EQ(lab.audit.count([](const AuditEvent& e) {
-              return e.target == "old.test:443" && e.effective == "allow" &&
-                     e.message.find("redirected_to=127.0.0.2") != std::string::npos;
-            }),
+    return e.target == "old.test:443" && e.effective == "allow" &&
+           e.message.find("redirected_to=127.0.0.2") != std::string::npos;
+  }),
             1u);
 }
 
@@ -193,11 +229,11 @@ TEST(ProxyTls, RealCurlToRealTlsServerThroughTheTunnel) {
   }
   PROXY_LAB_START(lab, tls_rules(port), tls_names());
   const std::string proxy = "http://127.0.0.1:" + std::to_string(lab.port());
-  std::string out = run("curl -s --max-time 10 -o /dev/null -w '%{http_code}' --cacert " + dir +
-                        "/cert.pem -x " + proxy + " https://tls.test:" + std::to_string(port) +
-                        "/ 2>&1");
+  std::string out =
+      run("curl -s --max-time 10 -o /dev/null -w '%{http_code}' --cacert " + dir + "/cert.pem -x " +
+          proxy + " https://tls.test:" + std::to_string(port) + "/ 2>&1");
   EXPECT_EQ(out, "200");
- // The same server under a denied name: curl's CONNECT is refused with a 403.
+  // The same server under a denied name: curl's CONNECT is refused with a 403.
   out = run("curl -s --max-time 10 -o /dev/null -w '%{http_connect}' --cacert " + dir +
             "/cert.pem -x " + proxy + " https://evil.test:" + std::to_string(port) + "/ 2>&1");
   EXPECT_EQ(out, "403");

@@ -25,8 +25,7 @@ std::vector<FakeRule> rules(uint16_t port) {
 }
 
 std::map<std::string, std::vector<std::string>> names() {
-  return {{"allowed.test", {"127.0.0.4"}}, {"evil.test", {"127.0.0.4"}},
-          {"v6.test", {"::1"}}};
+  return {{"allowed.test", {"127.0.0.4"}}, {"evil.test", {"127.0.0.4"}}, {"v6.test", {"::1"}}};
 }
 
 IpAddress ip(const char* s) {
@@ -119,7 +118,8 @@ TEST(ProxyTransparent, DecidedByTheNameTheDnsProxyHandedOut) {
   to.sin_addr.s_addr = htonl(0x7f000001);
   timeval tv{10, 0};
   setsockopt(u.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ASSERT_GT(sendto(u.get(), q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+  ASSERT_GT(sendto(u.get(), q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
+            0);
   char buf[1500];
   ssize_t n = recv(u.get(), buf, sizeof(buf), 0);
   ASSERT_GT(n, 0);
@@ -163,7 +163,8 @@ TEST(ProxyTransparent, ClientNamedDomainIsVerifiedByResolvingIt) {
   EXPECT_EQ(recv_all(c.get()), client_hello::fatal_alert(49));
   EXPECT_EQ(other.connections(), 0);
   ASSERT_TRUE(lab.audit.wait_for([&](const AuditEvent& e) {
-    return e.effective == "deny" && e.message.find("does not resolve to 127.0.0.5") != std::string::npos;
+    return e.effective == "deny" &&
+           e.message.find("does not resolve to 127.0.0.5") != std::string::npos;
   }));
 }
 
@@ -275,9 +276,9 @@ TEST(ProxyDns, DeniedNameGetsNxdomainAndIsNeverForwarded) {
   EXPECT_EQ(r.rcode, dm::kNxDomain);
   EXPECT_EQ(lab.dns->total(), 0);
   EXPECT_EQ(lab.audit.count([](const AuditEvent& e) {
-              return e.type == "dns" && e.operation == "resolve" && e.target == "evil.test" &&
-                     e.effective == "deny" && e.rule == "block-evil" && e.source == "proxy";
-            }),
+    return e.type == "dns" && e.operation == "resolve" && e.target == "evil.test" &&
+           e.effective == "deny" && e.rule == "block-evil" && e.source == "proxy";
+  }),
             1u);
 }
 
@@ -295,9 +296,9 @@ TEST(ProxyDns, AllowedNameIsForwardedAndAnswered) {
   EXPECT_EQ(r.answers[0].rdata, std::string("\x7f\x00\x00\x04", 4));
   EXPECT_EQ(lab.dns->queries_for("allowed.test"), 1);
   EXPECT_EQ(lab.audit.count([](const AuditEvent& e) {
-              return e.type == "dns" && e.target == "allowed.test" && e.effective == "allow" &&
-                     e.message.find("qtype=A") != std::string::npos;
-            }),
+    return e.type == "dns" && e.target == "allowed.test" && e.effective == "allow" &&
+           e.message.find("qtype=A") != std::string::npos;
+  }),
             1u);
 }
 
@@ -313,13 +314,14 @@ TEST(ProxyDns, RedirectAnsweredLocally) {
   EXPECT_EQ(r.rcode, dm::kNoError);
   ASSERT_EQ(r.answers.size(), 1u);
   EXPECT_EQ(r.answers[0].rdata, std::string("\x7f\x00\x00\x09", 4));
-  ASSERT_TRUE(dm::parse_response(dns.ask(dm::build_query(8, "mirror.test", dm::kTypeAaaa)), &r, &err));
+  ASSERT_TRUE(
+      dm::parse_response(dns.ask(dm::build_query(8, "mirror.test", dm::kTypeAaaa)), &r, &err));
   EXPECT_EQ(r.rcode, dm::kNoError);
   EXPECT_TRUE(r.answers.empty());  // NODATA: the redirect is IPv4
   EXPECT_EQ(lab.dns->total(), 0);
   EXPECT_EQ(lab.audit.count([](const AuditEvent& e) {
-              return e.type == "dns" && e.decision == "redirect" && e.rule == "mirror-dns";
-            }),
+    return e.type == "dns" && e.decision == "redirect" && e.rule == "mirror-dns";
+  }),
             2u);
 }
 
@@ -336,7 +338,8 @@ TEST(ProxyDns, TcpMalformedAndUpstreamFailure) {
     ASSERT_TRUE(send_all(t.get(), frame));
     std::string len = recv_all(t.get(), 2);
     ASSERT_EQ(len.size(), 2u);
-    std::string resp = recv_all(t.get(), (static_cast<uint8_t>(len[0]) << 8) | static_cast<uint8_t>(len[1]));
+    std::string resp =
+        recv_all(t.get(), (static_cast<uint8_t>(len[0]) << 8) | static_cast<uint8_t>(len[1]));
     dm::Response r;
     std::string err;
     ASSERT_TRUE(dm::parse_response(resp, &r, &err)) << err;
@@ -363,7 +366,8 @@ TEST(ProxyDns, UpstreamDownGivesServfail) {
   DnsClient dns(lab.proxy->dns_port());
   dm::Response r;
   std::string err;
-  ASSERT_TRUE(dm::parse_response(dns.ask(dm::build_query(9, "allowed.test", dm::kTypeA)), &r, &err));
+  ASSERT_TRUE(
+      dm::parse_response(dns.ask(dm::build_query(9, "allowed.test", dm::kTypeA)), &r, &err));
   EXPECT_EQ(r.rcode, dm::kServFail);
   EXPECT_EQ(r.id, 9);
 }

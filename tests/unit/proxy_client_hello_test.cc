@@ -90,18 +90,19 @@ TEST(ProxyClientHello, MalformedExtensions) {
   client_hello::Info info;
   std::string err;
   // Duplicate extension.
-  EXPECT_EQ(parse(td::client_hello({td::sni_extension("a.example"), td::sni_extension("b.example")}),
-                  &info, &err),
-            Status::kMalformed);
+  EXPECT_EQ(
+      parse(td::client_hello({td::sni_extension("a.example"), td::sni_extension("b.example")}),
+            &info, &err),
+      Status::kMalformed);
   EXPECT_EQ(err, "duplicate extension");
   // server_name list length disagrees with the extension.
   td::Extension bad = td::sni_extension("a.example");
   bad.data[1] ^= 1;
   EXPECT_EQ(parse(td::client_hello({bad}), &info, &err), Status::kMalformed);
   // A host name with a NUL / a space in it.
-  EXPECT_EQ(parse(td::client_hello({td::sni_extension(std::string("a\0b.example", 11))}), &info,
-                  &err),
-            Status::kMalformed);
+  EXPECT_EQ(
+      parse(td::client_hello({td::sni_extension(std::string("a\0b.example", 11))}), &info, &err),
+      Status::kMalformed);
   EXPECT_EQ(parse(td::client_hello({td::sni_extension("a b.example")}), &info, &err),
             Status::kMalformed);
   // Empty server_name extension.

@@ -74,7 +74,10 @@ TEST(ProxyDnsMessage, MalformedQueries) {
   std::string loop = q.substr(0, 12) + std::string("\xc0\x0c\x00\x01\x00\x01", 6);
   EXPECT_EQ(dm::parse_query(loop, &parsed, &err), dm::ParseResult::kFormErr);
   // A label with a dot inside it.
-  std::string dot = q.substr(0, 12) + std::string("\x03" "a.b\x00\x00\x01\x00\x01", 9);
+  std::string dot = q.substr(0, 12) + std::string(
+                                          "\x03"
+                                          "a.b\x00\x00\x01\x00\x01",
+                                          9);
   EXPECT_EQ(dm::parse_query(dot, &parsed, &err), dm::ParseResult::kFormErr);
   // Header-only error answer keeps the id.
   std::string h = dm::make_header_only(0x4242, 0x0100, dm::kFormErr);
@@ -90,7 +93,11 @@ TEST(ProxyDnsMessage, ResponseWithCnameChainAndForwardPointer) {
   r[3] = static_cast<char>(0x80);
   r[7] = 2;  // ANCOUNT
   // CNAME rr: owner ptr to 12, rdata "b.example"
-  std::string cname = std::string("\x01" "b\x07" "example\x00", 11);
+  std::string cname = std::string(
+      "\x01"
+      "b\x07"
+      "example\x00",
+      11);
   r += std::string("\xc0\x0c\x00\x05\x00\x01\x00\x00\x00\x3c\x00", 11);
   r.push_back(static_cast<char>(cname.size()));
   size_t cname_off = r.size();

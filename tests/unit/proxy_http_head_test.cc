@@ -20,14 +20,15 @@ struct Req {
 Req req(std::string_view data, http_head::Limits limits = {}) {
   Req r;
   size_t scan = 0;
-  r.st = http_head::parse_request(data, limits, &scan, &r.head, &r.consumed, &r.http_status,
-                                  &r.err);
+  r.st =
+      http_head::parse_request(data, limits, &scan, &r.head, &r.consumed, &r.http_status, &r.err);
   return r;
 }
 
 TEST(ProxyHttpHead, ConnectLine) {
-  Req r = req("CONNECT registry.npm.example:443 HTTP/1.1\r\nHost: registry.npm.example:443\r\n"
-              "User-Agent: curl/8\r\n\r\nTLSBYTES");
+  Req r =
+      req("CONNECT registry.npm.example:443 HTTP/1.1\r\nHost: registry.npm.example:443\r\n"
+          "User-Agent: curl/8\r\n\r\nTLSBYTES");
   ASSERT_EQ(r.st, Status::kOk) << r.err;
   EXPECT_EQ(r.head.method, "CONNECT");
   EXPECT_EQ(r.head.target, "registry.npm.example:443");
@@ -66,8 +67,10 @@ TEST(ProxyHttpHead, IncompleteNeedsMore) {
   for (size_t n = 1; n <= full.size(); ++n) {
     Status st = http_head::parse_request(std::string_view(full).substr(0, n), {}, &scan, &h,
                                          &consumed, &hs, &err);
-    if (n < full.size()) ASSERT_EQ(st, Status::kNeedMore);
-    else ASSERT_EQ(st, Status::kOk);
+    if (n < full.size())
+      ASSERT_EQ(st, Status::kNeedMore);
+    else
+      ASSERT_EQ(st, Status::kOk);
   }
 }
 
@@ -96,19 +99,19 @@ TEST(ProxyHttpHead, MalformedRequests) {
     const char* text;
     int status;
   } cases[] = {
-      {"GET  http://a/ HTTP/1.1\r\n\r\n", 400},            // double space
-      {"GET http://a/ HTTP/1.1 x\r\n\r\n", 400},           // extra field
-      {"GET http://a/\r\n\r\n", 400},                      // HTTP/0.9
-      {"GET http://a/ HTTP/2.0\r\n\r\n", 505},             // unsupported version
-      {"GET http://a/ FOO/1.1\r\n\r\n", 400},              // not a version
-      {"G(T http://a/ HTTP/1.1\r\n\r\n", 400},             // bad method
-      {"GET http://a/\x01 HTTP/1.1\r\n\r\n", 400},         // control char in target
-      {"GET http://a/ HTTP/1.1\r\nHost : a\r\n\r\n", 400},  // space before colon
+      {"GET  http://a/ HTTP/1.1\r\n\r\n", 400},                       // double space
+      {"GET http://a/ HTTP/1.1 x\r\n\r\n", 400},                      // extra field
+      {"GET http://a/\r\n\r\n", 400},                                 // HTTP/0.9
+      {"GET http://a/ HTTP/2.0\r\n\r\n", 505},                        // unsupported version
+      {"GET http://a/ FOO/1.1\r\n\r\n", 400},                         // not a version
+      {"G(T http://a/ HTTP/1.1\r\n\r\n", 400},                        // bad method
+      {"GET http://a/\x01 HTTP/1.1\r\n\r\n", 400},                    // control char in target
+      {"GET http://a/ HTTP/1.1\r\nHost : a\r\n\r\n", 400},            // space before colon
       {"GET http://a/ HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400},  // obs-fold
-      {"GET http://a/ HTTP/1.1\r\nX: a\rb\r\n\r\n", 400},   // bare CR
-      {"GET http://a/ HTTP/1.1\r\nX: a\x01\r\n\r\n", 400},  // control char in value
+      {"GET http://a/ HTTP/1.1\r\nX: a\rb\r\n\r\n", 400},             // bare CR
+      {"GET http://a/ HTTP/1.1\r\nX: a\x01\r\n\r\n", 400},            // control char in value
       {"GET http://a/ HTTP/1.1\r\nNoColon\r\n\r\n", 400},
-      {"\x16\x03\x01\x02\x00\x01", 400},                      // TLS sent to the proxy port
+      {"\x16\x03\x01\x02\x00\x01", 400},  // TLS sent to the proxy port
   };
   for (const auto& c : cases) {
     Req r = req(c.text);
@@ -132,28 +135,30 @@ TEST(ProxyHttpHead, RequestBodyFraming) {
   EXPECT_EQ(n, 12u);
   ASSERT_TRUE(framing("POST http://a/ HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", &k, &n));
   EXPECT_EQ(n, 5u);
-  ASSERT_TRUE(framing("POST http://a/ HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &k,
-                      &n));
+  ASSERT_TRUE(
+      framing("POST http://a/ HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &k, &n));
   EXPECT_EQ(k, BodyKind::kChunked);
   ASSERT_TRUE(framing("GET http://a/ HTTP/1.1\r\n\r\n", &k, &n));
   EXPECT_EQ(k, BodyKind::kNone);
   // Smuggling shapes are refused.
-  EXPECT_FALSE(framing("POST http://a/ HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: "
-                       "chunked\r\n\r\n",
-                       &k, &n));
-  EXPECT_FALSE(framing("POST http://a/ HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-                       &k, &n));
+  EXPECT_FALSE(
+      framing("POST http://a/ HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: "
+              "chunked\r\n\r\n",
+              &k, &n));
+  EXPECT_FALSE(
+      framing("POST http://a/ HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", &k, &n));
   EXPECT_FALSE(framing("POST http://a/ HTTP/1.1\r\nContent-Length: -1\r\n\r\n", &k, &n));
-  EXPECT_FALSE(framing("POST http://a/ HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-                       &k, &n));
+  EXPECT_FALSE(
+      framing("POST http://a/ HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", &k, &n));
 }
 
 TEST(ProxyHttpHead, ResponseHeadAndFraming) {
   HttpHead h;
   size_t scan = 0, consumed = 0;
   std::string err;
-  std::string text = "HTTP/1.1 302 Found\r\nLocation: http://evil.example/\r\n"
-                     "Content-Length: 0\r\n\r\n";
+  std::string text =
+      "HTTP/1.1 302 Found\r\nLocation: http://evil.example/\r\n"
+      "Content-Length: 0\r\n\r\n";
   ASSERT_EQ(http_head::parse_response(text, {}, &scan, &h, &consumed, &err), Status::kOk) << err;
   EXPECT_EQ(h.status, 302);
   EXPECT_EQ(h.reason, "Found");
@@ -210,8 +215,8 @@ TEST(ProxyHttpBodyFramer, ChunkedByteByByte) {
 
 TEST(ProxyHttpBodyFramer, ChunkedErrors) {
   HttpBodyFramer f;
-  for (const char* bad : {"x\r\n", "4\r\nWikiXX", "4\r\nWiki\r\n0\r\nT: 1\rX", "\r\n",
-                          "fffffffffffffffff\r\n"}) {
+  for (const char* bad :
+       {"x\r\n", "4\r\nWikiXX", "4\r\nWiki\r\n0\r\nT: 1\rX", "\r\n", "fffffffffffffffff\r\n"}) {
     f.reset(BodyKind::kChunked, 0);
     f.consume(bad);
     EXPECT_TRUE(f.failed()) << bad;

@@ -18,10 +18,10 @@ std::string norm(std::string_view in) {
 }
 
 TEST(ProxyIpLiteral, MetadataAddressInEverySpelling) {
-  for (const char* s : {"169.254.169.254", "0xa9fea9fe", "0XA9FEA9FE", "2852039166",
-                        "0251.0376.0251.0376", "0xa9.0xfe.0xa9.0xfe", "169.254.43518",
-                        "169.16689662", "0251.254.169.0376", "169.254.169.254.",
-                        "[::ffff:169.254.169.254]", "[::ffff:a9fe:a9fe]", "::ffff:a9fe:a9fe"}) {
+  for (const char* s :
+       {"169.254.169.254", "0xa9fea9fe", "0XA9FEA9FE", "2852039166", "0251.0376.0251.0376",
+        "0xa9.0xfe.0xa9.0xfe", "169.254.43518", "169.16689662", "0251.254.169.0376",
+        "169.254.169.254.", "[::ffff:169.254.169.254]", "[::ffff:a9fe:a9fe]", "::ffff:a9fe:a9fe"}) {
     EXPECT_EQ(norm(s), "ip:169.254.169.254") << s;
   }
 }
@@ -39,9 +39,9 @@ TEST(ProxyIpLiteral, OtherAddresses) {
 }
 
 TEST(ProxyIpLiteral, NumericButInvalidIsRefusedNotResolved) {
-  for (const char* s : {"4294967296", "256.1.1.1", "1.2.3.4.5", "1.2.3.256", "1.2.65536",
-                        "08", "1.2.3.0x100", "99999999999999999999", "1..2",
-                        "[::1", "[fe80::1%25eth0]", "[not-v6]", "1:2", "[]"}) {
+  for (const char* s :
+       {"4294967296", "256.1.1.1", "1.2.3.4.5", "1.2.3.256", "1.2.65536", "08", "1.2.3.0x100",
+        "99999999999999999999", "1..2", "[::1", "[fe80::1%25eth0]", "[not-v6]", "1:2", "[]"}) {
     EXPECT_EQ(norm(s), "ERR") << s;
   }
 }
@@ -78,9 +78,9 @@ TEST(ProxyIpLiteral, SplitHostPort) {
   // CONNECT needs a port, and a good one.
   EXPECT_FALSE(ip_literal::split_host_port("example.com", 0, &host, &port, &err));
   EXPECT_EQ(err, "missing port");
-  for (const char* bad : {"example.com:0", "example.com:65536", "example.com:-1",
-                          "example.com:", "example.com:https", "example.com:443x", ":443",
-                          "user@example.com:443", "::1:443", "[::1]x:443", "[::1"}) {
+  for (const char* bad :
+       {"example.com:0", "example.com:65536", "example.com:-1", "example.com:", "example.com:https",
+        "example.com:443x", ":443", "user@example.com:443", "::1:443", "[::1]x:443", "[::1"}) {
     EXPECT_FALSE(ip_literal::split_host_port(bad, 0, &host, &port, &err)) << bad;
   }
 }

@@ -80,8 +80,8 @@ TEST(ProxyNameMap, ConcurrentUse) {
 
 TEST(ProxyTransparentProtocol, RoundTripV4AndV6) {
   uint8_t buf[transparent_protocol::kHeaderSize];
-  ASSERT_TRUE(transparent_protocol::encode(ip("198.18.0.10"), 443, 4242, "Registry.NPM.example",
-                                           buf));
+  ASSERT_TRUE(
+      transparent_protocol::encode(ip("198.18.0.10"), 443, 4242, "Registry.NPM.example", buf));
   EXPECT_TRUE(transparent_protocol::looks_like_header(buf[0]));
   transparent_protocol::Header h;
   std::string err;
@@ -109,8 +109,8 @@ TEST(ProxyTransparentProtocol, RejectsBadHeaders) {
   transparent_protocol::Header h;
   std::string err;
   auto decode = [&] {
-    return transparent_protocol::decode(
-        std::string_view(reinterpret_cast<char*>(buf), sizeof(buf)), &h, &err);
+    return transparent_protocol::decode(std::string_view(reinterpret_cast<char*>(buf), sizeof(buf)),
+                                        &h, &err);
   };
   ASSERT_TRUE(transparent_protocol::encode(ip("127.0.0.1"), 80, 1, "ok.example", buf));
   ASSERT_TRUE(decode());
@@ -167,8 +167,10 @@ TEST(ProxyRedirectTable, RegexGlobAndValidation) {
       testdata::dns_redirect("wild-dns", "*.mirror.example", "::1"),
   };
   std::vector<policy::ConnectRedirect> conn = {
-      testdata::connect_redirect("npm-conn", "registry\\.npmjs\\.org:443", "npm.internal.example:8443", "", ""),
-      testdata::connect_redirect("sni", "^api\\.example\\.com:443$", "127.0.0.9:443", "rewrite_sni", "vertex.example"),
+      testdata::connect_redirect("npm-conn", "registry\\.npmjs\\.org:443",
+                                 "npm.internal.example:8443", "", ""),
+      testdata::connect_redirect("sni", "^api\\.example\\.com:443$", "127.0.0.9:443", "rewrite_sni",
+                                 "vertex.example"),
   };
   std::string err;
   auto t = RedirectTable::compile(dns, conn, &err);
@@ -192,18 +194,21 @@ TEST(ProxyRedirectTable, RegexGlobAndValidation) {
   EXPECT_EQ(s->tls, RedirectTable::TlsMode::kRewriteSni);
   EXPECT_EQ(s->sni, "vertex.example");
   // A rule over the bare host matches any port.
-  auto any = RedirectTable::compile({}, {testdata::connect_redirect("host-only", "^h\\.example$", "127.0.0.1:1")}, &err);
+  auto any = RedirectTable::compile(
+      {}, {testdata::connect_redirect("host-only", "^h\\.example$", "127.0.0.1:1")}, &err);
   ASSERT_TRUE(any) << err;
   EXPECT_TRUE(any->match_connect("h.example", 8080));
   EXPECT_FALSE(any->match_connect("xh.example", 8080));
 
   EXPECT_FALSE(RedirectTable::compile({testdata::dns_redirect("bad", "x", "not-an-ip")}, {}, &err));
   EXPECT_NE(err.find("bad"), std::string::npos);
-  EXPECT_FALSE(RedirectTable::compile({}, {testdata::connect_redirect("bad", "x", "nohostport", "", "")}, &err));
-  EXPECT_FALSE(RedirectTable::compile({}, {testdata::connect_redirect("bad", "x", "h.example:1", "mitm", "")}, &err));
+  EXPECT_FALSE(RedirectTable::compile(
+      {}, {testdata::connect_redirect("bad", "x", "nohostport", "", "")}, &err));
+  EXPECT_FALSE(RedirectTable::compile(
+      {}, {testdata::connect_redirect("bad", "x", "h.example:1", "mitm", "")}, &err));
   EXPECT_NE(err.find("mitm"), std::string::npos);
-  EXPECT_FALSE(
-      RedirectTable::compile({}, {testdata::connect_redirect("bad", "x", "h.example:1", "rewrite_sni", "")}, &err));
+  EXPECT_FALSE(RedirectTable::compile(
+      {}, {testdata::connect_redirect("bad", "x", "h.example:1", "rewrite_sni", "")}, &err));
 }
 
 }  // namespace

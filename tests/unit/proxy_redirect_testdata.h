@@ -16,9 +16,8 @@ inline policy::DnsRedirect dns_redirect(std::string name, std::string match, std
   return r;
 }
 
-inline policy::ConnectRedirect connect_redirect(std::string name, std::string match,
-                                                std::string to, std::string tls_mode = "",
-                                                std::string sni = "",
+inline policy::ConnectRedirect connect_redirect(std::string name, std::string match, std::string to,
+                                                std::string tls_mode = "", std::string sni = "",
                                                 std::string on_failure = "") {
   policy::ConnectRedirect r;
   r.name = std::move(name);
