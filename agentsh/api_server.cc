@@ -1,3 +1,4 @@
+#include "common/fs_util.h"
 #include "agentsh/api_server.h"
 
 #include <signal.h>
@@ -44,15 +45,6 @@ std::string random_id(const char* prefix) {
     id += kHex[c & 15];
   }
   return id;
-}
-
-bool mkdirs(const std::string& dir) {
-  if (dir.empty()) return true;
-  struct stat st;
-  if (stat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
-  auto slash = dir.find_last_of('/');
-  if (slash != std::string::npos && slash > 0 && !mkdirs(dir.substr(0, slash))) return false;
-  return mkdir(dir.c_str(), 0750) == 0 || errno == EEXIST;
 }
 
 bool is_dir(const std::string& p) {
@@ -115,7 +107,7 @@ bool ApiServer::start(std::string* error) {
   // A client that goes away mid-response, or a command that stops reading its stdin,
   // must be an error return (EPIPE), not the death of the whole server.
   signal(SIGPIPE, SIG_IGN);
-  if (!mkdirs(cfg_.sessions_dir) || access(cfg_.sessions_dir.c_str(), W_OK) != 0) {
+  if (!fs_util::make_dirs(cfg_.sessions_dir, 0750) || access(cfg_.sessions_dir.c_str(), W_OK) != 0) {
     *error = "sessions directory " + cfg_.sessions_dir + ": " + strerror(errno) +
              " (set sessions.base_dir in " + cfg_.source + " to a writable directory)";
     return false;

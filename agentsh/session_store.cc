@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agentsh/project_root.h"
+#include "common/fs_util.h"
 #include "common/scoped_fd.h"
 
 namespace agentsh {
@@ -34,15 +35,6 @@ int64_t now_us() {
   struct timeval tv;
   gettimeofday(&tv, nullptr);
   return static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
-}
-
-bool mkdirs(const std::string& dir, mode_t mode) {
-  if (dir.empty()) return true;
-  struct stat st;
-  if (stat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode) || (errno = ENOTDIR, false);
-  auto slash = dir.find_last_of('/');
-  if (slash != std::string::npos && slash > 0 && !mkdirs(dir.substr(0, slash), mode)) return false;
-  return mkdir(dir.c_str(), mode) == 0 || errno == EEXIST;
 }
 
 bool valid_id(const std::string& id) {
@@ -84,33 +76,6 @@ nlohmann::json to_json(const SessionInfo& s) {
           {"last_active_us", s.last_active_us}};
 }
 
-// Writes `data` to `path` atomically (temp + fsync + rename). Sets errno on failure.
-bool write_atomic(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." +
-                    std::to_string(static_cast<unsigned long>(now_us()));
-  ScopedFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
-  if (!fd) return false;
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int e = errno;
-      unlink(tmp.c_str());
-      errno = e;
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (fsync(fd.get()) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    unlink(tmp.c_str());
-    errno = e;
-    return false;
-  }
-  return true;
-}
-
 bool read_all(const std::string& path, std::string* out) {
   ScopedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return false;
@@ -140,7 +105,7 @@ std::optional<SessionInfo> SessionStore::create(const std::string& workspace,
     *error = "workspace " + workspace + " is not a directory";
     return std::nullopt;
   }
-  if (!mkdirs(dir_, 0750)) {
+  if (!fs_util::make_dirs(dir_, 0750)) {
     *error = "sessions directory " + dir_ + ": " + strerror(errno) +
              " (set sessions.base_dir in the config to a writable directory)";
     return std::nullopt;
@@ -161,7 +126,7 @@ std::optional<SessionInfo> SessionStore::create(const std::string& workspace,
       *error = "cannot create " + d + ": " + strerror(errno);
       return std::nullopt;
     }
-    if (!write_atomic(d + "/session.json", to_json(s).dump(2) + "\n")) {
+    if (!fs_util::write_file_atomic(d + "/session.json", to_json(s).dump(2) + "\n", 0640)) {
       *error = "cannot write " + d + "/session.json: " + strerror(errno);
       rmdir(d.c_str());
       return std::nullopt;
@@ -258,7 +223,8 @@ bool SessionStore::touch(const std::string& id) {
   auto s = load(id, nullptr);
   if (!s) return false;
   s->last_active_us = now_us();
-  return write_atomic(dir_ + "/" + id + "/session.json", to_json(*s).dump(2) + "\n");
+  return fs_util::write_file_atomic(dir_ + "/" + id + "/session.json", to_json(*s).dump(2) + "\n",
+                                   0640);
 }
 
 }  // namespace agentsh

@@ -1,4 +1,5 @@
 // Shell shim installer (contract in shell_installer.h).
+#include "common/fs_util.h"
 #include "agentsh/shell_installer.h"
 
 #include <fcntl.h>
@@ -41,20 +42,6 @@ size_t count_occurrences(const std::string& hay, const std::string& needle, size
     if (n++ == 0 && first) *first = pos;
   }
   return n;
-}
-
-bool read_file(const std::string& path, std::string* out) {
-  ScopedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return false;
-  out->clear();
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
-    if (n == 0) return true;
-    out->append(buf, static_cast<size_t>(n));
-  }
 }
 
 bool write_all(int fd, const char* p, size_t len) {
@@ -122,15 +109,6 @@ bool copy_preserving(const std::string& src, const std::string& dst) {
     errno = e;
   }
   return ok;
-}
-
-bool mkdirs(const std::string& dir) {
-  if (dir.empty()) return true;
-  struct stat st;
-  if (stat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
-  auto slash = dir.find_last_of('/');
-  if (slash != std::string::npos && slash > 0 && !mkdirs(dir.substr(0, slash))) return false;
-  return mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST;
 }
 
 bool read_link(const std::string& path, std::string* out) {
@@ -330,7 +308,7 @@ bool ShellInstaller::load_shim(std::string* bytes) {
             "/usr/bin or /usr/lib/agentsh; pass --shim PATH\n");
     return false;
   }
-  if (!read_file(src, bytes)) {
+  if (!fs_util::read_file(src, bytes)) {
     fprintf(err_, "agentsh shim: cannot read the shim %s: %s\n", src.c_str(), errstr().c_str());
     return false;
   }
@@ -358,7 +336,7 @@ bool ShellInstaller::load_shim(std::string* bytes) {
 bool ShellInstaller::load_state() {
   state_ = Json{{"version", 1}, {"entries", Json::object()}};
   std::string text;
-  if (!read_file(state_path_, &text)) return errno == ENOENT;
+  if (!fs_util::read_file(state_path_, &text)) return errno == ENOENT;
   Json j = Json::parse(text, nullptr, false);
   if (!j.is_object() || !j.contains("entries") || !j["entries"].is_object()) {
     fprintf(err_, "agentsh shim: %s is not a valid shim state file (malformed JSON)\n",
@@ -378,7 +356,7 @@ bool ShellInstaller::save_state() {
     return true;
   }
   state_["shim_conf"] = conf_path_;
-  if (!mkdirs(state_path_.substr(0, state_path_.find_last_of('/'))) ||
+  if (!fs_util::make_dirs(state_path_.substr(0, state_path_.find_last_of('/'))) ||
       !write_atomic(state_path_, state_.dump(2) + "\n", 0644, 0, 0)) {
     fprintf(err_, "agentsh shim: cannot write the install record %s: %s\n", state_path_.c_str(),
             errstr().c_str());
@@ -412,7 +390,7 @@ int ShellInstaller::install_one(const Target& t, const std::string& shim) {
   struct stat rst;
   bool real_exists = lstat(t.real.c_str(), &rst) == 0;
   std::string current;
-  if (S_ISREG(st.st_mode) && !read_file(t.host, &current)) {
+  if (S_ISREG(st.st_mode) && !fs_util::read_file(t.host, &current)) {
     fprintf(err_, "%s: cannot read %s: %s\n", t.name.c_str(), t.host.c_str(), errstr().c_str());
     return 1;
   }
@@ -599,7 +577,7 @@ int ShellInstaller::uninstall_one(const Target& t, bool have_record) {
   struct stat st;
   if (lstat(t.host.c_str(), &st) == 0) {
     std::string current;
-    bool is_shim = S_ISREG(st.st_mode) && read_file(t.host, &current) &&
+    bool is_shim = S_ISREG(st.st_mode) && fs_util::read_file(t.host, &current) &&
                    count_occurrences(current, slot_magic(), nullptr) > 0;
     if (!is_shim && !opts_.force) {
       fprintf(err_,
@@ -643,7 +621,7 @@ int ShellInstaller::status() {
     bool exists = lstat(t.host.c_str(), &st) == 0;
     bool real_exists = lstat(t.real.c_str(), &rst) == 0;
     std::string current;
-    bool is_shim = exists && S_ISREG(st.st_mode) && read_file(t.host, &current) &&
+    bool is_shim = exists && S_ISREG(st.st_mode) && fs_util::read_file(t.host, &current) &&
                    count_occurrences(current, slot_magic(), nullptr) > 0;
     const char* name = t.name.c_str();
     if (is_shim && real_exists) {
@@ -682,7 +660,7 @@ int ShellInstaller::status() {
     }
   }
   std::string conf;
-  if (read_file(conf_path_, &conf)) {
+  if (fs_util::read_file(conf_path_, &conf)) {
     bool force = false;
     size_t pos = 0;
     while (pos < conf.size()) {

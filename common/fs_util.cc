@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 
 #include "common/scoped_fd.h"
@@ -38,9 +39,11 @@ bool read_file(const std::string& path, std::string* out) {
 }
 
 bool write_file_atomic(const std::string& path, const std::string& data, mode_t mode) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  // A temp name of our own (pid + a counter): two writers never share one.
+  static std::atomic<unsigned> counter{0};
+  std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
   {
-    ScopedFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    ScopedFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!fd) return false;
     size_t off = 0;
     while (off < data.size()) {
