@@ -1,6 +1,7 @@
 #include "tracer/bpf_program.h"
 
 #include <linux/seccomp.h>
+#include <sys/mman.h>
 
 #include <cstddef>
 #include <vector>
@@ -78,6 +79,22 @@ struct Gen {
         // when addr lies at least two slices below and len < 4 GiB. Anything else goes
         // to the supervisor for the exact check (rare: nothing else lives near G).
         const uint32_t g_hi = static_cast<uint32_t>(gate >> 32);
+        if (s.gate_seal_fast) {
+          // mprotect(gate, 4096, PROT_READ|PROT_EXEC) exactly: allowed here.
+          auto not_seal = a.new_label();
+          a.load_abs(arg_lo(0));
+          a.jump_unless(BPF_JEQ, static_cast<uint32_t>(gate), not_seal);
+          a.load_abs(arg_hi(0));
+          a.jump_unless(BPF_JEQ, g_hi, not_seal);
+          a.load_abs(arg_lo(1));
+          a.jump_unless(BPF_JEQ, static_cast<uint32_t>(arch::kPageSize), not_seal);
+          a.load_abs(arg_hi(1));
+          a.jump_unless(BPF_JEQ, 0, not_seal);
+          a.load_abs(arg_lo(2));
+          a.jump_unless(BPF_JEQ, PROT_READ | PROT_EXEC, not_seal);
+          a.ret(SECCOMP_RET_ALLOW);
+          a.bind(not_seal);
+        }
         for (const auto& r : s.ranges) {
           if (r[0] == kNoArg) break;
           auto next = a.new_label();

@@ -232,8 +232,7 @@ int FsEmulator::lookup(const Caller& c, int dirfd, const std::string& path, bool
   return 0;
 }
 
-bool FsEmulator::permit_one(const Caller& c, const std::string& path, FileOp op,
-                            Verdict* allowed) {
+bool FsEmulator::permit_one(const Caller& c, const std::string& path, FileOp op, Verdict* allowed) {
   // The tracer's own rules come first: the supervisor's /proc entries (its environment,
   // its fds — the notification fd among them — its memory) are out of reach, and so is
   // writing another process's memory through /proc/<pid>/mem.
@@ -575,14 +574,14 @@ Outcome FsEmulator::soft_delete(const Caller& c, Target& t, FileOp op, const Ver
   // be moved it stays, and the program is told no (never a real delete instead).
   static std::atomic<unsigned long> counter{0};
   const bool rmdir = op == FileOp::kRmdir;
-  struct stat st{};
+  struct stat st {};
   if (fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
     return Outcome::error(errno);
   if (!rmdir && S_ISDIR(st.st_mode)) return Outcome::error(EISDIR);
   if (rmdir) {
     if (!S_ISDIR(st.st_mode)) return Outcome::error(ENOTDIR);
-    ScopedFd d(openat(t.parent.get(), t.name.c_str(),
-                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    ScopedFd d(
+        openat(t.parent.get(), t.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!d) return Outcome::error(errno);
     char buf[4096];
     for (;;) {

@@ -10,7 +10,7 @@
 //   if (pid == 0) {                              // child
 //     if (sup.in_child() != 0) _exit(126);       // async-signal-safe; never exec then
 //     execve(...);                               // the agent command
-//     _exit(127);
+//     _exit(errno == EACCES ? 126 : 127);        // denied: the tracer printed why
 //   }
 //   int status = sup.run(pid);                   // parent: until the whole tree is gone
 //   // signal handlers in the parent may call sup.forward_signal(sig) at any time

@@ -106,6 +106,11 @@ constexpr SyscallInfo memory(int nr, const char* name, std::array<Arg, 6> args,
 
 constexpr std::array<uint8_t, 2> kEnd{kNoArg, kNoArg};
 
+constexpr SyscallInfo seal_fast(SyscallInfo s) {
+  s.gate_seal_fast = true;
+  return s;
+}
+
 // A new user namespace changes what the caller's capabilities mean; a new mount
 // namespace alone changes nothing for the tracer, because mounts are refused.
 constexpr uint32_t kNsFlags = CLONE_NEWUSER;
@@ -116,8 +121,8 @@ constexpr SyscallInfo kTable[] = {
          {A::kPath, A::kFlags, A::kMode, _, _, _}),
     memory(SYS_mmap, "mmap", {A::kAddr, A::kLen, A::kProt, A::kFlags, A::kFd, A::kOther},
            {{{0, 1}, kEnd, kEnd}}),
-    memory(SYS_mprotect, "mprotect", {A::kAddr, A::kLen, A::kProt, _, _, _},
-           {{{0, 1}, kEnd, kEnd}}),
+    seal_fast(memory(SYS_mprotect, "mprotect", {A::kAddr, A::kLen, A::kProt, _, _, _},
+                     {{{0, 1}, kEnd, kEnd}})),
     memory(SYS_munmap, "munmap", {A::kAddr, A::kLen, _, _, _, _}, {{{0, 1}, kEnd, kEnd}}),
     memory(SYS_mremap, "mremap", {A::kAddr, A::kLen, A::kLen, A::kFlags, A::kAddr, _},
            {{{0, 1}, {0, 2}, {4, 2}}}),

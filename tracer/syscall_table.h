@@ -119,6 +119,11 @@ struct SyscallInfo {
   uint32_t route_mask = 0;
   std::array<uint32_t, 4> route_in{};
   uint8_t route_in_count = 0;
+  // kGateRange, mprotect only: the hook's sealing call — exactly (gate, 4096,
+  // PROT_READ|PROT_EXEC) — is allowed by the filter itself, saving a round trip per
+  // process. Safe: the page can only have been mapped through a checked mmap, and every
+  // other protection change on it still reaches the supervisor.
+  bool gate_seal_fast = false;
   // kGateRange: up to three (addr arg, len arg) pairs; kNoArg ends the list.
   std::array<std::array<uint8_t, 2>, 3> ranges{
       {{kNoArg, kNoArg}, {kNoArg, kNoArg}, {kNoArg, kNoArg}}};

@@ -74,6 +74,10 @@ struct RunSpec {
   bool private_usr_local = false;
   bool deny_ptrace_first = false;      // simulate a container that refuses ptrace
   bool kill_tree_when_marker = false;  // call kill_tree() once <cwd>/ready exists
+  // The child (not the supervisor) gets its own mount namespace with a tmpfs over /mnt,
+  // as an integrator that isolates the agent would do; the supervisor's /mnt is another
+  // tmpfs. Nothing reaches the host either way.
+  bool child_own_mnt = false;
   std::string cwd;
 };
 
@@ -102,8 +106,7 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
                        op_bit(FileOp::kDelete) | op_bit(FileOp::kRename) | op_bit(FileOp::kLink) |
                        op_bit(FileOp::kSymlink) | op_bit(FileOp::kMknod) | op_bit(FileOp::kMkdir) |
                        op_bit(FileOp::kRmdir) | op_bit(FileOp::kCreate))
-        .soft_delete_path("soft-delete-keep", (dir_ / "keep").string(),
-                          (dir_ / "trash").string())
+        .soft_delete_path("soft-delete-keep", (dir_ / "keep").string(), (dir_ / "trash").string())
         .deny_net("deny-loopback2", "127.0.0.2");
     fs::create_directories(dir_ / "keep");
     fs::create_directories(dir_ / "trash");
@@ -146,6 +149,11 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
       return open((rdir / name).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     };
     dup2(file("harness_err"), 2);  // what the supervisor itself says
+    if (spec.child_own_mnt) {
+      if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
+          mount("tmpfs", "/mnt", "tmpfs", 0, "size=1m") != 0)
+        _exit(12);
+    }
     if (spec.private_usr_local) {
       if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
           mount("tmpfs", "/usr/local", "tmpfs", 0, "size=1m") != 0)
@@ -203,6 +211,10 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
       dup2(out, 1);
       dup2(errf, 2);
       if (chdir(spec.cwd.c_str()) != 0) _exit(125);
+      if (spec.child_own_mnt &&
+          (unshare(CLONE_NEWNS) != 0 || mount("tmpfs", "/mnt", "tmpfs", 0, "size=1m") != 0 ||
+           mkdir("/mnt/child-view", 0755) != 0))
+        _exit(124);
       if (sup.in_child() != 0) _exit(126);
       execve(argv[0], argv.data(), envp);
       _exit(127);
@@ -533,6 +545,20 @@ TEST_P(TracerCase, OpenByHandleIsRefused) {
   RunResult r = run_case({bin("tracer_file"), "handle", p("ok")});
   EXPECT_HAS(r.out, "handle=EACCES");
   EXPECT_HAS(r.audit, "system|open_by_handle_at|");
+}
+
+TEST_P(TracerCase, EmulationHappensInTheChildsMountNamespace) {
+  RunSpec s;
+  s.argv = {"/bin/sh", "-c",
+            bin("tracer_file") + " write /mnt/child-view/f && " + bin("tracer_file") +
+                " read /mnt/child-view/f && cat /mnt/child-view/f"};
+  s.child_own_mnt = true;
+  RunResult r = run(s);
+  ASSERT_TRUE(r.harness_ok) << r.prepare_error;
+  EXPECT_HAS(r.out, "write=ok");
+  EXPECT_HAS(r.out, "read=ok");
+  EXPECT_HAS(r.out, "x");
+  EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) << r.status << r.err;
 }
 
 // ---- network ---------------------------------------------------------------------------

@@ -212,6 +212,14 @@ TEST(BpfGate, MemoryGuardSeesEverythingThatCouldReachTheGateSlice) {
   EXPECT_EQ(mremap(0x7f00'0000'0000ull, 4096, 8192, 1, 0), kAllow);
   EXPECT_EQ(mremap(0x7f00'0000'0000ull, 4096, 4096, 3, gate), kNotify);
   EXPECT_EQ(mremap(0x1000'0000, 4096, 1ull << 45, 1, 0), kNotify);
+  // The hook's sealing call is allowed by the filter; any other protection is not.
+  EXPECT_EQ(run_bpf(p.insns(), call(SYS_mprotect, 0x401000, {gate, 4096, 5})), kAllow);
+  EXPECT_EQ(run_bpf(p.insns(), call(SYS_mprotect, 0x401000, {gate, 4096, 7})), kNotify);
+  EXPECT_EQ(run_bpf(p.insns(), call(SYS_mprotect, 0x401000, {gate, 8192, 5})), kNotify);
+  EXPECT_EQ(run_bpf(p.insns(), call(SYS_mprotect, 0x401000, {gate + 4096, 4096, 5})), kNotify);
+  EXPECT_EQ(run_bpf(p.insns(), call(SYS_mprotect, 0x401000, {gate ^ (uint64_t{1} << 32), 4096, 5})),
+            kNotify);
+  EXPECT_EQ(run_bpf(p.insns(), call(SYS_pkey_mprotect, 0x401000, {gate, 4096, 5, 0})), kNotify);
   // The gate checks happen whether or not the call comes from the gate itself.
   EXPECT_EQ(run_bpf(p.insns(), call(SYS_mprotect, gate + 4, {gate, 4096, 7})), kNotify);
   EXPECT_EQ(run_bpf(p.insns(), call(SYS_munmap, gate + 4, {gate, 4096})), kNotify);
