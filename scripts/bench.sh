@@ -72,7 +72,11 @@ run_mode() {  # mode workload → seconds (median of REPS)
       hook+tracer) "$AGENTSH" exec --config "$work/config.yaml" --workspace "$work" -- bash -c "$wl" ;;
       tracer) "$AGENTSH" exec --config "$work/config.yaml" --workspace "$work" --no-hook -- bash -c "$wl" ;;
       strace) strace -f --seccomp-bpf -e trace=execve,openat,connect -o /dev/null bash -c "$wl" ;;
-    esac >/dev/null 2>"$work/err.txt" || { echo "   ($mode $wl failed: $(tail -n 2 "$work/err.txt"))" >&2; echo "fail"; return; }
+    esac >/dev/null 2>"$work/err.txt" || {
+      { echo "$mode ${wl#wl_}: $(tail -n 2 "$work/err.txt" | tr '\n' ' ')"; } >>"$work/failures.txt"
+      echo "fail"
+      return
+    }
     t1=$(date +%s.%N)
     times+=("$(echo "$t1 - $t0" | bc -l)")
   done
@@ -95,6 +99,11 @@ for wl in wl_exec_loop wl_make wl_headers; do
   done
   echo
 done
+
+if [[ -s $work/failures.txt ]]; then
+  echo "failed runs:"
+  sed 's/^/  /' "$work/failures.txt"
+fi
 
 # Benchmarks that other modules ship as scripts (proxy, DLP, tracer …).
 for s in tests/bench/*.sh; do

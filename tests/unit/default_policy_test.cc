@@ -96,7 +96,8 @@ INSTANTIATE_TEST_SUITE_P(
         // scratch and devices
         FileCase{"write", "/tmp/x", "allow"}, FileCase{"mkdir", "/tmp", "allow"},
         FileCase{"create", "/var/tmp/x", "allow"}, FileCase{"write", "/dev/shm/sem.x", "allow"},
-        FileCase{"write", "/dev/null", "allow"}, FileCase{"read", "/dev/urandom", "allow"},
+        FileCase{"write", "/dev/null", "allow"}, FileCase{"create", "/dev/null", "allow"},
+        FileCase{"read", "/dev/urandom", "allow"},
         FileCase{"write", "/dev/pts/0", "allow"}, FileCase{"write", "/dev/tty", "allow"},
         FileCase{"read", "/dev/sda", "deny"}, FileCase{"write", "/dev/sda", "deny"},
         // the system
