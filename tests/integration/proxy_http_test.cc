@@ -66,8 +66,9 @@ TEST(ProxyHttp, ConnectAllowedByDomainTunnelsBytes) {
   }
   EXPECT_EQ(n, 1u);  // one decision, one record
   lab.proxy->stop();
-  ASSERT_EQ(srv.received().size(), 1u);
-  EXPECT_EQ(srv.received()[0], "ping");
+  auto got = srv.received(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], "ping");
 }
 
 TEST(ProxyHttp, ConnectDeniedByDomainIsNeverResolvedOrContacted) {

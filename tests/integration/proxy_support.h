@@ -384,12 +384,13 @@ class FakeHttpServer {
       if (!send_all(fd, resp)) return;
     }
   }
-  TcpServer server_;
   std::mutex mu_;
   std::vector<std::string> requests_;
+  TcpServer server_;  // last: destroyed (threads joined) before what they use
 };
 
-// Records the bytes each connection sends (until EOF); optionally greets first.
+// Records the bytes each connection sends (until EOF, or until the first bytes when it
+// has a reply to give); optionally greets first.
 class RecordingServer {
  public:
   explicit RecordingServer(const std::string& ip, std::string greeting = "", std::string reply = "",
@@ -404,8 +405,19 @@ class RecordingServer {
     std::lock_guard<std::mutex> lock(mu_);
     return received_;
   }
+  // Waits (bounded; the bound only guards a hang) until `n` connections are recorded.
+  std::vector<std::string> received(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return received_.size() >= n; });
+    return received_;
+  }
 
  private:
+  void record(std::string got) {
+    std::lock_guard<std::mutex> lock(mu_);
+    received_.push_back(std::move(got));
+    cv_.notify_all();
+  }
   void serve(int fd) {
     if (!greeting_.empty()) send_all(fd, greeting_);
     std::string got;
@@ -415,15 +427,20 @@ class RecordingServer {
       if (n <= 0) break;
       got.append(buf, static_cast<size_t>(n));
       if (!reply_.empty()) {
+        // Give the peer a moment to finish a message sent in pieces, then answer.
+        pollfd p{fd, POLLIN, 0};
+        while (poll(&p, 1, 50) > 0 && (n = recv(fd, buf, sizeof(buf), 0)) > 0)
+          got.append(buf, static_cast<size_t>(n));
+        record(got);
         send_all(fd, reply_);
-        break;
+        return;
       }
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    received_.push_back(got);
+    record(got);
   }
   std::string greeting_, reply_;
   std::mutex mu_;
+  std::condition_variable cv_;
   std::vector<std::string> received_;
   TcpServer server_;
 };
