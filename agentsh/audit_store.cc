@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -137,10 +138,21 @@ std::unique_ptr<AuditStore> AuditStore::open(const std::string& path, std::strin
   impl->path = path;
   impl->db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, error);
   if (!impl->db) return nullptr;
+  // Several agentsh processes may open a new database at the same moment (parallel
+  // API execs): switching it to WAL and creating the schema can meet SQLITE_BUSY, which
+  // the busy timeout does not always cover. Retry for a few seconds before giving up.
   char* err = nullptr;
-  if (sqlite3_exec(impl->db.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr,
-                   nullptr, &err) != SQLITE_OK ||
-      sqlite3_exec(impl->db.get(), kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+  int rc = SQLITE_OK;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    sqlite3_free(err);
+    err = nullptr;
+    rc = sqlite3_exec(impl->db.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                      nullptr, nullptr, &err);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(impl->db.get(), kSchema, nullptr, nullptr, &err);
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+    usleep(50000);
+  }
+  if (rc != SQLITE_OK) {
     if (error) *error = "audit database " + path + ": " + (err ? err : "schema failed");
     sqlite3_free(err);
     return nullptr;
