@@ -189,7 +189,7 @@ class LlmInterceptTest : public ::testing::Test {
   }
 
   // Starts the lab (network namespace first), then the fake provider inside it.
-  void start(bool trust_provider = true) {
+  void start(bool trust_provider = true, double requests_per_minute = 0) {
     const std::string hosts =
         "127.0.0.1 localhost api.openai.com api.anthropic.com other.example\n";
     ASSERT_TRUE(lab_.ns.ok()) << lab_.ns.error();
@@ -207,6 +207,7 @@ class LlmInterceptTest : public ::testing::Test {
           o.llm.ca_dir = (dir_ / "ca").string();
           o.llm.upstream_ca_file = up_ca;
           o.llm.dlp = scanner_;
+          o.llm.rate_limits.requests_per_minute = requests_per_minute;
           o.llm.on_record = [this](const LlmRecord& r) {
             std::lock_guard<std::mutex> lock(mu_);
             records_.push_back(r);
@@ -368,9 +369,11 @@ TEST_F(LlmInterceptTest, UntrustedUpstreamCertificateIsRefusedAndAudited) {
   EXPECT_TRUE(provider_->bodies().empty());
   ASSERT_TRUE(lab_.audit.wait_for(
       [](const AuditEvent& e) { return e.rule == "agentsh-upstream-tls"; }));
-  for (const auto& e : lab_.audit.events())
-    if (e.rule == "agentsh-upstream-tls")
+  for (const auto& e : lab_.audit.events()) {
+    if (e.rule == "agentsh-upstream-tls") {
       EXPECT_NE(e.message.find("certificate"), std::string::npos) << e.message;
+    }
+  }
   ASSERT_TRUE(wait_records(1));
   EXPECT_EQ(records()[0].http_status, 502);
   EXPECT_NE(records()[0].error.find("api.openai.com"), std::string::npos);
@@ -392,6 +395,24 @@ TEST_F(LlmInterceptTest, NonProviderHostStaysAnOpaqueTunnel) {
   // And curl with only our CA is refused by the real (fake provider) certificate.
   curl("https://other.example/v1/chat/completions", "{}", &st);
   EXPECT_NE(st, 0);
+}
+
+TEST_F(LlmInterceptTest, RateLimitAnswers429InTheProvidersShapeAndAudits) {
+  start(true, /*requests_per_minute=*/1);
+  int st = 0;
+  const std::string body = R"({"model":"gpt-4o","messages":[{"role":"user","content":"x"}]})";
+  std::string out = curl("https://api.openai.com/v1/chat/completions", body, &st);
+  ASSERT_EQ(st, 0) << out;
+  out = curl("https://api.openai.com/v1/chat/completions", body, &st, "", "-i");
+  EXPECT_NE(out.find("HTTP/1.1 429"), std::string::npos) << out;
+  EXPECT_NE(out.find("rate_limit_exceeded"), std::string::npos) << out;
+  EXPECT_EQ(provider_->bodies().size(), 1u);  // the second never reached the provider
+  ASSERT_TRUE(wait_records(2));
+  EXPECT_EQ(records()[1].http_status, 429);
+  EXPECT_EQ(lab_.audit.count([](const AuditEvent& e) {
+    return e.type == "llm" && e.effective == "deny" && e.rule == "rate_limit";
+  }),
+            1u);
 }
 
 }  // namespace
