@@ -23,7 +23,9 @@ std::string format_time(int64_t us) {
   return buf;
 }
 
-nlohmann::json opt(int64_t v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); }
+nlohmann::json opt(int64_t v) {
+  return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v);
+}
 
 int log(const Args& args) {
   ArgParser p("llm log");
@@ -88,9 +90,9 @@ int log(const Args& args) {
     } else {
       auto num = [](int64_t v) { return v < 0 ? std::string("-") : std::to_string(v); };
       printf("%-20s %-10s %-18s %-26s %-6s %4d %8s %8s %8s %5lld %s\n",
-             format_time(r.ts_us).c_str(), x.provider.c_str(), x.endpoint.c_str(),
-             x.model.c_str(), x.stream ? "yes" : "no", x.http_status,
-             num(x.input_tokens).c_str(), num(x.output_tokens).c_str(), num(x.total_ms).c_str(),
+             format_time(r.ts_us).c_str(), x.provider.c_str(), x.endpoint.c_str(), x.model.c_str(),
+             x.stream ? "yes" : "no", x.http_status, num(x.input_tokens).c_str(),
+             num(x.output_tokens).c_str(), num(x.total_ms).c_str(),
              static_cast<long long>(redactions), x.error.c_str());
     }
   }
@@ -101,8 +103,7 @@ int log(const Args& args) {
 
 int llm(const Args& args) {
   if (args.empty() || args[0] != "log") {
-    fprintf(stderr,
-            "usage: agentsh llm log [--session ID] [--limit N] [--json] [--config F]\n");
+    fprintf(stderr, "usage: agentsh llm log [--session ID] [--limit N] [--json] [--config F]\n");
     return 2;
   }
   return log(Args(args.begin() + 1, args.end()));

@@ -91,7 +91,8 @@ std::unique_ptr<LlmLogStore> LlmLogStore::open(const std::string& path, std::str
   st->path_ = path;
   size_t slash = path.rfind('/');
   if (slash != std::string::npos && slash > 0 && !fs_util::make_dirs(path.substr(0, slash), 0750)) {
-    *error = "cannot create the directory of " + path + " (check permissions or set "
+    *error = "cannot create the directory of " + path +
+             " (check permissions or set "
              "audit.storage.sqlite_path)";
     return nullptr;
   }

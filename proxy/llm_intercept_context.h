@@ -35,9 +35,9 @@ struct LlmInterceptContext {
     // Trust store for upstream certificates; "" = the system bundle. Tests point it at
     // their fake provider's CA.
     std::string upstream_ca_file;
-    std::shared_ptr<const DlpScanner> dlp;  // may be null: bodies forwarded unchanged
-    LlmRateLimits rate_limits;              // disabled by default
-    size_t max_request_bytes = 32u << 20;   // larger request bodies get 413
+    std::shared_ptr<const DlpScanner> dlp;            // may be null: bodies forwarded unchanged
+    LlmRateLimits rate_limits;                        // disabled by default
+    size_t max_request_bytes = 32u << 20;             // larger request bodies get 413
     std::function<void(const LlmRecord&)> on_record;  // may be empty
   };
 

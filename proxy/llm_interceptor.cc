@@ -78,13 +78,11 @@ std::string dechunk(std::string_view in) {
   return out;
 }
 
-std::string plain_answer(int status, const char* reason, const std::string& text,
-                         bool close) {
+std::string plain_answer(int status, const char* reason, const std::string& text, bool close) {
   std::string body = text + "\n";
   return "HTTP/1.1 " + std::to_string(status) + " " + reason +
          "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-         std::to_string(body.size()) + (close ? "\r\nConnection: close" : "") + "\r\n\r\n" +
-         body;
+         std::to_string(body.size()) + (close ? "\r\nConnection: close" : "") + "\r\n\r\n" + body;
 }
 
 }  // namespace
@@ -96,8 +94,8 @@ int64_t LlmInterceptor::now_us() {
 }
 
 std::unique_ptr<LlmInterceptor> LlmInterceptor::create(LlmInterceptContext* llm, ProxyContext* ctx,
-                                                       std::string host, uint16_t port,
-                                                       int64_t pid, std::string to_client,
+                                                       std::string host, uint16_t port, int64_t pid,
+                                                       std::string to_client,
                                                        std::string from_client,
                                                        std::string* error) {
   std::unique_ptr<LlmInterceptor> li(new LlmInterceptor(llm, ctx));
@@ -206,6 +204,8 @@ void LlmInterceptor::process() {
   if (!ex_ && !closing_) parse_request();
   if (ex_) {
     relay_response();
+    // A request the agent already sent behind the one just completed.
+    if (!ex_ && !closing_) parse_request();
   } else {
     uresp_.clear();  // nothing was asked: a provider does not speak first
   }
@@ -230,8 +230,8 @@ void LlmInterceptor::parse_request() {
     limits.max_bytes = ctx_->limits.max_head;
     int status = 0;
     std::string err;
-    switch (http_head::parse_request(creq_, limits, &head_scan_, &head_, &head_len_, &status,
-                                     &err)) {
+    switch (
+        http_head::parse_request(creq_, limits, &head_scan_, &head_, &head_len_, &status, &err)) {
       case http_head::Status::kNeedMore:
         return;
       case http_head::Status::kError:
@@ -302,8 +302,8 @@ void LlmInterceptor::start_exchange() {
     if (!v.allowed) {
       LlmRecord rec = ex_->finish_refused(429, v.message, now_us());
       llm_provider::Api api = ex_->record().api == "anthropic" ? llm_provider::Api::kAnthropic
-                              : ex_->record().api == "openai" ? llm_provider::Api::kOpenAi
-                                                              : llm_provider::Api::kUnknown;
+                              : ex_->record().api == "openai"  ? llm_provider::Api::kOpenAi
+                                                               : llm_provider::Api::kUnknown;
       ex_.reset();
       record(rec, true);
       answer_raw(LlmRateLimiter::too_many_requests(api, v));

@@ -2,7 +2,8 @@
 // loop. Connection hands it the two connected, non-blocking sockets (it never owns or
 // closes them) once the tunnel's ClientHello named a provider host:
 //
-//   agent ──TLS──▶ TlsServerSession ─HTTP/1.1─▶ LlmExchange ─HTTP/1.1─▶ TlsClientSession ──▶ provider
+//   agent ──TLS──▶ TlsServerSession ─HTTP/1.1─▶ LlmExchange ─HTTP/1.1─▶ TlsClientSession ──▶
+//   provider
 //
 // Per request (keep-alive, one at a time): the head and the whole body are read
 // (chunked bodies de-chunked; `Expect: 100-continue` answered by us), the rate limit

@@ -80,7 +80,9 @@ class FakeProvider {
     if (ca_) leaves_ = TlsLeafCache::create(*ca_, 8, &err);
     if (leaves_) ctx_ = TlsServerContext::create(*leaves_, &err);
     error_ = err;
-    if (ctx_) server_ = std::make_unique<TcpServer>("127.0.0.1", [this](int fd) { serve(fd); }, 443);
+    if (ctx_)
+      server_ = std::make_unique<TcpServer>(
+          "127.0.0.1", [this](int fd) { serve(fd); }, 443);
   }
   bool ok() const { return server_ && server_->ok(); }
   const std::string& error() const { return error_; }
@@ -140,16 +142,18 @@ class FakeProvider {
     bool stream = j.is_object() && j.value("stream", false);
     bool anthropic = head.find(" /v1/messages ") != std::string::npos;
     if (model == "truncate-me") {
-      put(fd, tls, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n"
-                   "\r\n{\"id\":\"chatcmpl-t\",\"model\":\"gpt");
+      put(fd, tls,
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n"
+          "\r\n{\"id\":\"chatcmpl-t\",\"model\":\"gpt");
       tls.close();
       send_all(fd, tls.take_outgoing());
       return false;
     }
     if (!stream) {
-      std::string b = anthropic
-                          ? R"({"id":"msg_2","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","usage":{"input_tokens":40,"output_tokens":7}})"
-                          : kOpenAiJson;
+      std::string b =
+          anthropic
+              ? R"({"id":"msg_2","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","usage":{"input_tokens":40,"output_tokens":7}})"
+              : kOpenAiJson;
       return put(fd, tls,
                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                      std::to_string(b.size()) + "\r\n\r\n" + b);
@@ -220,15 +224,13 @@ class LlmInterceptTest : public ::testing::Test {
   std::string curl(const std::string& url, const std::string& body, int* status,
                    const std::string& cacert = "", const std::string& extra = "") {
     const fs::path bf = dir_ / "body.json";
-    {
-      std::ofstream(bf) << body;
-    }
+    { std::ofstream(bf) << body; }
     std::string ca = cacert.empty() ? (dir_ / "ca" / "ca.pem").string() : cacert;
-    return run_cmd("curl -sS -N --max-time 20 --proxy http://127.0.0.1:" +
-                       std::to_string(lab_.port()) + " --cacert " + ca +
-                       " -H 'Content-Type: application/json' -H 'Accept-Encoding: gzip' " +
-                       extra + " --data-binary @" + bf.string() + " " + url + " 2>&1",
-                   status);
+    return run_cmd(
+        "curl -sS -N --max-time 20 --proxy http://127.0.0.1:" + std::to_string(lab_.port()) +
+            " --cacert " + ca + " -H 'Content-Type: application/json' -H 'Accept-Encoding: gzip' " +
+            extra + " --data-binary @" + bf.string() + " " + url + " 2>&1",
+        status);
   }
 
   std::vector<LlmRecord> records() {
@@ -252,9 +254,10 @@ class LlmInterceptTest : public ::testing::Test {
 TEST_F(LlmInterceptTest, OpenAiPlainCompletionIsRecordedAndTheSecretNeverLeaves) {
   start();
   int st = 0;
-  std::string out = curl("https://api.openai.com/v1/chat/completions",
-                         R"({"model":"gpt-4o","messages":[{"role":"user","content":"my key is AKIAIOSFODNN7EXAMPLE ok"}]})",
-                         &st);
+  std::string out = curl(
+      "https://api.openai.com/v1/chat/completions",
+      R"({"model":"gpt-4o","messages":[{"role":"user","content":"my key is AKIAIOSFODNN7EXAMPLE ok"}]})",
+      &st);
   ASSERT_EQ(st, 0) << out;
   EXPECT_EQ(out, kOpenAiJson);
   ASSERT_TRUE(wait_records(1));
@@ -279,8 +282,8 @@ TEST_F(LlmInterceptTest, OpenAiPlainCompletionIsRecordedAndTheSecretNeverLeaves)
   EXPECT_EQ(r.output_tokens, 3);
   EXPECT_TRUE(r.complete);
   EXPECT_EQ(r.error, "");
-  EXPECT_EQ(r.redactions["aws_access_key"] + r.redactions["AWS_KEY"] +
-                r.redactions["aws_key"] + r.redactions["api_keys"],
+  EXPECT_EQ(r.redactions["aws_access_key"] + r.redactions["AWS_KEY"] + r.redactions["aws_key"] +
+                r.redactions["api_keys"],
             1)
       << r.to_json();
   EXPECT_EQ(r.prompt_excerpt.find("AKIA"), std::string::npos);
@@ -320,9 +323,10 @@ TEST_F(LlmInterceptTest, AnthropicPlainAndStreamOnOneKeepAliveConnection) {
     EXPECT_EQ(r.input_tokens, 40);
     EXPECT_EQ(r.output_tokens, 7);
   }
-  out = curl("https://api.anthropic.com/v1/messages",
-             R"({"model":"claude-sonnet-4-5","stream":true,"max_tokens":64,"messages":[{"role":"user","content":"hello"}]})",
-             &st);
+  out = curl(
+      "https://api.anthropic.com/v1/messages",
+      R"({"model":"claude-sonnet-4-5","stream":true,"max_tokens":64,"messages":[{"role":"user","content":"hello"}]})",
+      &st);
   ASSERT_EQ(st, 0) << out;
   EXPECT_EQ(out, anthropic_sse());
   ASSERT_TRUE(wait_records(3));
@@ -336,9 +340,10 @@ TEST_F(LlmInterceptTest, AnthropicPlainAndStreamOnOneKeepAliveConnection) {
 TEST_F(LlmInterceptTest, ChunkedRequestBodyIsDechunkedAndRedacted) {
   start();
   int st = 0;
-  std::string out = curl("https://api.openai.com/v1/chat/completions",
-                         R"({"model":"gpt-4o","messages":[{"role":"user","content":"AKIAIOSFODNN7EXAMPLE"}]})",
-                         &st, "", "-H 'Transfer-Encoding: chunked'");
+  std::string out =
+      curl("https://api.openai.com/v1/chat/completions",
+           R"({"model":"gpt-4o","messages":[{"role":"user","content":"AKIAIOSFODNN7EXAMPLE"}]})",
+           &st, "", "-H 'Transfer-Encoding: chunked'");
   ASSERT_EQ(st, 0) << out;
   auto bodies = provider_->bodies();
   ASSERT_EQ(bodies.size(), 1u);
@@ -363,12 +368,12 @@ TEST_F(LlmInterceptTest, UntrustedUpstreamCertificateIsRefusedAndAudited) {
   start(/*trust_provider=*/false);
   int st = 0;
   std::string out = curl("https://api.openai.com/v1/chat/completions",
-                         R"({"model":"gpt-4o","messages":[{"role":"user","content":"x"}]})",
-                         &st, "", "-w '%{http_code}'");
+                         R"({"model":"gpt-4o","messages":[{"role":"user","content":"x"}]})", &st,
+                         "", "-w '%{http_code}'");
   EXPECT_NE(out.find("502"), std::string::npos) << out;
   EXPECT_TRUE(provider_->bodies().empty());
-  ASSERT_TRUE(lab_.audit.wait_for(
-      [](const AuditEvent& e) { return e.rule == "agentsh-upstream-tls"; }));
+  ASSERT_TRUE(
+      lab_.audit.wait_for([](const AuditEvent& e) { return e.rule == "agentsh-upstream-tls"; }));
   for (const auto& e : lab_.audit.events()) {
     if (e.rule == "agentsh-upstream-tls") {
       EXPECT_NE(e.message.find("certificate"), std::string::npos) << e.message;
@@ -383,9 +388,10 @@ TEST_F(LlmInterceptTest, NonProviderHostStaysAnOpaqueTunnel) {
   start();
   int st = 0;
   // Trusting only the provider's own CA: succeeds only if the proxy did NOT terminate TLS.
-  std::string out = curl("https://other.example/v1/chat/completions",
-                         R"({"model":"gpt-4o","messages":[{"role":"user","content":"AKIAIOSFODNN7EXAMPLE"}]})",
-                         &st, provider_->ca_file());
+  std::string out =
+      curl("https://other.example/v1/chat/completions",
+           R"({"model":"gpt-4o","messages":[{"role":"user","content":"AKIAIOSFODNN7EXAMPLE"}]})",
+           &st, provider_->ca_file());
   ASSERT_EQ(st, 0) << out;
   EXPECT_EQ(out, kOpenAiJson);
   auto bodies = provider_->bodies();

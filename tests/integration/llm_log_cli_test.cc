@@ -76,8 +76,8 @@ TEST(LlmLogCliTest, JsonAndTextListTheRecordedRequests) {
 TEST(LlmLogCliTest, ExecGivesTheAgentOurCaBundleOnlyWithProviders) {
   if (geteuid() != 0) GTEST_SKIP() << "exec tests run as root";
   TempDir dir;
-  std::string cfg = write_test_config(
-      dir, "proxy:\n  providers:\n    openai: https://api.openai.com\n");
+  std::string cfg =
+      write_test_config(dir, "proxy:\n  providers:\n    openai: https://api.openai.com\n");
   auto r = run({agentsh_bin(), "exec", "--config", cfg, "--", "/usr/bin/env"}, base_env(dir));
   ASSERT_EQ(r.status, 0) << r.err;
   const std::string bundle = dir.path() + "/state/ca/ca-bundle.pem";

@@ -61,8 +61,7 @@ TEST(LlmLogStoreTest, RateLimitsConfigIsParsedAndUnknownKeysRefused) {
   ASSERT_TRUE(ok.ok) << ok.error;
   EXPECT_EQ(ok.config.llm_rate_limits.requests_per_minute, 60);
   EXPECT_EQ(ok.config.llm_rate_limits.tokens_per_minute, 2000);
-  ConfigLoad bad =
-      load_config_text("proxy:\n  rate_limits:\n    requests_per_hour: 60\n", "t");
+  ConfigLoad bad = load_config_text("proxy:\n  rate_limits:\n    requests_per_hour: 60\n", "t");
   EXPECT_FALSE(bad.ok);
   EXPECT_NE(bad.error.find("requests_per_hour"), std::string::npos) << bad.error;
 }
