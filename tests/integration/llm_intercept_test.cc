@@ -14,6 +14,8 @@
 #include "proxy/ca_store.h"
 #include "proxy/dlp_options.h"
 #include "proxy/dlp_scanner.h"
+#include "proxy/tls_client_context.h"
+#include "proxy/tls_client_session.h"
 #include "proxy/tls_leaf_cache.h"
 #include "proxy/tls_server_context.h"
 #include "proxy/tls_server_session.h"
@@ -91,6 +93,13 @@ class FakeProvider {
     std::lock_guard<std::mutex> lock(mu_);
     return bodies_;
   }
+  // "gated" streams send their first event, then wait for release() (bounded, longer
+  // than the test client's 10 s receive timeout, so a buffering proxy fails the test).
+  void release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
   std::vector<std::string> heads() {
     std::lock_guard<std::mutex> lock(mu_);
     return heads_;
@@ -163,6 +172,15 @@ class FakeProvider {
              "Transfer-Encoding: chunked\r\n\r\n"))
       return false;
     std::string s = anthropic ? anthropic_sse() : openai_sse();
+    if (model == "gated") {
+      const size_t first = s.find("\n\n") + 2;
+      if (!put(fd, tls, chunk(s.substr(0, first)))) return false;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, std::chrono::seconds(20), [&] { return released_; });
+      }
+      s.erase(0, first);
+    }
     for (size_t i = 0; i < s.size(); i += 50)
       if (!put(fd, tls, chunk(s.substr(i, 50)))) return false;
     return put(fd, tls, "0\r\n\r\n");
@@ -173,6 +191,8 @@ class FakeProvider {
   std::unique_ptr<TlsLeafCache> leaves_;
   std::unique_ptr<TlsServerContext> ctx_;
   std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
   std::vector<std::string> bodies_, heads_;
   std::unique_ptr<TcpServer> server_;  // last: stops (joins) before the rest goes
 };
@@ -401,6 +421,50 @@ TEST_F(LlmInterceptTest, NonProviderHostStaysAnOpaqueTunnel) {
   // And curl with only our CA is refused by the real (fake provider) certificate.
   curl("https://other.example/v1/chat/completions", "{}", &st);
   EXPECT_NE(st, 0);
+}
+
+// The response is relayed as it arrives: the agent sees the first event while the
+// provider is still holding back the rest (a buffering proxy would deliver nothing).
+TEST_F(LlmInterceptTest, StreamIsRelayedBeforeTheProviderFinishes) {
+  start();
+  ScopedFd c = lab_.client();
+  ASSERT_TRUE(c.valid());
+  ASSERT_TRUE(send_all(c.get(), "CONNECT api.openai.com:443 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_NE(recv_until(c.get(), "\r\n\r\n").find(" 200 "), std::string::npos);
+  std::string err;
+  auto ctx = TlsClientContext::create(&err, (dir_ / "ca" / "ca.pem").string());
+  ASSERT_NE(ctx, nullptr) << err;
+  auto tls = TlsClientSession::create(*ctx, "api.openai.com", 443, &err);
+  ASSERT_NE(tls, nullptr) << err;
+  std::string plain;
+  char buf[16384];
+  auto pump = [&](const std::function<bool()>& until) {
+    while (!until()) {
+      if (!tls->handshake_done() && tls->handshake() == TlsSession::Result::kError) return false;
+      if (!send_all(c.get(), tls->take_outgoing())) return false;
+      if (until()) return true;
+      ssize_t n = recv(c.get(), buf, sizeof buf, 0);  // SO_RCVTIMEO bounds a hang
+      if (n <= 0) return false;
+      tls->feed(buf, size_t(n));
+      if (tls->read(&plain) == TlsSession::Result::kError) return false;
+    }
+    return send_all(c.get(), tls->take_outgoing());
+  };
+  ASSERT_TRUE(pump([&] { return tls->handshake_done(); })) << tls->error();
+  const std::string body =
+      R"({"model":"gated","stream":true,"stream_options":{"include_usage":true},"messages":[]})";
+  ASSERT_EQ(tls->write("POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+                       "Content-Type: application/json\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body),
+            TlsSession::Result::kOk);
+  ASSERT_TRUE(pump([&] { return plain.find("\"Hi\"") != std::string::npos; })) << plain;
+  EXPECT_TRUE(records().empty());  // still in flight
+  provider_->release();
+  ASSERT_TRUE(pump([&] { return plain.find("\r\n0\r\n\r\n") != std::string::npos; })) << plain;
+  ASSERT_TRUE(wait_records(1));
+  EXPECT_EQ(records()[0].input_tokens, 31);
+  EXPECT_EQ(records()[0].output_tokens, 2);
+  EXPECT_TRUE(records()[0].complete);
 }
 
 TEST_F(LlmInterceptTest, RateLimitAnswers429InTheProvidersShapeAndAudits) {
