@@ -19,6 +19,7 @@
 #include "proxy/tls_leaf_cache.h"
 #include "proxy/tls_server_context.h"
 #include "proxy/tls_server_session.h"
+#include "proxy/transparent_protocol.h"
 #include "tests/integration/proxy_support.h"
 
 namespace agentsh::proxy::testing {
@@ -465,6 +466,53 @@ TEST_F(LlmInterceptTest, StreamIsRelayedBeforeTheProviderFinishes) {
   EXPECT_EQ(records()[0].input_tokens, 31);
   EXPECT_EQ(records()[0].output_tokens, 2);
   EXPECT_TRUE(records()[0].complete);
+}
+
+// Transparent mode (a connection the hook/tracer redirected): intercepted the same way,
+// and the record's audit row carries the agent's pid.
+TEST_F(LlmInterceptTest, TransparentConnectionToAProviderIsIntercepted) {
+  start();
+  ScopedFd c = lab_.client();
+  ASSERT_TRUE(c.valid());
+  IpAddress dst;
+  ASSERT_TRUE(IpAddress::parse("127.0.0.1", &dst));
+  uint8_t hdr[transparent_protocol::kHeaderSize];
+  ASSERT_TRUE(transparent_protocol::encode(dst, 443, 4242, "api.openai.com", hdr));
+  ASSERT_TRUE(send_all(c.get(), std::string_view(reinterpret_cast<char*>(hdr), sizeof hdr)));
+  char status = 1;
+  ASSERT_EQ(recv(c.get(), &status, 1, 0), 1);
+  ASSERT_EQ(status, 0);
+  std::string err;
+  auto ctx = TlsClientContext::create(&err, (dir_ / "ca" / "ca.pem").string());
+  ASSERT_NE(ctx, nullptr) << err;
+  auto tls = TlsClientSession::create(*ctx, "api.openai.com", 443, &err);
+  ASSERT_NE(tls, nullptr) << err;
+  const std::string body = R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]})";
+  const std::string req =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string plain;
+  bool sent = false;
+  char buf[16384];
+  while (plain.find("total_tokens") == std::string::npos) {
+    if (!tls->handshake_done()) {
+      ASSERT_NE(tls->handshake(), TlsSession::Result::kError) << tls->error();
+    }
+    if (tls->handshake_done() && !sent) {
+      ASSERT_EQ(tls->write(req), TlsSession::Result::kOk);
+      sent = true;
+    }
+    ASSERT_TRUE(send_all(c.get(), tls->take_outgoing()));
+    ssize_t n = recv(c.get(), buf, sizeof buf, 0);  // SO_RCVTIMEO bounds a hang
+    ASSERT_GT(n, 0) << plain;
+    tls->feed(buf, size_t(n));
+    ASSERT_NE(tls->read(&plain), TlsSession::Result::kError) << tls->error();
+  }
+  EXPECT_NE(plain.find(kOpenAiJson), std::string::npos) << plain;
+  ASSERT_TRUE(wait_records(1));
+  EXPECT_EQ(records()[0].input_tokens, 17);
+  EXPECT_EQ(lab_.audit.count([](const AuditEvent& e) { return e.type == "llm" && e.pid == 4242; }),
+            1u);
 }
 
 TEST_F(LlmInterceptTest, RateLimitAnswers429InTheProvidersShapeAndAudits) {
