@@ -159,6 +159,16 @@ class FakeProvider {
       send_all(fd, tls.take_outgoing());
       return false;
     }
+    if (model == "big" && !stream) {
+      // 4 MiB of content: more than every buffer on the way (backpressure both ways).
+      std::string b =
+          R"({"id":"chatcmpl-b","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":")" +
+          std::string(4u << 20, 'x') +
+          R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1048576}})";
+      return put(fd, tls,
+                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                     std::to_string(b.size()) + "\r\n\r\n" + b);
+    }
     if (!stream) {
       std::string b =
           anthropic
@@ -513,6 +523,19 @@ TEST_F(LlmInterceptTest, TransparentConnectionToAProviderIsIntercepted) {
   EXPECT_EQ(records()[0].input_tokens, 17);
   EXPECT_EQ(lab_.audit.count([](const AuditEvent& e) { return e.type == "llm" && e.pid == 4242; }),
             1u);
+}
+
+TEST_F(LlmInterceptTest, LargeResponseIsRelayedWhole) {
+  start();
+  int st = 0;
+  std::string out = curl("https://api.openai.com/v1/chat/completions",
+                         R"({"model":"big","messages":[{"role":"user","content":"x"}]})", &st);
+  ASSERT_EQ(st, 0) << out.substr(0, 200);
+  EXPECT_NE(out.find(std::string(4u << 20, 'x')), std::string::npos);
+  ASSERT_TRUE(wait_records(1));
+  EXPECT_EQ(records()[0].response_bytes, out.size());
+  EXPECT_EQ(records()[0].output_tokens, 1048576);
+  EXPECT_TRUE(records()[0].complete);
 }
 
 TEST_F(LlmInterceptTest, RateLimitAnswers429InTheProvidersShapeAndAudits) {
