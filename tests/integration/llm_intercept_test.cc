@@ -538,6 +538,27 @@ TEST_F(LlmInterceptTest, LargeResponseIsRelayedWhole) {
   EXPECT_TRUE(records()[0].complete);
 }
 
+// curl sends "Expect: 100-continue" with large bodies: the proxy answers it itself (it
+// needs the whole body before anything goes upstream) and does not forward the Expect.
+TEST_F(LlmInterceptTest, LargeRequestWithExpectContinueIsRedactedAndForwarded) {
+  start();
+  int st = 0;
+  const std::string filler(2u << 20, 'y');
+  std::string out = curl("https://api.openai.com/v1/chat/completions",
+                         R"({"model":"gpt-4o","messages":[{"role":"user","content":")" + filler +
+                             R"( AKIAIOSFODNN7EXAMPLE"}]})",
+                         &st, "", "-H 'Expect: 100-continue'");
+  ASSERT_EQ(st, 0) << out;
+  EXPECT_EQ(out, kOpenAiJson);
+  auto bodies = provider_->bodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(bodies[0].find("AKIAIOSFODNN7EXAMPLE"), std::string::npos);
+  EXPECT_NE(bodies[0].find(filler), std::string::npos);
+  std::string lower = provider_->heads()[0];
+  for (auto& ch : lower) ch = char(tolower(ch));
+  EXPECT_EQ(lower.find("expect:"), std::string::npos);
+}
+
 TEST_F(LlmInterceptTest, RateLimitAnswers429InTheProvidersShapeAndAudits) {
   start(true, /*requests_per_minute=*/1);
   int st = 0;
