@@ -30,6 +30,7 @@
 #include "agentsh/runtime_dir.h"
 #include "common/fs_util.h"
 #include "policy/engine.h"
+#include "agentsh/llm_log_store.h"
 #include "proxy/dlp_scanner.h"
 #include "proxy/policy_net_decider.h"
 #include "proxy/proxy.h"
@@ -155,6 +156,7 @@ struct CommandRunner::State {
   std::string trash, hook;
   std::unique_ptr<policy::Engine> net_engine;  // the proxy's (compiled without ports)
   std::unique_ptr<proxy::PolicyNetDecider> net_decider;
+  std::unique_ptr<LlmLogStore> llm_log;  // LLM requests the proxy intercepted
   std::unique_ptr<proxy::Proxy> proxy;
   std::unique_ptr<policy::Engine> engine;
   std::unique_ptr<tracer::EngineDecider> decider;
@@ -307,6 +309,23 @@ int CommandRunner::run() {
     po.dns_redirects = s.ctx.policy.dns_redirects;
     po.connect_redirects = s.ctx.policy.connect_redirects;
     if (cfg.proxy_port > 0) po.port = static_cast<uint16_t>(cfg.proxy_port);
+    if (!cfg.providers.empty()) {
+      // LLM audit: provider hosts are decrypted with our CA (proxy/llm_interceptor.h).
+      po.llm.providers = cfg.providers;
+      po.llm.ca_dir = sdir + "/ca";
+      po.llm.dlp = std::shared_ptr<const proxy::DlpScanner>(s.dlp.get(), [](auto*) {});
+      po.llm.rate_limits = cfg.llm_rate_limits;
+      if (cfg.audit_enabled) {
+        s.llm_log = LlmLogStore::open(cfg.audit_db, &err);
+        if (!s.llm_log)
+          fprintf(stderr, "agentsh: WARNING: LLM request log disabled: %s\n", err.c_str());
+      }
+      if (s.llm_log) {
+        po.llm.on_record = [&s](const proxy::LlmRecord& r) {
+          s.llm_log->record(r, s.session_id, s.command_id);
+        };
+      }
+    }
     s.proxy = proxy::Proxy::start(po, &err);
     if (!s.proxy) {
       fprintf(stderr, "agentsh exec: network proxy: %s\n", err.c_str());
@@ -380,6 +399,14 @@ int CommandRunner::run() {
     // proxy would only add a hop.
     env.set("NO_PROXY", "localhost,127.0.0.1,::1");
     env.set("no_proxy", "localhost,127.0.0.1,::1");
+    // Provider hosts are decrypted with our CA: the agent's TLS stacks must trust it.
+    if (!cfg.providers.empty()) {
+      const std::string ca_dir = state_dir(cfg) + "/ca";
+      const std::string bundle = ca_dir + "/ca-bundle.pem";
+      for (const char* k : {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"})
+        env.set(k, bundle);
+      env.set("NODE_EXTRA_CA_CERTS", ca_dir + "/ca.pem");
+    }
   }
 
   // 7. The top-level command.

@@ -173,6 +173,18 @@ void parse(const YAML::Node& root, Config* c,
       if (!pr.IsMap()) throw ConfigError{pr.Mark(), "'proxy.providers' must be a mapping"};
       for (const auto& kv : pr) c->providers[kv.first.as<std::string>()] = str(kv.second, "provider");
     }
+    if (auto rl = p["rate_limits"]) {
+      if (!rl.IsMap()) throw ConfigError{rl.Mark(), "'proxy.rate_limits' must be a mapping"};
+      check_keys(rl, "proxy.rate_limits", {"requests_per_minute", "tokens_per_minute"}, {}, w);
+      if (rl["requests_per_minute"])
+        c->llm_rate_limits.requests_per_minute = static_cast<double>(
+            integer(rl["requests_per_minute"], "proxy.rate_limits.requests_per_minute"));
+      if (rl["tokens_per_minute"])
+        c->llm_rate_limits.tokens_per_minute = static_cast<double>(
+            integer(rl["tokens_per_minute"], "proxy.rate_limits.tokens_per_minute"));
+      if (c->llm_rate_limits.requests_per_minute < 0 || c->llm_rate_limits.tokens_per_minute < 0)
+        throw ConfigError{rl.Mark(), "'proxy.rate_limits' values must be 0 (unlimited) or more"};
+    }
   }
   if (auto d = root["dlp"]) {
     check_keys(d, "dlp", {"mode", "patterns", "custom_patterns"}, {}, w);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "policy/decision.h"
+#include "proxy/llm_rate_limiter.h"
 
 namespace agentsh {
 
@@ -49,6 +50,8 @@ struct Config {
   std::string proxy_mode = "embedded";
   int proxy_port = 0;
   std::map<std::string, std::string> providers;  // name → base URL
+  // proxy.rate_limits (agentsh extension): LLM requests/tokens per minute, 0 = unlimited.
+  proxy::LlmRateLimits llm_rate_limits;
 
   // dlp
   std::string dlp_mode = "redact";  // redact | disabled

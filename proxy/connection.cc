@@ -20,6 +20,7 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr uint8_t kAlertAccessDenied = 49;
 constexpr uint8_t kAlertDecodeError = 50;
+constexpr uint8_t kAlertInternalError = 80;
 
 enum class Io { kOk, kEof, kError };
 
@@ -205,6 +206,9 @@ void Connection::drive() {
       case Phase::kHttp:
         drive_http();
         break;
+      case Phase::kIntercept:
+        drive_intercept();
+        break;
       case Phase::kClosing:
         drive_closing();
         break;
@@ -273,6 +277,12 @@ void Connection::update_interest() {
       if (!u2c_.out.empty()) cm |= EPOLLOUT;
       if (!u2c_.src_eof && uin_.size() < buf) um |= EPOLLIN;
       if (!c2u_.out.empty()) um |= EPOLLOUT;
+      break;
+    case Phase::kIntercept:
+      if (llm_->want_client_read()) cm |= EPOLLIN;
+      if (llm_->want_client_write()) cm |= EPOLLOUT;
+      if (llm_->want_upstream_read()) um |= EPOLLIN;
+      if (llm_->want_upstream_write()) um |= EPOLLOUT;
       break;
     case Phase::kClosing:
       cm = u2c_.out.empty() ? EPOLLIN : EPOLLOUT;
@@ -1012,8 +1022,46 @@ void Connection::finish_peek() {
       first = rewritten + first.substr(info.record_bytes);
     }
   }
+  if (try_intercept(first)) return;
   c2u_.out.append(first);
   if (phase_ == Phase::kWaiting) phase_ = Phase::kTunnel;
+}
+
+bool Connection::try_intercept(const std::string& first) {
+  if (!ctx_->llm || redirect_ || !upstream_ || connecting_ || first.empty() ||
+      static_cast<uint8_t>(first[0]) != 0x16 || c2u_.pipe.bytes > 0 || u2c_.pipe.bytes > 0)
+    return false;
+  client_hello::Info info;
+  std::string err;
+  std::string host;
+  if (client_hello::parse(first, &info, &err) == client_hello::Status::kOk && info.has_sni) {
+    host = info.sni;
+  } else if (has_name_ && !target_.is_ip()) {
+    host = target_.text;
+  }
+  if (host.empty() || !ctx_->llm->intercepts(host, port_)) return false;
+  std::string to_client(u2c_.out.view());
+  llm_ = LlmInterceptor::create(ctx_->llm, ctx_, host, port_, pid_, std::move(to_client), first,
+                                &err);
+  if (!llm_) {
+    ctx_->stats.errors++;
+    ctx_->emit("network", "tls", target_label(), "allow", "deny", "agentsh-llm-intercept",
+               "cannot intercept " + host + ": " + err, pid_);
+    close_upstream();
+    u2c_.out.append(client_hello::fatal_alert(kAlertInternalError));
+    close_gracefully();
+    return true;
+  }
+  u2c_.out.clear();
+  via_ += "+llm";
+  phase_ = Phase::kIntercept;
+  last_activity_ = ctx_->loop->now();
+  return true;
+}
+
+void Connection::drive_intercept() {
+  if (llm_->drive(client_.get(), upstream_.get())) last_activity_ = ctx_->loop->now();
+  if (llm_->done()) finish();
 }
 
 // ---- plain HTTP -----------------------------------------------------------------------
@@ -1271,6 +1319,7 @@ void Connection::on_deadline() {
       }
       return finish();  // an incomplete ClientHello / HTTP head: give up
     case Phase::kHttp:
+    case Phase::kIntercept:
     case Phase::kClosing:
     case Phase::kDone:
       return finish();
@@ -1285,7 +1334,8 @@ void Connection::check_timeouts(EventLoop::Clock::time_point now) {
     drive();
     return;
   }
-  if ((phase_ == Phase::kTunnel && !peeking_) || phase_ == Phase::kHttp) {
+  if ((phase_ == Phase::kTunnel && !peeking_) || phase_ == Phase::kHttp ||
+      phase_ == Phase::kIntercept) {
     const auto limit =
         (c2u_.src_eof || u2c_.src_eof) ? ctx_->timeouts.half_closed : ctx_->timeouts.idle;
     if (now - last_activity_ > limit) finish();
@@ -1313,6 +1363,7 @@ void Connection::abort() {
 void Connection::finish() {
   if (phase_ == Phase::kDone) return;
   phase_ = Phase::kDone;
+  if (llm_) llm_->abort();
   if (resolve_id_) {
     ctx_->resolver->cancel(resolve_id_);
     resolve_id_ = 0;

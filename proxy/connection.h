@@ -42,6 +42,7 @@
 #include "proxy/http_body_framer.h"
 #include "proxy/http_head.h"
 #include "proxy/ip_literal.h"
+#include "proxy/llm_interceptor.h"
 #include "proxy/net_decider.h"
 #include "proxy/proxy_context.h"
 #include "proxy/redirect_table.h"
@@ -66,7 +67,7 @@ class Connection {
 
  private:
   enum class Kind : uint8_t { kUnknown, kHttp, kConnect, kTransparent };
-  enum class Phase : uint8_t { kHead, kWaiting, kTunnel, kHttp, kClosing, kDone };
+  enum class Phase : uint8_t { kHead, kWaiting, kTunnel, kHttp, kIntercept, kClosing, kDone };
   enum class PeekKind : uint8_t { kNone, kTls, kHttp };
 
   class Side : public EventLoop::Handler {
@@ -105,6 +106,9 @@ class Connection {
   void drive_tunnel();
   void drive_http();
   void drive_closing();
+  void drive_intercept();
+  // After the peek: hands a TLS tunnel to a provider host to an LlmInterceptor.
+  bool try_intercept(const std::string& first);
   void update_interest();
   void set_interest(bool client_side, uint32_t mask);
 
@@ -209,6 +213,9 @@ class Connection {
   HttpBodyFramer req_framer_, resp_framer_;
   bool resp_head_done_ = false, keep_alive_ = false;
   uint64_t served_ = 0;
+
+  // A decrypted LLM provider connection (Phase::kIntercept).
+  std::unique_ptr<LlmInterceptor> llm_;
 
   // Lingering after a final answer.
   bool client_shut_ = false;

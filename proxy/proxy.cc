@@ -66,6 +66,13 @@ std::unique_ptr<Proxy> Proxy::start(Options options, std::string* error) {
     *error = "agentsh proxy: " + err;
     return nullptr;
   }
+  if (!o.llm.providers.empty()) {
+    p->llm_ = LlmInterceptContext::create(o.llm, &err);
+    if (!p->llm_) {
+      *error = "agentsh proxy: " + err;
+      return nullptr;
+    }
+  }
   p->names_ = std::make_unique<NameMap>();
   p->ctx_ = std::make_unique<ProxyContext>();
   ProxyContext& ctx = *p->ctx_;
@@ -75,6 +82,7 @@ std::unique_ptr<Proxy> Proxy::start(Options options, std::string* error) {
   ctx.names = p->names_.get();
   ctx.redirects = p->redirects_->empty() ? nullptr : p->redirects_.get();
   ctx.audit = o.audit;
+  ctx.llm = p->llm_.get();
   ctx.session_id = o.session_id;
   ctx.timeouts = o.timeouts;
   ctx.limits = o.limits;

@@ -27,6 +27,7 @@
 
 #include "agentsh/audit_event.h"
 #include "policy/policy_model.h"
+#include "proxy/llm_intercept_context.h"
 #include "proxy/net_decider.h"
 #include "proxy/proxy_context.h"
 
@@ -57,6 +58,12 @@ class Proxy {
     ProxyTimeouts timeouts;
     ProxyLimits limits;
     uint16_t dns_port = 0;  // 0 = any free port (the same number for UDP and TCP)
+    // LLM audit: TLS connections to the hosts of these providers (name → base URL, only
+    // https ones) are decrypted with a leaf signed by the CA in llm.ca_dir and audited
+    // per request (proxy/llm_interceptor.h). Empty providers = nothing is decrypted.
+    // llm.upstream_ca_file is a test knob (trust store for the provider's certificate;
+    // "" = the system bundle); with hosts_file it points a provider name at a fake.
+    LlmInterceptContext::Settings llm;
   };
 
   struct Stats {
@@ -84,6 +91,7 @@ class Proxy {
   void sweep();
 
   Options opt_;
+  std::unique_ptr<LlmInterceptContext> llm_;  // outlives every connection
   // Declaration order is destruction order in reverse: the loop goes last.
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<ProxyContext> ctx_;

@@ -21,6 +21,7 @@
 namespace agentsh::proxy {
 
 class Connection;
+struct LlmInterceptContext;
 class NameMap;
 class RedirectTable;
 class UpstreamResolver;
@@ -85,6 +86,7 @@ struct ProxyContext {
   ProxyLimits limits;
   IpAddress listen_ip;
   uint16_t http_port = 0, dns_port = 0;
+  LlmInterceptContext* llm = nullptr;  // null: nothing is decrypted
   ProxyStats stats;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections;
 
