@@ -3,6 +3,7 @@
 // Queries open their own read connection (WAL lets them run beside the writer).
 #include "agentsh/audit_store.h"
 
+#include "agentsh/sqlite_init.h"
 #include "common/fs_util.h"
 
 #include <sqlite3.h>
@@ -12,8 +13,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -63,7 +64,8 @@ Db open_db(const std::string& path, int flags, std::string* error) {
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   Db db(raw);
   if (rc != SQLITE_OK) {
-    if (error) *error = "audit database " + path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
+    if (error)
+      *error = "audit database " + path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
     return nullptr;
   }
   sqlite3_busy_timeout(db.get(), 5000);
@@ -131,30 +133,18 @@ struct AuditStore::Impl {
 std::unique_ptr<AuditStore> AuditStore::open(const std::string& path, std::string* error) {
   auto slash = path.find_last_of('/');
   if (slash != std::string::npos && slash > 0 && !fs_util::make_dirs(path.substr(0, slash), 0750)) {
-    if (error) *error = "audit database " + path + ": cannot create its directory (" + strerror(errno) + ")";
+    if (error)
+      *error = "audit database " + path + ": cannot create its directory (" + strerror(errno) + ")";
     return nullptr;
   }
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  impl->db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, error);
+  impl->db =
+      open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, error);
   if (!impl->db) return nullptr;
-  // Several agentsh processes may open a new database at the same moment (parallel
-  // API execs): switching it to WAL and creating the schema can meet SQLITE_BUSY, which
-  // the busy timeout does not always cover. Retry for a few seconds before giving up.
-  char* err = nullptr;
-  int rc = SQLITE_OK;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    sqlite3_free(err);
-    err = nullptr;
-    rc = sqlite3_exec(impl->db.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                      nullptr, nullptr, &err);
-    if (rc == SQLITE_OK) rc = sqlite3_exec(impl->db.get(), kSchema, nullptr, nullptr, &err);
-    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
-    usleep(50000);
-  }
-  if (rc != SQLITE_OK) {
-    if (error) *error = "audit database " + path + ": " + (err ? err : "schema failed");
-    sqlite3_free(err);
+  std::string init_err;
+  if (!sqlite_init::prepare(impl->db.get(), kSchema, &init_err)) {
+    if (error) *error = "audit database " + path + ": " + init_err;
     return nullptr;
   }
   chmod(path.c_str(), 0640);
@@ -200,7 +190,9 @@ void AuditStore::flush() {
   impl_->done_cv.wait(lk, [&] { return impl_->committed >= target; });
 }
 
-const std::string& AuditStore::path() const { return impl_->path; }
+const std::string& AuditStore::path() const {
+  return impl_->path;
+}
 
 std::vector<AuditRow> AuditStore::query(const AuditQuery& q, std::string* error) {
   std::vector<AuditRow> rows;

@@ -6,9 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <algorithm>
 #include <cerrno>
-#include <fcntl.h>
 #include <chrono>
 #include <cstring>
 
@@ -130,7 +130,9 @@ void Broker::stop() {
   unlink(path_.c_str());
 }
 
-Broker::~Broker() { stop(); }
+Broker::~Broker() {
+  stop();
+}
 
 void Broker::accept_loop() {
   while (!stopping_) {

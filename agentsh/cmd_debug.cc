@@ -27,9 +27,12 @@ std::string upper(std::string_view s) {
 
 std::string effect_name(policy::Effect e) {
   switch (e) {
-    case policy::Effect::kAllow: return "allow";
-    case policy::Effect::kDeny: return "deny";
-    case policy::Effect::kAsk: return "approve";
+    case policy::Effect::kAllow:
+      return "allow";
+    case policy::Effect::kDeny:
+      return "deny";
+    case policy::Effect::kAsk:
+      return "approve";
   }
   return "deny";
 }
@@ -44,7 +47,12 @@ std::vector<std::string> split_words(const std::string& s) {
 
 int policy_test(const Args& args) {
   ArgParser p("debug");
-  p.option("op").option("path").option("policy").option("config").option("workspace").option("session");
+  p.option("op")
+      .option("path")
+      .option("policy")
+      .option("config")
+      .option("workspace")
+      .option("session");
   p.flag("json");
   if (!p.parse(args)) return p.usage_error();
   if (!p.has("op") || !p.has("path")) return p.usage_error("policy-test needs --op and --path");
@@ -131,7 +139,8 @@ int policy_test(const Args& args) {
   printf("Decision:  %s\n", upper(policy::decision_name(v.decision)).c_str());
   printf("Effective: %s\n", effect_name(v.effect).c_str());
   printf("Rule:      %s\n", v.rule.empty() ? "(none)" : v.rule.c_str());
-  printf("Reason:    %s\n", v.reason.empty() ? (v.message.empty() ? "-" : v.message.c_str()) : v.reason.c_str());
+  printf("Reason:    %s\n",
+         v.reason.empty() ? (v.message.empty() ? "-" : v.message.c_str()) : v.reason.c_str());
   if (!v.subject.empty()) printf("Subject:   %s\n", v.subject.c_str());
   return 0;
 }

@@ -36,7 +36,12 @@ std::string format_time(int64_t us) {
 
 int query(const Args& args) {
   ArgParser p("events");
-  p.option("decision").option("type").option("session").option("since").option("limit").option("config");
+  p.option("decision")
+      .option("type")
+      .option("session")
+      .option("since")
+      .option("limit")
+      .option("config");
   p.flag("json");
   if (!p.parse(args)) return p.usage_error();
   AuditQuery q;
@@ -48,9 +53,12 @@ int query(const Args& args) {
     int64_t ms;
     char* end = nullptr;
     long long epoch = strtoll(s.c_str(), &end, 10);
-    if (end && *end == '\0' && epoch > 100000000) q.since_us = epoch * 1000000;
-    else if (parse_duration_ms(s, &ms)) q.since_us = now_us() - ms * 1000;
-    else return p.usage_error("--since wants a duration (5m, 2h) or epoch seconds");
+    if (end && *end == '\0' && epoch > 100000000)
+      q.since_us = epoch * 1000000;
+    else if (parse_duration_ms(s, &ms))
+      q.since_us = now_us() - ms * 1000;
+    else
+      return p.usage_error("--since wants a duration (5m, 2h) or epoch seconds");
   }
   if (p.has("limit")) {
     char* end = nullptr;
@@ -78,12 +86,18 @@ int query(const Args& args) {
   for (const auto& r : rows) {
     const AuditEvent& e = r.ev;
     if (p.has("json")) {
-      nlohmann::json j = {{"id", r.id},           {"time", format_time(e.ts_us)},
-                          {"session", e.session}, {"command_id", e.command_id},
-                          {"pid", e.pid},         {"type", e.type},
-                          {"operation", e.operation}, {"target", e.target},
-                          {"decision", e.decision},   {"effective", e.effective},
-                          {"rule", e.rule},           {"message", e.message},
+      nlohmann::json j = {{"id", r.id},
+                          {"time", format_time(e.ts_us)},
+                          {"session", e.session},
+                          {"command_id", e.command_id},
+                          {"pid", e.pid},
+                          {"type", e.type},
+                          {"operation", e.operation},
+                          {"target", e.target},
+                          {"decision", e.decision},
+                          {"effective", e.effective},
+                          {"rule", e.rule},
+                          {"message", e.message},
                           {"source", e.source}};
       printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
@@ -99,7 +113,8 @@ int query(const Args& args) {
 
 int events(const Args& args) {
   if (args.empty() || args[0] != "query") {
-    fprintf(stderr, "agentsh events: query [--decision D] [--type T] [--since T] [--limit N] [--json]\n");
+    fprintf(stderr,
+            "agentsh events: query [--decision D] [--type T] [--since T] [--limit N] [--json]\n");
     return 2;
   }
   return query(Args(args.begin() + 1, args.end()));

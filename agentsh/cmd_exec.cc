@@ -24,7 +24,8 @@ int exec(const Args& args) {
   o.no_hook = p.has("no-hook");
   for (const auto& kv : p.get_all("env")) {
     auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) return p.usage_error("--env wants NAME=VALUE, got '" + kv + "'");
+    if (eq == std::string::npos || eq == 0)
+      return p.usage_error("--env wants NAME=VALUE, got '" + kv + "'");
     o.explicit_env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
   o.argv = p.rest();

@@ -80,13 +80,15 @@ int show(const Args& args) {
   printf("policy %s (%s)\n", pol.name.c_str(), origin.c_str());
   printf("file_rules:\n");
   for (const auto& fr : pol.file_rules) {
-    printf("  %-28s %-11s", fr.name.c_str(), std::string(policy::decision_name(fr.decision)).c_str());
+    printf("  %-28s %-11s", fr.name.c_str(),
+           std::string(policy::decision_name(fr.decision)).c_str());
     for (const auto& g : fr.paths) printf(" %s", g.c_str());
     printf("\n");
   }
   printf("network_rules:\n");
   for (const auto& nr : pol.network_rules) {
-    printf("  %-28s %-11s", nr.name.c_str(), std::string(policy::decision_name(nr.decision)).c_str());
+    printf("  %-28s %-11s", nr.name.c_str(),
+           std::string(policy::decision_name(nr.decision)).c_str());
     for (const auto& d : nr.domains) printf(" %s", d.c_str());
     for (const auto& c : nr.cidrs) printf(" %s", c.c_str());
     for (const auto& [lo, hi] : nr.ports) printf(lo == hi ? " :%u" : " :%u-%u", lo, hi);
@@ -94,7 +96,8 @@ int show(const Args& args) {
   }
   printf("command_rules:\n");
   for (const auto& cr : pol.command_rules) {
-    printf("  %-28s %-11s", cr.name.c_str(), std::string(policy::decision_name(cr.decision)).c_str());
+    printf("  %-28s %-11s", cr.name.c_str(),
+           std::string(policy::decision_name(cr.decision)).c_str());
     for (const auto& c : cr.commands) printf(" %s", c.c_str());
     for (const auto& a : cr.args_patterns) printf(" /%s/", a.c_str());
     printf("\n");

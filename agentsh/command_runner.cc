@@ -16,8 +16,8 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "agentsh/approval_client.h"
@@ -25,12 +25,12 @@
 #include "agentsh/broker.h"
 #include "agentsh/config.h"
 #include "agentsh/exec_env.h"
+#include "agentsh/llm_log_store.h"
 #include "agentsh/output_filter.h"
 #include "agentsh/policy_context.h"
 #include "agentsh/runtime_dir.h"
 #include "common/fs_util.h"
 #include "policy/engine.h"
-#include "agentsh/llm_log_store.h"
 #include "proxy/dlp_scanner.h"
 #include "proxy/policy_net_decider.h"
 #include "proxy/proxy.h"
@@ -133,14 +133,18 @@ std::string resolve_command(const std::string& cmd, const std::string& path_env)
 std::string blocked_line(const policy::Verdict& v, const std::string& fallback_cmd,
                          const std::string& why = "") {
   std::string cmd = v.subject.empty() ? basename_of(fallback_cmd) : basename_of(v.subject);
-  std::string line = "blocked by policy: rule=" + (v.rule.empty() ? "default" : v.rule) +
-                     " command=" + cmd;
-  if (!why.empty()) line += " (" + why + ")";
-  else if (v.decision == policy::Decision::kApprove && !v.reason.empty()) line += " (" + v.reason + ")";
+  std::string line =
+      "blocked by policy: rule=" + (v.rule.empty() ? "default" : v.rule) + " command=" + cmd;
+  if (!why.empty())
+    line += " (" + why + ")";
+  else if (v.decision == policy::Decision::kApprove && !v.reason.empty())
+    line += " (" + v.reason + ")";
   return line;
 }
 
-const char* effect_word(bool allowed) { return allowed ? "allow" : "deny"; }
+const char* effect_word(bool allowed) {
+  return allowed ? "allow" : "deny";
+}
 
 }  // namespace
 
@@ -237,8 +241,10 @@ int CommandRunner::run() {
   const Config& cfg = s.ctx.cfg;
   s.command_id = opts_.command_id;
   if (s.command_id.empty()) {
-    if (const char* e = getenv("AGENTSH_COMMAND_ID"); e && *e) s.command_id = e;
-    else s.command_id = "cmd-" + random_hex(8);
+    if (const char* e = getenv("AGENTSH_COMMAND_ID"); e && *e)
+      s.command_id = e;
+    else
+      s.command_id = "cmd-" + random_hex(8);
   }
 
   // 2. State: runtime dir (snapshot, broker socket), trash, audit.
@@ -289,7 +295,8 @@ int CommandRunner::run() {
     auto cfg_copy = std::make_shared<Config>(cfg);
     std::string session = s.session_id;
     s.net_decider = std::make_unique<proxy::PolicyNetDecider>(
-        *s.net_engine, [cfg_copy, session](const proxy::NetQuestion& q, std::function<void(bool)> done) {
+        *s.net_engine,
+        [cfg_copy, session](const proxy::NetQuestion& q, std::function<void(bool)> done) {
           // Approvals block; the proxy's loop must not. Ask on a thread of its own.
           std::thread([cfg_copy, session, q, done = std::move(done)] {
             ApprovalRequest req;
@@ -337,8 +344,8 @@ int CommandRunner::run() {
 
   // 4. Which layers run. The tracer needs ptrace + seccomp user notifications; where it
   // cannot run, the hook governs alone and says so loudly (Supervisor::prepare).
-  bool want_tracer = !opts_.hook_only && cfg.sandbox_enabled && cfg.ptrace_enabled &&
-                     cfg.seccomp_enabled;
+  bool want_tracer =
+      !opts_.hook_only && cfg.sandbox_enabled && cfg.ptrace_enabled && cfg.seccomp_enabled;
   bool tracer_full = false;
   if (want_tracer) {
     tracer::Availability av = tracer::Availability::probe();
@@ -368,7 +375,10 @@ int CommandRunner::run() {
   if (!s.hook.empty()) eo.protect_readonly.push_back(s.hook);
   if (cfg.source != "<embedded>") eo.protect_readonly.push_back(cfg.source);
   if (s.ctx.policy_origin != "<embedded>") eo.protect_readonly.push_back(s.ctx.policy_origin);
-  eo.protect_hidden = {cfg.audit_db, cfg.audit_db + "-wal", cfg.audit_db + "-shm"};
+  // Hidden even from reads: the audit trail and the key of the CA that signs the
+  // certificates the agent trusts.
+  eo.protect_hidden = {cfg.audit_db, cfg.audit_db + "-wal", cfg.audit_db + "-shm",
+                       sdir + "/ca/ca.key"};
   s.engine = policy::Engine::compile(s.ctx.policy, s.ctx.vars, eo, &err);
   if (!s.engine) {
     fprintf(stderr, "agentsh: policy error: %s\n", err.c_str());
@@ -392,8 +402,8 @@ int CommandRunner::run() {
   if (!s.session_id.empty()) env.set("AGENTSH_SESSION_ID", s.session_id);
   if (s.proxy) {
     std::string url = "http://127.0.0.1:" + std::to_string(s.proxy->http_port());
-    for (const char* k : {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                          "all_proxy"})
+    for (const char* k :
+         {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"})
       env.set(k, url);
     // Loopback is decided by the hook/tracer like any address; sending it through the
     // proxy would only add a hop.
@@ -403,7 +413,8 @@ int CommandRunner::run() {
     if (!cfg.providers.empty()) {
       const std::string ca_dir = state_dir(cfg) + "/ca";
       const std::string bundle = ca_dir + "/ca-bundle.pem";
-      for (const char* k : {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"})
+      for (const char* k :
+           {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"})
         env.set(k, bundle);
       env.set("NODE_EXTRA_CA_CERTS", ca_dir + "/ca.pem");
     }
@@ -414,8 +425,9 @@ int CommandRunner::run() {
   std::string resolved = resolve_command(argv[0], env.get("PATH"));
   policy::Verdict v = s.engine->check_command(argv, resolved);
   std::string why;
-  bool allowed = v.effect == policy::Effect::kAllow ||
-                 (v.effect == policy::Effect::kAsk && s.ask("exec", "exec", join_args(argv), v, &why));
+  bool allowed =
+      v.effect == policy::Effect::kAllow ||
+      (v.effect == policy::Effect::kAsk && s.ask("exec", "exec", join_args(argv), v, &why));
   {
     AuditEvent ev;
     ev.pid = getpid();

@@ -18,13 +18,13 @@ struct RunOptions {
   std::string workspace;    // --workspace
   std::string session_id;   // --session (else $AGENTSH_SESSION_ID)
   bool session_explicit = false;
-  std::string command_id;   // else $AGENTSH_COMMAND_ID, else generated
+  std::string command_id;  // else $AGENTSH_COMMAND_ID, else generated
   std::vector<std::string> argv;
   // --env K=V: passed on purpose by the caller (e.g. the API); subject only to the deny
   // list of env_policy, not to its allow list.
   std::vector<std::pair<std::string, std::string>> explicit_env;
-  bool hook_only = false;    // --no-tracer
-  bool no_hook = false;      // --no-hook (tracer alone; for tests of the safety net)
+  bool hook_only = false;  // --no-tracer
+  bool no_hook = false;    // --no-hook (tracer alone; for tests of the safety net)
 };
 
 class ExecEnv;

@@ -9,8 +9,8 @@
 
 #include <cctype>
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -37,8 +37,8 @@ std::string where(const std::string& origin, const YAML::Mark& m) {
 
 // Checks that `node` is a map whose keys are all in `known` (a key in `ignored` is
 // accepted with a warning, once).
-void check_keys(const YAML::Node& node, const std::string& path,
-                const std::set<std::string>& known, const std::set<std::string>& ignored,
+void check_keys(const YAML::Node& node, const std::string& path, const std::set<std::string>& known,
+                const std::set<std::string>& ignored,
                 std::vector<std::pair<YAML::Mark, std::string>>* warnings) {
   if (!node.IsMap()) throw ConfigError{node.Mark(), "'" + path + "' must be a mapping"};
   for (const auto& kv : node) {
@@ -79,8 +79,7 @@ int64_t duration(const YAML::Node& n, const std::string& name) {
   return ms;
 }
 
-void parse(const YAML::Node& root, Config* c,
-           std::vector<std::pair<YAML::Mark, std::string>>* w) {
+void parse(const YAML::Node& root, Config* c, std::vector<std::pair<YAML::Mark, std::string>>* w) {
   if (root.IsNull()) return;
   check_keys(root, "",
              {"server", "auth", "logging", "sessions", "audit", "sandbox", "proxy", "dlp",
@@ -90,25 +89,27 @@ void parse(const YAML::Node& root, Config* c,
     check_keys(s, "server", {"http", "grpc", "unix_socket", "tls"}, {}, w);
     if (auto h = s["http"]) {
       check_keys(h, "server.http",
-                 {"addr", "read_timeout", "write_timeout", "max_request_size", "idle_timeout"},
-                 {}, w);
+                 {"addr", "read_timeout", "write_timeout", "max_request_size", "idle_timeout"}, {},
+                 w);
       if (h["addr"]) c->http_addr = str(h["addr"], "server.http.addr");
       if (h["read_timeout"]) c->read_timeout_ms = duration(h["read_timeout"], "read_timeout");
       if (h["write_timeout"]) c->write_timeout_ms = duration(h["write_timeout"], "write_timeout");
       if (h["max_request_size"] &&
-          !parse_size_bytes(str(h["max_request_size"], "max_request_size"),
-                            &c->max_request_bytes))
+          !parse_size_bytes(str(h["max_request_size"], "max_request_size"), &c->max_request_bytes))
         throw ConfigError{h["max_request_size"].Mark(), "'max_request_size' must be like 10MB"};
     }
-    if (s["grpc"]) w->push_back({s["grpc"].Mark(), "'server.grpc' is not served by agentsh (HTTP API only)"});
-    if (s["unix_socket"]) w->push_back({s["unix_socket"].Mark(), "'server.unix_socket' is accepted but not used yet"});
+    if (s["grpc"])
+      w->push_back({s["grpc"].Mark(), "'server.grpc' is not served by agentsh (HTTP API only)"});
+    if (s["unix_socket"])
+      w->push_back({s["unix_socket"].Mark(), "'server.unix_socket' is accepted but not used yet"});
     if (s["tls"]) w->push_back({s["tls"].Mark(), "'server.tls' is accepted but not used yet"});
   }
   if (auto a = root["auth"]) {
     check_keys(a, "auth", {"type", "api_key"}, {}, w);
     if (a["type"] && str(a["type"], "auth.type") != "none")
-      w->push_back({a["type"].Mark(), "auth types other than 'none' are not implemented yet; the "
-                                      "server only listens on the configured local address"});
+      w->push_back({a["type"].Mark(),
+                    "auth types other than 'none' are not implemented yet; the "
+                    "server only listens on the configured local address"});
   }
   if (auto l = root["logging"]) {
     check_keys(l, "logging", {"level", "format", "output"}, {"rotation"}, w);
@@ -117,13 +118,15 @@ void parse(const YAML::Node& root, Config* c,
     if (l["output"]) c->log_output = str(l["output"], "logging.output");
   }
   if (auto s = root["sessions"]) {
-    check_keys(s, "sessions",
-               {"base_dir", "max_sessions", "default_timeout", "default_idle_timeout",
-                "cleanup_interval"},
-               {}, w);
+    check_keys(
+        s, "sessions",
+        {"base_dir", "max_sessions", "default_timeout", "default_idle_timeout", "cleanup_interval"},
+        {}, w);
     if (s["base_dir"]) c->sessions_dir = str(s["base_dir"], "sessions.base_dir");
-    if (s["max_sessions"]) c->max_sessions = static_cast<int>(integer(s["max_sessions"], "max_sessions"));
-    if (s["default_timeout"]) c->session_timeout_ms = duration(s["default_timeout"], "default_timeout");
+    if (s["max_sessions"])
+      c->max_sessions = static_cast<int>(integer(s["max_sessions"], "max_sessions"));
+    if (s["default_timeout"])
+      c->session_timeout_ms = duration(s["default_timeout"], "default_timeout");
     if (s["default_idle_timeout"])
       c->session_idle_timeout_ms = duration(s["default_idle_timeout"], "default_idle_timeout");
   }
@@ -144,7 +147,8 @@ void parse(const YAML::Node& root, Config* c,
     if (s["allow_degraded"]) c->allow_degraded = boolean(s["allow_degraded"], "allow_degraded");
     if (auto e = s["env_inject"]) {
       if (!e.IsMap()) throw ConfigError{e.Mark(), "'sandbox.env_inject' must be a mapping"};
-      for (const auto& kv : e) c->env_inject[kv.first.as<std::string>()] = str(kv.second, "env_inject");
+      for (const auto& kv : e)
+        c->env_inject[kv.first.as<std::string>()] = str(kv.second, "env_inject");
     }
     if (auto n = s["network"]) {
       if (!n.IsMap()) throw ConfigError{n.Mark(), "'sandbox.network' must be a mapping"};
@@ -171,7 +175,8 @@ void parse(const YAML::Node& root, Config* c,
     if (p["port"]) c->proxy_port = static_cast<int>(integer(p["port"], "proxy.port"));
     if (auto pr = p["providers"]) {
       if (!pr.IsMap()) throw ConfigError{pr.Mark(), "'proxy.providers' must be a mapping"};
-      for (const auto& kv : pr) c->providers[kv.first.as<std::string>()] = str(kv.second, "provider");
+      for (const auto& kv : pr)
+        c->providers[kv.first.as<std::string>()] = str(kv.second, "provider");
     }
     if (auto rl = p["rate_limits"]) {
       if (!rl.IsMap()) throw ConfigError{rl.Mark(), "'proxy.rate_limits' must be a mapping"};
@@ -195,7 +200,8 @@ void parse(const YAML::Node& root, Config* c,
     }
     if (auto p = d["patterns"]) {
       check_keys(p, "dlp.patterns", {"email", "phone", "credit_card", "ssn", "api_keys"}, {}, w);
-      for (const auto& kv : p) c->dlp_builtin[kv.first.as<std::string>()] = boolean(kv.second, "dlp.patterns");
+      for (const auto& kv : p)
+        c->dlp_builtin[kv.first.as<std::string>()] = boolean(kv.second, "dlp.patterns");
     }
     if (auto cp = d["custom_patterns"]) {
       if (!cp.IsSequence()) throw ConfigError{cp.Mark(), "'dlp.custom_patterns' must be a list"};
@@ -214,7 +220,8 @@ void parse(const YAML::Node& root, Config* c,
   if (auto p = root["policies"]) {
     check_keys(p, "policies", {"dir", "default", "default_policy", "detect_project_root"}, {}, w);
     if (p["dir"]) c->policies_dir = str(p["dir"], "policies.dir");
-    if (p["default_policy"]) c->default_policy = str(p["default_policy"], "policies.default_policy");
+    if (p["default_policy"])
+      c->default_policy = str(p["default_policy"], "policies.default_policy");
     if (p["default"]) c->default_policy = str(p["default"], "policies.default");
   }
   if (auto a = root["approvals"]) {
@@ -240,7 +247,8 @@ void parse(const YAML::Node& root, Config* c,
     if (h["readiness_path"]) c->ready_path = str(h["readiness_path"], "health.readiness_path");
   }
   if (auto d = root["development"]) {
-    check_keys(d, "development", {"disable_auth", "verbose_errors", "debug", "disable_policy"}, {}, w);
+    check_keys(d, "development", {"disable_auth", "verbose_errors", "debug", "disable_policy"}, {},
+               w);
     if (d["disable_policy"] && boolean(d["disable_policy"], "development.disable_policy"))
       throw ConfigError{d["disable_policy"].Mark(),
                         "'development.disable_policy: true' is refused: agentsh never runs "
@@ -248,7 +256,9 @@ void parse(const YAML::Node& root, Config* c,
   }
 }
 
-bool readable_file(const std::string& p) { return access(p.c_str(), R_OK) == 0; }
+bool readable_file(const std::string& p) {
+  return access(p.c_str(), R_OK) == 0;
+}
 
 bool writable_dir(const std::string& dir) {
   struct stat st;
@@ -377,12 +387,18 @@ bool parse_duration_ms(const std::string& s, int64_t* out) {
     while (k < s.size() && isalpha(static_cast<unsigned char>(s[k]))) ++k;
     std::string unit = s.substr(j, k - j);
     double mult;
-    if (unit == "ms") mult = 1;
-    else if (unit == "s" || (unit.empty() && k == s.size() && !any)) mult = 1000;
-    else if (unit == "m") mult = 60000;
-    else if (unit == "h") mult = 3600000;
-    else if (unit == "d") mult = 86400000;
-    else return false;
+    if (unit == "ms")
+      mult = 1;
+    else if (unit == "s" || (unit.empty() && k == s.size() && !any))
+      mult = 1000;
+    else if (unit == "m")
+      mult = 60000;
+    else if (unit == "h")
+      mult = 3600000;
+    else if (unit == "d")
+      mult = 86400000;
+    else
+      return false;
     total += static_cast<int64_t>(v * mult);
     any = true;
     i = k;
@@ -399,11 +415,16 @@ bool parse_size_bytes(const std::string& s, uint64_t* out) {
   std::string unit = s.substr(i);
   for (auto& ch : unit) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
   uint64_t mult;
-  if (unit.empty() || unit == "B") mult = 1;
-  else if (unit == "KB" || unit == "K" || unit == "KIB") mult = 1024;
-  else if (unit == "MB" || unit == "M" || unit == "MIB") mult = 1024 * 1024;
-  else if (unit == "GB" || unit == "G" || unit == "GIB") mult = 1024ull * 1024 * 1024;
-  else return false;
+  if (unit.empty() || unit == "B")
+    mult = 1;
+  else if (unit == "KB" || unit == "K" || unit == "KIB")
+    mult = 1024;
+  else if (unit == "MB" || unit == "M" || unit == "MIB")
+    mult = 1024 * 1024;
+  else if (unit == "GB" || unit == "G" || unit == "GIB")
+    mult = 1024ull * 1024 * 1024;
+  else
+    return false;
   *out = v * mult;
   return true;
 }

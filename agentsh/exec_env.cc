@@ -5,7 +5,9 @@
 namespace agentsh {
 
 namespace {
-std::string key_of(const std::string& kv) { return kv.substr(0, kv.find('=')); }
+std::string key_of(const std::string& kv) {
+  return kv.substr(0, kv.find('='));
+}
 
 // Variables agentsh sets itself for every run; an inherited value is never trusted.
 bool is_internal(const std::string& key) {
@@ -64,7 +66,8 @@ ExecEnv build_exec_env(const policy::Engine& engine, const Config& cfg, char** i
     if (is_internal(key_of(kv))) continue;
     in.push_back(kv);
   }
-  for (const auto& kv : engine.filter_env(in, &env.dropped)) env.set(key_of(kv), kv.substr(kv.find('=') + 1));
+  for (const auto& kv : engine.filter_env(in, &env.dropped))
+    env.set(key_of(kv), kv.substr(kv.find('=') + 1));
   for (const auto& [k, v] : explicit_env) {
     if (k.empty() || is_internal(k) || engine.env_denied(k)) {
       env.dropped_explicit.push_back(k);

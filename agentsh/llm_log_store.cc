@@ -1,5 +1,7 @@
 #include "agentsh/llm_log_store.h"
 
+#include "agentsh/sqlite_init.h"
+
 #include <sqlite3.h>
 #include <sys/time.h>
 
@@ -98,12 +100,9 @@ std::unique_ptr<LlmLogStore> LlmLogStore::open(const std::string& path, std::str
   }
   Db db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, error);
   if (!db) return nullptr;
-  char* msg = nullptr;
-  if (sqlite3_exec(db.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr,
-                   nullptr, &msg) != SQLITE_OK ||
-      sqlite3_exec(db.get(), kSchema, nullptr, nullptr, &msg) != SQLITE_OK) {
-    *error = "audit database " + path + ": " + (msg ? msg : "cannot create llm_requests");
-    sqlite3_free(msg);
+  std::string init_err;
+  if (!sqlite_init::prepare(db.get(), kSchema, &init_err)) {
+    *error = "audit database " + path + ": " + init_err;
     return nullptr;
   }
   st->db_ = db.release();

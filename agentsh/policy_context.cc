@@ -70,8 +70,10 @@ bool load_policy_context(const ContextRequest& req, PolicyContext* out, std::str
   policy::LoadResult lr = policy::load_policy_text(text, out->policy_origin);
   for (const auto& w : lr.warnings) out->warnings.push_back(w.format());
   if (!lr.ok) {
-    *error = "policy error: " + (lr.errors.empty() ? std::string("invalid policy") : lr.errors[0].format());
-    for (size_t i = 1; i < lr.errors.size(); ++i) *error += "\npolicy error: " + lr.errors[i].format();
+    *error = "policy error: " +
+             (lr.errors.empty() ? std::string("invalid policy") : lr.errors[0].format());
+    for (size_t i = 1; i < lr.errors.size(); ++i)
+      *error += "\npolicy error: " + lr.errors[i].format();
     return false;
   }
   out->policy = std::move(lr.policy);

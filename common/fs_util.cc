@@ -20,7 +20,8 @@ bool make_dirs(const std::string& dir, mode_t mode) {
     return false;
   }
   auto slash = dir.find_last_of('/');
-  if (slash != std::string::npos && slash > 0 && !make_dirs(dir.substr(0, slash), 0755)) return false;
+  if (slash != std::string::npos && slash > 0 && !make_dirs(dir.substr(0, slash), 0755))
+    return false;
   return mkdir(dir.c_str(), mode) == 0 || errno == EEXIST;
 }
 
