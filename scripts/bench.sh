@@ -12,6 +12,9 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 BUILD=${BUILD:-build}
 REPS=${REPS:-5}
+# BENCH_PARTS: which parts to run (micro workloads scripts); all by default.
+BENCH_PARTS=${BENCH_PARTS:-micro workloads scripts}
+want() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 AGENTSH=$top/$BUILD/bin/agentsh
 
 work=$(mktemp -d /tmp/agentsh-bench.XXXXXX)
@@ -27,10 +30,12 @@ policies:
   dir: "$work/policies"
 EOF
 
-echo "== micro-benchmarks"
-if [[ -x $BUILD/bench/agentsh_bench ]]; then
+if ! want micro; then :
+elif [[ -x $BUILD/bench/agentsh_bench ]]; then
+  echo "== micro-benchmarks"
   "$BUILD/bench/agentsh_bench" --benchmark_min_time=0.2 2>&1 | grep -v '^\*\*\*'
 else
+  echo "== micro-benchmarks"
   echo "(no $BUILD/bench/agentsh_bench)"
 fi
 
@@ -83,6 +88,14 @@ run_mode() {  # mode workload → seconds (median of REPS)
   printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.3f\n", a[int((NR+1)/2)]}'
 }
 
+if want workloads; then
+echo
+echo "== agentsh exec start-up: agentsh exec -- /bin/true (median of $REPS, seconds)"
+wl_true() { /bin/true; }
+export -f wl_true
+for m in bare hook hook+tracer tracer; do printf '%16s' "$m"; done; echo
+for m in bare hook hook+tracer tracer; do printf '%16s' "$(run_mode "$m" wl_true)"; done; echo
+
 echo
 echo "== workloads (median of $REPS, seconds; ratio to bare in the same run)"
 modes=(bare hook hook+tracer tracer)
@@ -104,8 +117,10 @@ if [[ -s $work/failures.txt ]]; then
   echo "failed runs:"
   sed 's/^/  /' "$work/failures.txt"
 fi
+fi  # workloads
 
 # Benchmarks that other modules ship as scripts (proxy, DLP, tracer …).
+want scripts || exit 0
 for s in tests/bench/*.sh; do
   [[ -x $s ]] || continue
   echo
