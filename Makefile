@@ -29,13 +29,13 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -D_GNU_SOURCE
 
 PKGS     := yaml-cpp libpcre2-8 libseccomp sqlite3 libhs cpp-httplib fuse3
 LIBS     := -lyaml-cpp -lpcre2-8 -lseccomp -lsqlite3 -lmbedtls -lmbedx509 -lmbedcrypto \
-            -lhs -lcpp-httplib -lpthread -ldl
+            -lhs -lcpp-httplib -lz -lpthread -ldl
 
 DEPS_APT := build-essential pkg-config make git clang-format \
             libseccomp-dev libfuse3-dev fuse3 libyaml-cpp-dev libpcre2-dev libmbedtls-dev \
             libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
             libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libcpp-httplib-dev \
-            libhyperscan-dev iproute2 openssl curl python3 util-linux strace procps bc
+            libhyperscan-dev zlib1g-dev iproute2 openssl curl python3 util-linux strace procps bc
 
 # ---- module sources -------------------------------------------------------------------
 COMMON_SRCS  := $(wildcard common/*.cc)

@@ -40,6 +40,7 @@ struct LlmRecord {
   uint64_t forwarded_request_bytes = 0;       // body as forwarded (after redaction)
   uint64_t response_bytes = 0;                // body, after de-chunking
   std::map<std::string, int64_t> redactions;  // detector → count, in the request body
+  std::map<std::string, int64_t> response_redactions;  // detector → count, in the response
   bool request_json_valid = true;
   std::string prompt_excerpt;  // last user message, redacted, ≤ 200 characters
   bool complete = false;       // the whole response was seen

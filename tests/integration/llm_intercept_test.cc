@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <stdio.h>
 #include <sys/wait.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -71,6 +72,29 @@ std::string anthropic_sse() {
          "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
          "\"end_turn\"},\"usage\":{\"output_tokens\":12}}\n\n"
          "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+}
+
+const char* kLeakJson =
+    R"({"id":"chatcmpl-L","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"use AKIAIOSFODNN7EXAMPLE"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}})";
+const char* kLeakSse =
+    "data: {\"id\":\"c2\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":"
+    "{\"content\":\"key AKIAIOSFODNN7EXAMPLE\"},\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"c2\",\"model\":\"gpt-4o\",\"choices\":[],\"usage\":"
+    "{\"prompt_tokens\":8,\"completion_tokens\":5,\"total_tokens\":13}}\n\n"
+    "data: [DONE]\n\n";
+
+std::string gzip_bytes(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = uInt(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = uInt(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
 }
 
 // A fake LLM provider over TLS (certificate from its own test CA, for any SNI).
@@ -158,6 +182,25 @@ class FakeProvider {
       tls.close();
       send_all(fd, tls.take_outgoing());
       return false;
+    }
+    if (model == "leak" && !stream) {
+      // The model echoes a secret; the provider compresses although asked not to.
+      std::string b = std::string(kLeakJson);
+      std::string z = gzip_bytes(b);
+      return put(fd, tls,
+                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                 "Content-Length: " +
+                     std::to_string(z.size()) + "\r\n\r\n" + z);
+    }
+    if (model == "leak" && stream) {
+      if (!put(fd, tls,
+               "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n"))
+        return false;
+      const std::string s = kLeakSse;
+      for (size_t i = 0; i < s.size(); i += 7)  // the secret crosses many chunks
+        if (!put(fd, tls, chunk(s.substr(i, 7)))) return false;
+      return put(fd, tls, "0\r\n\r\n");
     }
     if (model == "big" && !stream) {
       // 4 MiB of content: more than every buffer on the way (backpressure both ways).
@@ -297,11 +340,12 @@ TEST_F(LlmInterceptTest, OpenAiPlainCompletionIsRecordedAndTheSecretNeverLeaves)
   EXPECT_EQ(bodies[0].find("AKIAIOSFODNN7EXAMPLE"), std::string::npos) << bodies[0];
   EXPECT_NE(bodies[0].find("[REDACTED:AWS_KEY]"), std::string::npos) << bodies[0];
   EXPECT_TRUE(nlohmann::json::parse(bodies[0], nullptr, false).is_object());
-  // Accept-Encoding stripped, Content-Length fixed.
+  // Accept-Encoding: identity (the agent's gzip dropped), Content-Length fixed.
   auto heads = provider_->heads();
   std::string lower = heads[0];
   for (auto& c : lower) c = char(tolower(c));
-  EXPECT_EQ(lower.find("accept-encoding"), std::string::npos) << heads[0];
+  EXPECT_NE(lower.find("accept-encoding: identity\r\n"), std::string::npos) << heads[0];
+  EXPECT_EQ(lower.find("gzip"), std::string::npos) << heads[0];
   EXPECT_NE(lower.find("content-length: " + std::to_string(bodies[0].size())), std::string::npos);
   LlmRecord r = records()[0];
   EXPECT_EQ(r.provider, "openai");
@@ -319,6 +363,38 @@ TEST_F(LlmInterceptTest, OpenAiPlainCompletionIsRecordedAndTheSecretNeverLeaves)
       << r.to_json();
   EXPECT_EQ(r.prompt_excerpt.find("AKIA"), std::string::npos);
   EXPECT_EQ(lab_.audit.count([](const AuditEvent& e) { return e.type == "llm"; }), 1u);
+}
+
+TEST_F(LlmInterceptTest, SecretsInResponsesNeverReachTheAgent) {
+  start();
+  int st = 0;
+  // Plain JSON, gzip-compressed by the provider although we asked for identity.
+  std::string out = curl("https://api.openai.com/v1/chat/completions",
+                         R"({"model":"leak","messages":[{"role":"user","content":"hi"}]})", &st);
+  ASSERT_EQ(st, 0) << out;
+  EXPECT_EQ(out.find("AKIAIOSFODNN7EXAMPLE"), std::string::npos) << out;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << out;
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "use [REDACTED:AWS_KEY]");
+  // Streamed: the key crosses seven upstream chunks inside one event.
+  out = curl("https://api.openai.com/v1/chat/completions",
+             R"({"model":"leak","stream":true,"messages":[{"role":"user","content":"hi"}]})", &st);
+  ASSERT_EQ(st, 0) << out;
+  std::string expect = kLeakSse;
+  expect.replace(expect.find("AKIAIOSFODNN7EXAMPLE"), 20, "[REDACTED:AWS_KEY]");
+  EXPECT_EQ(out, expect);
+  ASSERT_TRUE(wait_records(2));
+  auto recs = records();
+  EXPECT_EQ(recs[0].input_tokens, 9);  // read from the decoded body
+  EXPECT_EQ(recs[0].output_tokens, 4);
+  EXPECT_EQ(recs[1].input_tokens, 8);
+  EXPECT_EQ(recs[1].output_tokens, 5);
+  for (const auto& r : recs) {
+    EXPECT_TRUE(r.complete) << r.to_json();
+    EXPECT_EQ(r.response_redactions.size(), 1u) << r.to_json();
+    EXPECT_EQ(r.response_redactions.begin()->second, 1) << r.to_json();
+    EXPECT_TRUE(r.redactions.empty());
+  }
 }
 
 TEST_F(LlmInterceptTest, OpenAiStreamWithUsageIsRelayedAndCounted) {
