@@ -68,6 +68,18 @@ inline const char* kLeakSse =
     "{\"prompt_tokens\":8,\"completion_tokens\":5,\"total_tokens\":13}}\n\n"
     "data: [DONE]\n\n";
 
+inline const char* kAnthropicLeakJson =
+    R"({"id":"msg_L","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"use AKIAIOSFODNN7EXAMPLE"}],"stop_reason":"end_turn","usage":{"input_tokens":21,"output_tokens":6}})";
+inline std::string anthropic_leak_sse() {
+  std::string s = anthropic_sse();
+  const std::string hello = "\"text\":\"Hello\"";
+  s.replace(s.find(hello), hello.size(), "\"text\":\"key AKIAIOSFODNN7EXAMPLE\"");
+  const std::string in = "\"input_tokens\":25", out = "\"output_tokens\":12";
+  s.replace(s.find(in), in.size(), "\"input_tokens\":23");
+  s.replace(s.find(out), out.size(), "\"output_tokens\":9");
+  return s;
+}
+
 inline std::string gzip_bytes(const std::string& in) {
   z_stream zs{};
   deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
@@ -171,7 +183,7 @@ class FakeProvider {
     }
     if (model == "leak" && !stream) {
       // The model echoes a secret; the provider compresses although asked not to.
-      std::string b = std::string(kLeakJson);
+      std::string b = anthropic ? std::string(kAnthropicLeakJson) : std::string(kLeakJson);
       std::string z = gzip_bytes(b);
       return put(fd, tls,
                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
@@ -183,7 +195,7 @@ class FakeProvider {
                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                "Transfer-Encoding: chunked\r\n\r\n"))
         return false;
-      const std::string s = kLeakSse;
+      const std::string s = anthropic ? anthropic_leak_sse() : std::string(kLeakSse);
       for (size_t i = 0; i < s.size(); i += 7)  // the secret crosses many chunks
         if (!put(fd, tls, chunk(s.substr(i, 7)))) return false;
       return put(fd, tls, "0\r\n\r\n");
