@@ -47,7 +47,8 @@ std::string LlmExchange::excerpt(const DlpScanner* scanner, std::string_view tex
 LlmExchange::LlmExchange(Request request, const DlpScanner* scanner)
     : request_(std::move(request)),
       acc_(request_.route.api, &rec_),
-      rewriter_(scanner, &acc_, &rec_.response_redactions, request_.method == "HEAD"),
+      rewriter_(scanner, &acc_, &rec_.response_redactions, request_.method == "HEAD",
+                request_.chunked_ok),
       parser_(&rewriter_, request_.method == "HEAD") {
   const llm_provider::Route& r = request_.route;
   rec_.provider = r.provider;

@@ -44,6 +44,9 @@ class LlmExchange {
     std::string path;    // as the agent sent it (query included)
     std::string body;    // complete, de-chunked, as the agent sent it
     int64_t start_us = 0;
+    // False for an HTTP/1.0 agent: a rewritten stream is then close-delimited instead of
+    // re-framed as chunked (the connection closes after the response).
+    bool chunked_ok = true;
   };
 
   static constexpr size_t kExcerptChars = 200;

@@ -280,7 +280,8 @@ void LlmInterceptor::start_exchange() {
   creq_.erase(0, head_len_ + framed_);
   head_ok_ = false;
   head_scan_ = 0;
-  keep_alive_ = head_.keep_alive();
+  // An HTTP/1.0 agent gets rewritten streams close-delimited: one request per connection.
+  keep_alive_ = head_.keep_alive() && head_.minor_version >= 1;
 
   LlmExchange::Request rq;
   rq.route = llm_->route(host_, port_, head_.target);
@@ -288,6 +289,7 @@ void LlmInterceptor::start_exchange() {
   rq.path = head_.target;
   rq.body = std::move(body);
   rq.start_us = req_start_us_;
+  rq.chunked_ok = head_.minor_version >= 1;
   ex_ = std::make_unique<LlmExchange>(std::move(rq), llm_->settings.dlp.get());
 
   if (up_failed_) {

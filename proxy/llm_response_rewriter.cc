@@ -80,8 +80,12 @@ struct LlmResponseRewriter::Inflater {
 LlmResponseRewriter::LlmResponseRewriter(const DlpScanner* scanner,
                                          LlmHttpResponseParser::Handler* next,
                                          std::map<std::string, int64_t>* redactions,
-                                         bool head_request)
-    : scanner_(scanner), next_(next), redactions_(redactions), head_request_(head_request) {}
+                                         bool head_request, bool chunked_ok)
+    : scanner_(scanner),
+      next_(next),
+      redactions_(redactions),
+      head_request_(head_request),
+      chunked_ok_(chunked_ok) {}
 
 LlmResponseRewriter::~LlmResponseRewriter() = default;
 
@@ -126,7 +130,8 @@ void LlmResponseRewriter::on_head(int status, const std::string& reason,
   if (sse) {
     mode_ = Mode::kSse;
     // Headers go out at once: a streaming client wants them before the first event.
-    emit_head(in_framing_ == Framing::kClose ? Framing::kClose : Framing::kChunked, 0);
+    emit_head(in_framing_ == Framing::kClose || !chunked_ok_ ? Framing::kClose : Framing::kChunked,
+              0);
   } else {
     mode_ = Mode::kBuffered;
   }
@@ -249,9 +254,9 @@ void LlmResponseRewriter::emit_head(Framing framing, uint64_t length) {
   head_sent_ = true;
   out_framing_ = framing;
   out_ += "HTTP/1.1 " + std::to_string(status_) + (reason_.empty() ? "" : " " + reason_) + "\r\n";
-  bool has_connection = false;
   for (const auto& [k, v] : headers_) {
-    if (k == "connection") has_connection = true;
+    // A close-delimited body must say so: the provider's "keep-alive" would be a lie.
+    if (framing == Framing::kClose && k == "connection") continue;
     out_ += title_case(k) + ": " + v + "\r\n";
   }
   switch (framing) {
@@ -262,7 +267,7 @@ void LlmResponseRewriter::emit_head(Framing framing, uint64_t length) {
       out_ += "Transfer-Encoding: chunked\r\n";
       break;
     case Framing::kClose:
-      if (!has_connection) out_ += "Connection: close\r\n";
+      out_ += "Connection: close\r\n";
       break;
   }
   out_ += "\r\n";
@@ -283,7 +288,8 @@ void LlmResponseRewriter::emit_body(std::string_view data) {
 
 void LlmResponseRewriter::to_stream_text() {
   stream_ = std::make_unique<DlpStreamRedactor>(*scanner_);
-  emit_head(in_framing_ == Framing::kClose ? Framing::kClose : Framing::kChunked, 0);
+  emit_head(in_framing_ == Framing::kClose || !chunked_ok_ ? Framing::kClose : Framing::kChunked,
+            0);
   emit_body(stream_->feed(body_));
   std::string().swap(body_);
   mode_ = Mode::kStreamText;

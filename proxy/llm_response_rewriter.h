@@ -48,9 +48,11 @@ class LlmResponseRewriter : public LlmHttpResponseParser::Handler {
 
   // `scanner` null or disabled: pass-through. `next` receives head/body/complete (may
   // be null). `redactions`: detector → count of findings in the response (not owned).
-  // `head_request`: the request was HEAD (the response has no body).
+  // `head_request`: the request was HEAD (the response has no body). `chunked_ok`
+  // false (an HTTP/1.0 agent): streams are sent close-delimited, never chunked.
   LlmResponseRewriter(const DlpScanner* scanner, LlmHttpResponseParser::Handler* next,
-                      std::map<std::string, int64_t>* redactions, bool head_request = false);
+                      std::map<std::string, int64_t>* redactions, bool head_request = false,
+                      bool chunked_ok = true);
   ~LlmResponseRewriter() override;
 
   void on_head(int status, const std::string& reason,
@@ -89,7 +91,7 @@ class LlmResponseRewriter : public LlmHttpResponseParser::Handler {
   const DlpScanner* scanner_;
   LlmHttpResponseParser::Handler* next_;
   std::map<std::string, int64_t>* redactions_;
-  bool head_request_;
+  bool head_request_, chunked_ok_;
   Mode mode_ = Mode::kUndecided;
   Framing in_framing_ = Framing::kClose, out_framing_ = Framing::kClose;
   uint64_t in_length_ = 0;

@@ -220,6 +220,21 @@ TEST(LlmResponseRewriterTest, EachEventIsReleasedAsSoonAsItIsComplete) {
   EXPECT_TRUE(ex.response_done());
 }
 
+TEST(LlmResponseRewriterTest, Http10AgentGetsACloseDelimitedStream) {
+  LlmExchange::Request rq = request(true);
+  rq.chunked_ok = false;
+  LlmExchange ex(std::move(rq), scanner());
+  std::string agent =
+      relay(ex,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n" +
+                chunk("data: {\"a\":\"" + std::string(kKey) + "\"}\n\n") + "0\r\n\r\n",
+            3);
+  EXPECT_EQ(agent.find("chunked"), std::string::npos) << agent;
+  EXPECT_NE(agent.find("Connection: close\r\n"), std::string::npos) << agent;
+  EXPECT_TRUE(agent.ends_with("\r\n\r\ndata: {\"a\":\"[REDACTED:AWS_KEY]\"}\n\n")) << agent;
+}
+
 TEST(LlmResponseRewriterTest, AnthropicStreamWithContentLengthIsReframedAsChunked) {
   std::string events =
       "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\","
