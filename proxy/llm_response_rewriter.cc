@@ -299,7 +299,7 @@ void LlmResponseRewriter::to_stream_text() {
 // releases each complete event redacted. Only the current event is held.
 void LlmResponseRewriter::sse_feed(std::string_view data) {
   body_.append(data);
-  size_t i = scan_;
+  size_t i = scan_, first = 0;  // body_[first, …) is the event being built
   while (i < body_.size()) {
     char c = body_[i];
     if (c != '\n' && c != '\r') {
@@ -309,14 +309,16 @@ void LlmResponseRewriter::sse_feed(std::string_view data) {
     if (c == '\r' && i + 1 == body_.size()) break;  // a LF may follow in the next piece
     size_t end = i + 1 + (c == '\r' && body_[i + 1] == '\n' ? 1 : 0);
     if (i == line_start_) {  // blank line: the event is complete
-      emit_body(redact_event(std::string_view(body_).substr(0, end)));
-      body_.erase(0, end);
-      i = line_start_ = 0;
+      emit_body(redact_event(std::string_view(body_).substr(first, end - first)));
+      first = i = line_start_ = end;
       continue;
     }
     line_start_ = i = end;
   }
-  scan_ = i;
+  // One erase per piece, not per event.
+  body_.erase(0, first);
+  scan_ = i - first;
+  line_start_ -= first;
   if (body_.size() > kMaxEventBytes) {
     // An endless event: release it (whole lines redacted as text) rather than hold it.
     emit_body(redact_json_or_text(body_));
@@ -330,8 +332,8 @@ std::string LlmResponseRewriter::redact_event(std::string_view event) {
   out.reserve(event.size());
   size_t pos = 0;
   while (pos < event.size()) {
-    size_t eol = event.find_first_of("\r\n", pos);
-    if (eol == std::string_view::npos) eol = event.size();
+    size_t eol = pos;  // (find_first_of would call memchr once per byte)
+    while (eol < event.size() && event[eol] != '\n' && event[eol] != '\r') ++eol;
     std::string_view line = event.substr(pos, eol - pos);
     if (starts_with(line, "data:")) {
       size_t v = 5 + (line.size() > 5 && line[5] == ' ' ? 1 : 0);
