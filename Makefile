@@ -29,13 +29,13 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -D_GNU_SOURCE
 
 PKGS     := yaml-cpp libpcre2-8 libseccomp sqlite3 libhs cpp-httplib fuse3
 LIBS     := -lyaml-cpp -lpcre2-8 -lseccomp -lsqlite3 -lmbedtls -lmbedx509 -lmbedcrypto \
-            -lhs -lcpp-httplib -lpthread -ldl
+            -lhs -lcpp-httplib -lz -lpthread -ldl
 
 DEPS_APT := build-essential pkg-config make git clang-format \
             libseccomp-dev libfuse3-dev fuse3 libyaml-cpp-dev libpcre2-dev libmbedtls-dev \
             libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
             libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libcpp-httplib-dev \
-            libhyperscan-dev iproute2 openssl curl python3 util-linux strace procps bc
+            libhyperscan-dev zlib1g-dev iproute2 openssl curl python3 util-linux strace procps bc
 
 # ---- module sources -------------------------------------------------------------------
 COMMON_SRCS  := $(wildcard common/*.cc)
@@ -75,7 +75,7 @@ CASES        := $(patsubst tests/cases/%.c,$(BUILD)/tests/cases/%,$(CASE_SRCS)) 
                 $(patsubst tests/cases/%.c,$(BUILD)/tests/cases/%.static,$(CASE_SRCS))
 BENCH_BIN    := $(BUILD)/bench/agentsh_bench
 
-.PHONY: all test unit integration bench deps format install uninstall clean cases check-deps demo test-ops
+.PHONY: all test unit integration bench deps deps-node format install uninstall clean cases check-deps demo test-ops
 all: check-deps $(AGENTSH) $(SHIM) $(HOOK)
 
 check-deps:
@@ -176,6 +176,18 @@ deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get install)" >&2; exit 1; fi
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS_APT)
+	@$(MAKE) --no-print-directory deps-node
+
+# The official LLM SDKs the tests drive (tests/llm, pinned by package-lock.json). Skipped
+# when node_modules already matches the lock, so it works offline once installed.
+deps-node:
+	@if [ -f tests/llm/node_modules/.package-lock.json ] && \
+	    [ tests/llm/node_modules/.package-lock.json -nt tests/llm/package-lock.json ]; then \
+	  echo "tests/llm/node_modules: up to date"; \
+	else \
+	  command -v npm >/dev/null || { echo "make deps-node: npm not found (install node 20 + npm)" >&2; exit 1; }; \
+	  npm ci --prefix tests/llm --no-audit --no-fund; \
+	fi
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' '*.c')

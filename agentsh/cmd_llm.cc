@@ -62,9 +62,11 @@ int log(const Args& args) {
     const proxy::LlmRecord& x = r.rec;
     int64_t redactions = 0;
     for (const auto& [k, v] : x.redactions) redactions += v;
+    for (const auto& [k, v] : x.response_redactions) redactions += v;
     if (p.has("json")) {
-      nlohmann::json red = nlohmann::json::object();
+      nlohmann::json red = nlohmann::json::object(), resp = nlohmann::json::object();
       for (const auto& [k, v] : x.redactions) red[k] = v;
+      for (const auto& [k, v] : x.response_redactions) resp[k] = v;
       nlohmann::json j = {{"id", r.id},
                           {"time", format_time(r.ts_us)},
                           {"session", r.session},
@@ -84,6 +86,7 @@ int log(const Args& args) {
                           {"response_bytes", x.response_bytes},
                           {"redactions", redactions},
                           {"redactions_by_detector", red},
+                          {"response_redactions_by_detector", resp},
                           {"excerpt", x.prompt_excerpt},
                           {"error", x.error}};
       printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());

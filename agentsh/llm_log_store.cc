@@ -171,6 +171,12 @@ bool LlmLogStore::write_batch(std::vector<LlmLogRow>& batch) {
     const proxy::LlmRecord& x = r.rec;
     nlohmann::json red = nlohmann::json::object();
     for (const auto& [k, v] : x.redactions) red[k] = v;
+    // Response findings under one nested key: old readers skip non-numbers.
+    if (!x.response_redactions.empty()) {
+      nlohmann::json resp = nlohmann::json::object();
+      for (const auto& [k, v] : x.response_redactions) resp[k] = v;
+      red["response"] = resp;
+    }
     sqlite3_reset(st.get());
     sqlite3_bind_int64(st.get(), 1, r.ts_us);
     bind_text(st.get(), 2, r.session);
@@ -237,9 +243,16 @@ std::vector<LlmLogRow> LlmLogStore::query(const std::string& session, int limit,
     r.rec.request_bytes = static_cast<uint64_t>(sqlite3_column_int64(s, 15));
     r.rec.response_bytes = static_cast<uint64_t>(sqlite3_column_int64(s, 16));
     auto red = nlohmann::json::parse(col_text(s, 17), nullptr, false);
-    if (red.is_object())
-      for (auto& [k, v] : red.items())
-        if (v.is_number_integer()) r.rec.redactions[k] = v.get<int64_t>();
+    if (red.is_object()) {
+      for (auto& [k, v] : red.items()) {
+        if (v.is_number_integer()) {
+          r.rec.redactions[k] = v.get<int64_t>();
+        } else if (k == "response" && v.is_object()) {
+          for (auto& [rk, rv] : v.items())
+            if (rv.is_number_integer()) r.rec.response_redactions[rk] = rv.get<int64_t>();
+        }
+      }
+    }
     r.rec.prompt_excerpt = col_text(s, 18);
     r.rec.error = col_text(s, 19);
     rows.push_back(std::move(r));

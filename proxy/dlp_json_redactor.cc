@@ -1,5 +1,6 @@
 #include "proxy/dlp_json_redactor.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace agentsh::dlp_json_redactor {
@@ -35,11 +36,18 @@ bool parse_string(std::string_view s, size_t* i, Span* span) {
   span->begin = p;
   span->escaped = false;
   const size_t n = s.size();
+  // The next '"' at or after p. Kept across escapes: searching again from every escape
+  // would be quadratic in a long string with many "\n" (a 16 MB answer took a minute).
+  size_t stop = 0;
+  bool have_stop = false;
   while (p < n) {
     // Fast skip over plain bytes.
-    const char* q = static_cast<const char*>(memchr(s.data() + p, '"', n - p));
-    if (q == nullptr) return false;
-    size_t stop = size_t(q - s.data());
+    if (!have_stop || stop < p) {
+      const char* q = static_cast<const char*>(memchr(s.data() + p, '"', n - p));
+      if (q == nullptr) return false;
+      stop = size_t(q - s.data());
+      have_stop = true;
+    }
     const char* bs = static_cast<const char*>(memchr(s.data() + p, '\\', stop - p));
     size_t until = bs ? size_t(bs - s.data()) : stop;
     for (size_t k = p; k < until; ++k)
@@ -222,68 +230,111 @@ uint32_t hex4(std::string_view s, size_t p) {
                   hex_val(s[p + 3]));
 }
 
-// Decodes an escaped (already validated) string. With `src_b`/`src_e`, also records for
-// every decoded byte the raw range it came from (only needed when there is a finding).
-void decode(std::string_view s, const Span& sp, std::string* out, std::vector<size_t>* src_b,
-            std::vector<size_t>* src_e) {
+// Decodes the escape at s[p] (a backslash; already validated) onto `out`; returns the
+// position after it.
+size_t decode_escape(std::string_view s, size_t p, size_t end, std::string* out) {
+  char e = s[p + 1];
+  p += 2;
+  switch (e) {
+    case 'b':
+      out->push_back('\b');
+      break;
+    case 'f':
+      out->push_back('\f');
+      break;
+    case 'n':
+      out->push_back('\n');
+      break;
+    case 'r':
+      out->push_back('\r');
+      break;
+    case 't':
+      out->push_back('\t');
+      break;
+    case 'u': {
+      uint32_t cp = hex4(s, p);
+      p += 4;
+      if (cp >= 0xD800 && cp <= 0xDBFF && p + 6 <= end && s[p] == '\\' && s[p + 1] == 'u') {
+        uint32_t lo = hex4(s, p + 2);
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          p += 6;
+        }
+      }
+      if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;  // lone surrogate: scan as U+FFFD
+      put_utf8(cp, out);
+      break;
+    }
+    default:
+      out->push_back(e);
+      break;  // " \ /
+  }
+  return p;
+}
+
+// Decodes an escaped (already validated) string.
+void decode(std::string_view s, const Span& sp, std::string* out) {
   size_t p = sp.begin;
   while (p < sp.end) {
-    size_t start = p;
-    size_t before = out->size();
-    if (s[p] != '\\') {
-      if (src_b == nullptr) {
-        // Copy the whole run up to the next escape at once.
-        const void* bs = memchr(s.data() + p, '\\', sp.end - p);
-        size_t until = bs ? size_t(static_cast<const char*>(bs) - s.data()) : sp.end;
-        out->append(s.data() + p, until - p);
-        p = until;
-        continue;
-      }
-      out->push_back(s[p]);
-      ++p;
-    } else {
-      char e = s[p + 1];
-      p += 2;
-      switch (e) {
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'u': {
-          uint32_t cp = hex4(s, p);
-          p += 4;
-          if (cp >= 0xD800 && cp <= 0xDBFF && p + 6 <= sp.end && s[p] == '\\' && s[p + 1] == 'u') {
-            uint32_t lo = hex4(s, p + 2);
-            if (lo >= 0xDC00 && lo <= 0xDFFF) {
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-              p += 6;
-            }
-          }
-          if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;  // lone surrogate: scan as U+FFFD
-          put_utf8(cp, out);
-          break;
-        }
-        default:
-          out->push_back(e);
-          break;  // " \ /
-      }
+    if (s[p] == '\\') {
+      p = decode_escape(s, p, sp.end, out);
+      continue;
     }
-    if (src_b == nullptr) continue;
-    for (size_t k = before; k < out->size(); ++k) {
-      src_b->push_back(start);
-      src_e->push_back(p);
+    // Copy the whole run up to the next escape at once.
+    const void* bs = memchr(s.data() + p, '\\', sp.end - p);
+    size_t until = bs ? size_t(static_cast<const char*>(bs) - s.data()) : sp.end;
+    out->append(s.data() + p, until - p);
+    p = until;
+  }
+}
+
+// Rewrites the findings' offsets/lengths (in the decoded string) into the raw bytes
+// they came from, escapes included, in one walk over the raw string: no per-byte offset
+// table (a 16 MB answer would need 256 MB of it).
+void map_to_raw(std::string_view s, const Span& sp, std::vector<DlpFinding>* found) {
+  struct Point {
+    size_t decoded;  // index of a finding's first (or last) decoded byte
+    size_t finding;
+    bool last;
+  };
+  std::vector<Point> pts;
+  for (size_t i = 0; i < found->size(); ++i) {
+    const DlpFinding& f = (*found)[i];
+    pts.push_back({f.offset, i, false});
+    pts.push_back({f.offset + f.length - 1, i, true});
+  }
+  std::sort(pts.begin(), pts.end(),
+            [](const Point& a, const Point& b) { return a.decoded < b.decoded; });
+  std::vector<size_t> rb(found->size(), sp.begin), re(found->size(), sp.begin);
+  auto answer = [&](const Point& pt, size_t raw_begin, size_t raw_end) {
+    if (pt.last)
+      re[pt.finding] = raw_end;
+    else
+      rb[pt.finding] = raw_begin;
+  };
+  size_t qi = 0, d = 0, p = sp.begin;
+  std::string unit;
+  while (p < sp.end && qi < pts.size()) {
+    if (s[p] == '\\') {
+      unit.clear();
+      size_t next = decode_escape(s, p, sp.end, &unit);
+      for (; qi < pts.size() && pts[qi].decoded < d + unit.size(); ++qi) answer(pts[qi], p, next);
+      d += unit.size();
+      p = next;
+      continue;
     }
+    const void* bs = memchr(s.data() + p, '\\', sp.end - p);
+    size_t until = bs ? size_t(static_cast<const char*>(bs) - s.data()) : sp.end;
+    for (; qi < pts.size() && pts[qi].decoded < d + (until - p); ++qi) {
+      size_t raw = p + (pts[qi].decoded - d);  // plain bytes map one to one
+      answer(pts[qi], raw, raw + 1);
+    }
+    d += until - p;
+    p = until;
+  }
+  for (size_t i = 0; i < found->size(); ++i) {
+    (*found)[i].offset = rb[i];
+    (*found)[i].length = re[i] - rb[i];
   }
 }
 
@@ -333,7 +384,6 @@ Result redact(const DlpScanner& scanner, std::string_view json) {
     return r;
   }
   std::string decoded;
-  std::vector<size_t> src_b, src_e;
   for (const Span& sp : values) {
     if (sp.end - sp.begin < scanner.min_match_length()) continue;
     ++r.strings_scanned;
@@ -346,20 +396,12 @@ Result redact(const DlpScanner& scanner, std::string_view json) {
       continue;
     }
     decoded.clear();
-    decode(json, sp, &decoded, nullptr, nullptr);
+    decode(json, sp, &decoded);
     std::string_view v(decoded);
     std::vector<DlpFinding> found = scanner.scan(v.substr(0, scannable_length(v)));
     if (found.empty()) continue;
-    decoded.clear();
-    src_b.clear();
-    src_e.clear();
-    decode(json, sp, &decoded, &src_b, &src_e);  // again, now with the offset maps
-    for (DlpFinding& f : found) {
-      size_t rb = src_b[f.offset], re = src_e[f.offset + f.length - 1];
-      f.offset = rb;
-      f.length = re - rb;
-      r.findings.push_back(std::move(f));
-    }
+    map_to_raw(json, sp, &found);
+    for (DlpFinding& f : found) r.findings.push_back(std::move(f));
   }
   if (r.findings.empty()) {
     r.text.assign(json);

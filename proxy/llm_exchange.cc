@@ -47,7 +47,9 @@ std::string LlmExchange::excerpt(const DlpScanner* scanner, std::string_view tex
 LlmExchange::LlmExchange(Request request, const DlpScanner* scanner)
     : request_(std::move(request)),
       acc_(request_.route.api, &rec_),
-      parser_(&acc_, request_.method == "HEAD") {
+      rewriter_(scanner, &acc_, &rec_.response_redactions, request_.method == "HEAD",
+                request_.chunked_ok),
+      parser_(&rewriter_, request_.method == "HEAD") {
   const llm_provider::Route& r = request_.route;
   rec_.provider = r.provider;
   rec_.api = llm_provider::api_name(r.api);
@@ -80,7 +82,11 @@ size_t LlmExchange::on_response_bytes(std::string_view bytes, int64_t now_us) {
     rec_.ttfb_ms = std::max<int64_t>(0, (now_us - request_.start_us) / 1000);
   if (parser_.done() || parser_.failed()) return 0;
   size_t used = parser_.feed(bytes);
-  if (parser_.failed()) acc_.on_truncated(parser_.error());
+  rewriter_.on_raw(bytes.substr(0, used));
+  if (parser_.failed()) {
+    acc_.on_truncated(parser_.error());
+    rewriter_.on_truncated();
+  }
   return used;
 }
 
@@ -90,7 +96,10 @@ void LlmExchange::on_response_eof(int64_t now_us) {
   eof_ = true;
   if (parser_.done() || parser_.failed()) return;
   parser_.finish();  // completes a close-delimited body, or fails
-  if (parser_.failed()) acc_.on_truncated(parser_.error());
+  if (parser_.failed()) {
+    acc_.on_truncated(parser_.error());
+    rewriter_.on_truncated();
+  }
 }
 
 LlmRecord LlmExchange::finish(int64_t now_us) {
@@ -99,6 +108,12 @@ LlmRecord LlmExchange::finish(int64_t now_us) {
     if (!parser_.done() && !parser_.failed() && !eof_)
       acc_.on_truncated(parser_.head_seen() ? "response abandoned before it was complete"
                                             : "no response from upstream");
+    rewriter_.on_truncated();  // releases what it held; the agent sees the cut
+    if (!rewriter_.error().empty()) {
+      if (rec_.error.find(rewriter_.error()) == std::string::npos)
+        rec_.error += (rec_.error.empty() ? "" : "; ") + rewriter_.error();
+      rec_.complete = false;  // the agent got less than the provider sent
+    }
     rec_.total_ms = std::max<int64_t>(0, (now_us - request_.start_us) / 1000);
     if (rec_.model.empty()) rec_.model = rec_.response_model;
   }

@@ -13,6 +13,8 @@
 //       audit(ex.finish(now_us()).to_audit_event());
 //   }
 //
+// The response is redacted before the agent sees it (LlmResponseRewriter): forward
+// take_agent_bytes(), not the raw upstream bytes.
 // The request body must be complete (the proxy buffers it: it is small, and JSON-aware
 // redaction needs all of it). Only string values of a JSON body are redacted, so the
 // forwarded body stays valid JSON; a non-JSON body is redacted as plain text.
@@ -30,6 +32,7 @@
 #include "proxy/llm_provider.h"
 #include "proxy/llm_record.h"
 #include "proxy/llm_response_accumulator.h"
+#include "proxy/llm_response_rewriter.h"
 
 namespace agentsh::proxy {
 
@@ -41,6 +44,9 @@ class LlmExchange {
     std::string path;    // as the agent sent it (query included)
     std::string body;    // complete, de-chunked, as the agent sent it
     int64_t start_us = 0;
+    // False for an HTTP/1.0 agent: a rewritten stream is then close-delimited instead of
+    // re-framed as chunked (the connection closes after the response).
+    bool chunked_ok = true;
   };
 
   static constexpr size_t kExcerptChars = 200;
@@ -57,8 +63,12 @@ class LlmExchange {
   const LlmRecord& record() const { return rec_; }
 
   // Upstream response bytes as received. Returns how many belonged to this response
-  // (the rest, on a keep-alive connection, starts the next one).
+  // (the rest, on a keep-alive connection, starts the next one). What the agent gets
+  // for them (redacted, re-framed; see LlmResponseRewriter) is in take_agent_bytes().
   size_t on_response_bytes(std::string_view bytes, int64_t now_us);
+  // The response bytes to send to the agent now (moved out). Call after every
+  // on_response_bytes / on_response_eof / finish.
+  std::string take_agent_bytes() { return rewriter_.take_output(); }
   // Upstream closed the connection.
   void on_response_eof(int64_t now_us);
   bool response_done() const { return parser_.done() || parser_.failed() || eof_; }
@@ -79,6 +89,7 @@ class LlmExchange {
   std::string forward_;
   LlmRecord rec_;
   LlmResponseAccumulator acc_;
+  LlmResponseRewriter rewriter_;  // between the parser and acc_
   LlmHttpResponseParser parser_;
   bool eof_ = false, finished_ = false;
 };

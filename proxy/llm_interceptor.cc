@@ -280,7 +280,8 @@ void LlmInterceptor::start_exchange() {
   creq_.erase(0, head_len_ + framed_);
   head_ok_ = false;
   head_scan_ = 0;
-  keep_alive_ = head_.keep_alive();
+  // An HTTP/1.0 agent gets rewritten streams close-delimited: one request per connection.
+  keep_alive_ = head_.keep_alive() && head_.minor_version >= 1;
 
   LlmExchange::Request rq;
   rq.route = llm_->route(host_, port_, head_.target);
@@ -288,6 +289,7 @@ void LlmInterceptor::start_exchange() {
   rq.path = head_.target;
   rq.body = std::move(body);
   rq.start_us = req_start_us_;
+  rq.chunked_ok = head_.minor_version >= 1;
   ex_ = std::make_unique<LlmExchange>(std::move(rq), llm_->settings.dlp.get());
 
   if (up_failed_) {
@@ -319,6 +321,10 @@ void LlmInterceptor::start_exchange() {
       continue;
     out += h.name + ": " + h.value + "\r\n";
   }
+  // No Accept-Encoding at all would mean "any coding is fine" (RFC 9110 12.5.3): ask for
+  // identity explicitly. A provider that compresses anyway (gzip/deflate) is decoded by
+  // LlmResponseRewriter; other codings pass through unread.
+  out += "Accept-Encoding: identity\r\n";
   if (body_kind_ != http_head::BodyKind::kNone || !ex_->forward_body().empty())
     out += "Content-Length: " + std::to_string(ex_->forward_body().size()) + "\r\n";
   out += "\r\n";
@@ -333,12 +339,16 @@ void LlmInterceptor::start_exchange() {
 void LlmInterceptor::relay_response() {
   if (!uresp_.empty()) {
     size_t used = ex_->on_response_bytes(uresp_, now_us());
-    if (used > 0) down_->write(std::string_view(uresp_).substr(0, used));
+    // What the agent gets: the response redacted (and re-framed) by the exchange.
+    const std::string out = ex_->take_agent_bytes();
+    if (!out.empty()) down_->write(out);
     uresp_.erase(0, used);
     if (ex_->response_done()) uresp_.clear();  // nothing may follow a response we did not ask for
   }
   if (up_eof_ && !ex_->response_done()) {
     ex_->on_response_eof(now_us());
+    const std::string out = ex_->take_agent_bytes();
+    if (!out.empty()) down_->write(out);
     keep_alive_ = false;
   }
   if (up_failed_ && !ex_->response_done()) {
@@ -359,6 +369,8 @@ void LlmInterceptor::relay_response() {
 
 void LlmInterceptor::complete_exchange() {
   LlmRecord rec = ex_->finish(now_us());
+  const std::string out = ex_->take_agent_bytes();
+  if (!out.empty()) down_->write(out);
   ex_.reset();
   if (!rec.complete || up_eof_) keep_alive_ = false;
   if (llm_->limiter && (rec.input_tokens > 0 || rec.output_tokens > 0)) {

@@ -38,6 +38,7 @@ std::string LlmRecord::to_json() const {
       {"forwarded_request_bytes", forwarded_request_bytes},
       {"response_bytes", response_bytes},
       {"redactions", redactions},
+      {"response_redactions", response_redactions},
       {"request_json_valid", request_json_valid},
       {"prompt_excerpt", prompt_excerpt},
       {"complete", complete},

@@ -35,11 +35,12 @@ struct LlmRecord {
   std::string stop_reason;
   std::string response_id;
   std::string error;  // provider error, transport problem, or parse problem ("" if none)
-  int64_t ttfb_ms = -1, total_ms = -1;        // from the request's start
-  uint64_t request_bytes = 0;                 // body as the agent sent it
-  uint64_t forwarded_request_bytes = 0;       // body as forwarded (after redaction)
-  uint64_t response_bytes = 0;                // body, after de-chunking
-  std::map<std::string, int64_t> redactions;  // detector → count, in the request body
+  int64_t ttfb_ms = -1, total_ms = -1;                 // from the request's start
+  uint64_t request_bytes = 0;                          // body as the agent sent it
+  uint64_t forwarded_request_bytes = 0;                // body as forwarded (after redaction)
+  uint64_t response_bytes = 0;                         // body, after de-chunking
+  std::map<std::string, int64_t> redactions;           // detector → count, in the request body
+  std::map<std::string, int64_t> response_redactions;  // detector → count, in the response
   bool request_json_valid = true;
   std::string prompt_excerpt;  // last user message, redacted, ≤ 200 characters
   bool complete = false;       // the whole response was seen

@@ -51,7 +51,7 @@ void LlmResponseAccumulator::on_head(int status, const std::string&,
   if (!enc.empty() && enc != "identity") {
     skip_ = true;
     note("response body is " + enc +
-         "-encoded and was not read (strip Accept-Encoding from intercepted LLM requests)");
+         "-encoded and was not read (only gzip and deflate are decoded)");
   }
 }
 

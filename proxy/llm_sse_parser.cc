@@ -54,8 +54,10 @@ void LlmSseParser::feed(std::string_view bytes, const Callback& on_event) {
         continue;
       }
     }
-    size_t end = bytes.find_first_of("\r\n", pos);
-    if (end == std::string_view::npos) {
+    // A plain loop: string_view::find_first_of calls memchr once per byte here.
+    size_t end = pos;
+    while (end < bytes.size() && bytes[end] != '\n' && bytes[end] != '\r') ++end;
+    if (end == bytes.size()) {
       if (partial_.size() + (bytes.size() - pos) > kMaxEventBytes + 64) {
         // One endless line: drop it, and the event it belongs to.
         partial_.clear();

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -74,6 +75,55 @@ pid_t proc_pid_of(const std::string& p, std::string* rest) {
   if (i == 6 || (i < p.size() && p[i] != '/')) return 0;
   *rest = p.substr(i);
   return pid;
+}
+
+// The trash on another filesystem than the file (rename says EXDEV: a separate /home, a
+// container volume): copy into the trash, then remove the original — what the hook does
+// (preload/file_guard.cc). The original goes only once the copy is complete; on any
+// failure the partial copy goes and the original stays. Regular files, symlinks and
+// empty directories; anything else (devices, fifos, sockets) keeps EXDEV (refused).
+// Runs under the caller's credentials (CredsScope), so the copy is the caller's.
+int64_t move_across_filesystems(int pfd, const char* last, int tfd, const char* name,
+                                const struct stat& st) {
+  const mode_t perm = st.st_mode & 07777;
+  if (S_ISDIR(st.st_mode)) {
+    int64_t r = ret_of(mkdirat(tfd, name, perm));
+    if (r < 0) return r;
+    r = ret_of(unlinkat(pfd, last, AT_REMOVEDIR));
+    if (r < 0) unlinkat(tfd, name, AT_REMOVEDIR);
+    return r;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    char target[kPathMax + 1];
+    ssize_t n = readlinkat(pfd, last, target, kPathMax);
+    if (n < 0) return -errno;
+    target[n] = '\0';
+    int64_t r = ret_of(symlinkat(target, tfd, name));
+    if (r < 0) return r;
+    r = ret_of(unlinkat(pfd, last, 0));
+    if (r < 0) unlinkat(tfd, name, 0);
+    return r;
+  }
+  if (!S_ISREG(st.st_mode)) return -EXDEV;
+  ScopedFd in(openat(pfd, last, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!in) return -errno;
+  int64_t r = 0;
+  {
+    ScopedFd out(openat(tfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm));
+    if (!out) return -errno;
+    for (;;) {
+      ssize_t n = sendfile(out.get(), in.get(), nullptr, 1L << 30);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        r = n < 0 ? -errno : 0;
+        break;
+      }
+    }
+    if (r == 0) r = ret_of(fchmod(out.get(), perm));
+  }
+  if (r == 0) r = ret_of(unlinkat(pfd, last, 0));
+  if (r < 0) unlinkat(tfd, name, 0);
+  return r;
 }
 
 }  // namespace
@@ -606,6 +656,8 @@ Outcome FsEmulator::soft_delete(const Caller& c, Target& t, FileOp op, const Ver
     name = std::to_string(c.tgid) + "-" + std::to_string(++counter) + "-" + base;
     r = ret_of(syscall(SYS_renameat2, t.parent.get(), t.name.c_str(), trash.get(), name.c_str(),
                        RENAME_NOREPLACE));
+    if (r == -EXDEV)
+      r = move_across_filesystems(t.parent.get(), t.name.c_str(), trash.get(), name.c_str(), st);
   }
   Verdict record = v;
   if (r < 0) {

@@ -20,6 +20,7 @@
 #include "proxy/tls_server_context.h"
 #include "proxy/tls_server_session.h"
 #include "proxy/transparent_protocol.h"
+#include "tests/integration/llm_fake_provider.h"
 #include "tests/integration/proxy_support.h"
 
 namespace agentsh::proxy::testing {
@@ -38,175 +39,6 @@ std::string run_cmd(const std::string& cmd, int* status) {
   *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return out;
 }
-
-std::string chunk(const std::string& s) {
-  char hex[16];
-  snprintf(hex, sizeof hex, "%zx", s.size());
-  return std::string(hex) + "\r\n" + s + "\r\n";
-}
-
-const char* kOpenAiJson =
-    R"({"id":"chatcmpl-9","object":"chat.completion","model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":17,"completion_tokens":3,"total_tokens":20}})";
-
-std::string openai_sse() {
-  return "data: {\"id\":\"c1\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,"
-         "\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n"
-         "data: {\"id\":\"c1\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,"
-         "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
-         "data: {\"id\":\"c1\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],\"usage\":"
-         "{\"prompt_tokens\":31,\"completion_tokens\":2,\"total_tokens\":33}}\n\n"
-         "data: [DONE]\n\n";
-}
-
-std::string anthropic_sse() {
-  return "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
-         "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\","
-         "\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":25,"
-         "\"output_tokens\":1}}}\n\n"
-         "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
-         "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
-         "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
-         "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n"
-         "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
-         "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
-         "\"end_turn\"},\"usage\":{\"output_tokens\":12}}\n\n"
-         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
-}
-
-// A fake LLM provider over TLS (certificate from its own test CA, for any SNI).
-// Keep-alive; answers by path and by the body's "model" / "stream".
-class FakeProvider {
- public:
-  explicit FakeProvider(const fs::path& dir) {
-    std::string err;
-    ca_ = CaStore::open(dir, &err);
-    if (ca_) leaves_ = TlsLeafCache::create(*ca_, 8, &err);
-    if (leaves_) ctx_ = TlsServerContext::create(*leaves_, &err);
-    error_ = err;
-    if (ctx_)
-      server_ = std::make_unique<TcpServer>(
-          "127.0.0.1", [this](int fd) { serve(fd); }, 443);
-  }
-  bool ok() const { return server_ && server_->ok(); }
-  const std::string& error() const { return error_; }
-  std::string ca_file() const { return ca_->cert_path(); }
-  std::vector<std::string> bodies() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return bodies_;
-  }
-  // "gated" streams send their first event, then wait for release() (bounded, longer
-  // than the test client's 10 s receive timeout, so a buffering proxy fails the test).
-  void release() {
-    std::lock_guard<std::mutex> lock(mu_);
-    released_ = true;
-    cv_.notify_all();
-  }
-  std::vector<std::string> heads() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return heads_;
-  }
-
- private:
-  void serve(int fd) {
-    std::string err;
-    auto tls = TlsServerSession::create(*ctx_, "api.openai.com", &err);
-    if (!tls) return;
-    std::string plain;
-    char buf[16384];
-    while (true) {
-      size_t head_end = plain.find("\r\n\r\n");
-      size_t need = 0;
-      if (head_end != std::string::npos) {
-        std::string head = plain.substr(0, head_end);
-        std::string lower = head;
-        for (auto& ch : lower) ch = char(tolower(ch));
-        size_t cl = lower.find("content-length:");
-        need = cl == std::string::npos ? 0 : std::stoul(lower.substr(cl + 15));
-        if (plain.size() >= head_end + 4 + need) {
-          std::string body = plain.substr(head_end + 4, need);
-          plain.erase(0, head_end + 4 + need);
-          {
-            std::lock_guard<std::mutex> lock(mu_);
-            heads_.push_back(head);
-            bodies_.push_back(body);
-          }
-          if (!respond(fd, *tls, head, body)) return;
-          continue;
-        }
-      }
-      ssize_t n = read(fd, buf, sizeof buf);
-      if (n <= 0) return;
-      tls->feed(buf, size_t(n));
-      auto r = tls->read(&plain);
-      if (!send_all(fd, tls->take_outgoing())) return;
-      if (r == TlsSession::Result::kError || r == TlsSession::Result::kClosed) return;
-    }
-  }
-  static bool put(int fd, TlsSession& tls, const std::string& s) {
-    return tls.write(s) == TlsSession::Result::kOk && send_all(fd, tls.take_outgoing());
-  }
-  // False: close the connection.
-  bool respond(int fd, TlsSession& tls, const std::string& head, const std::string& body) {
-    auto j = nlohmann::json::parse(body, nullptr, false);
-    std::string model = j.is_object() ? j.value("model", "") : "";
-    bool stream = j.is_object() && j.value("stream", false);
-    bool anthropic = head.find(" /v1/messages ") != std::string::npos;
-    if (model == "truncate-me") {
-      put(fd, tls,
-          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n"
-          "\r\n{\"id\":\"chatcmpl-t\",\"model\":\"gpt");
-      tls.close();
-      send_all(fd, tls.take_outgoing());
-      return false;
-    }
-    if (model == "big" && !stream) {
-      // 4 MiB of content: more than every buffer on the way (backpressure both ways).
-      std::string b =
-          R"({"id":"chatcmpl-b","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":")" +
-          std::string(4u << 20, 'x') +
-          R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1048576}})";
-      return put(fd, tls,
-                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                     std::to_string(b.size()) + "\r\n\r\n" + b);
-    }
-    if (!stream) {
-      std::string b =
-          anthropic
-              ? R"({"id":"msg_2","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","usage":{"input_tokens":40,"output_tokens":7}})"
-              : kOpenAiJson;
-      return put(fd, tls,
-                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                     std::to_string(b.size()) + "\r\n\r\n" + b);
-    }
-    if (!put(fd, tls,
-             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-             "Transfer-Encoding: chunked\r\n\r\n"))
-      return false;
-    std::string s = anthropic ? anthropic_sse() : openai_sse();
-    if (model == "gated") {
-      const size_t first = s.find("\n\n") + 2;
-      if (!put(fd, tls, chunk(s.substr(0, first)))) return false;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, std::chrono::seconds(20), [&] { return released_; });
-      }
-      s.erase(0, first);
-    }
-    for (size_t i = 0; i < s.size(); i += 50)
-      if (!put(fd, tls, chunk(s.substr(i, 50)))) return false;
-    return put(fd, tls, "0\r\n\r\n");
-  }
-
-  std::string error_;
-  std::unique_ptr<CaStore> ca_;
-  std::unique_ptr<TlsLeafCache> leaves_;
-  std::unique_ptr<TlsServerContext> ctx_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool released_ = false;
-  std::vector<std::string> bodies_, heads_;
-  std::unique_ptr<TcpServer> server_;  // last: stops (joins) before the rest goes
-};
 
 class LlmInterceptTest : public ::testing::Test {
  protected:
@@ -297,11 +129,12 @@ TEST_F(LlmInterceptTest, OpenAiPlainCompletionIsRecordedAndTheSecretNeverLeaves)
   EXPECT_EQ(bodies[0].find("AKIAIOSFODNN7EXAMPLE"), std::string::npos) << bodies[0];
   EXPECT_NE(bodies[0].find("[REDACTED:AWS_KEY]"), std::string::npos) << bodies[0];
   EXPECT_TRUE(nlohmann::json::parse(bodies[0], nullptr, false).is_object());
-  // Accept-Encoding stripped, Content-Length fixed.
+  // Accept-Encoding: identity (the agent's gzip dropped), Content-Length fixed.
   auto heads = provider_->heads();
   std::string lower = heads[0];
   for (auto& c : lower) c = char(tolower(c));
-  EXPECT_EQ(lower.find("accept-encoding"), std::string::npos) << heads[0];
+  EXPECT_NE(lower.find("accept-encoding: identity\r\n"), std::string::npos) << heads[0];
+  EXPECT_EQ(lower.find("gzip"), std::string::npos) << heads[0];
   EXPECT_NE(lower.find("content-length: " + std::to_string(bodies[0].size())), std::string::npos);
   LlmRecord r = records()[0];
   EXPECT_EQ(r.provider, "openai");
@@ -319,6 +152,38 @@ TEST_F(LlmInterceptTest, OpenAiPlainCompletionIsRecordedAndTheSecretNeverLeaves)
       << r.to_json();
   EXPECT_EQ(r.prompt_excerpt.find("AKIA"), std::string::npos);
   EXPECT_EQ(lab_.audit.count([](const AuditEvent& e) { return e.type == "llm"; }), 1u);
+}
+
+TEST_F(LlmInterceptTest, SecretsInResponsesNeverReachTheAgent) {
+  start();
+  int st = 0;
+  // Plain JSON, gzip-compressed by the provider although we asked for identity.
+  std::string out = curl("https://api.openai.com/v1/chat/completions",
+                         R"({"model":"leak","messages":[{"role":"user","content":"hi"}]})", &st);
+  ASSERT_EQ(st, 0) << out;
+  EXPECT_EQ(out.find("AKIAIOSFODNN7EXAMPLE"), std::string::npos) << out;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << out;
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "use [REDACTED:AWS_KEY]");
+  // Streamed: the key crosses seven upstream chunks inside one event.
+  out = curl("https://api.openai.com/v1/chat/completions",
+             R"({"model":"leak","stream":true,"messages":[{"role":"user","content":"hi"}]})", &st);
+  ASSERT_EQ(st, 0) << out;
+  std::string expect = kLeakSse;
+  expect.replace(expect.find("AKIAIOSFODNN7EXAMPLE"), 20, "[REDACTED:AWS_KEY]");
+  EXPECT_EQ(out, expect);
+  ASSERT_TRUE(wait_records(2));
+  auto recs = records();
+  EXPECT_EQ(recs[0].input_tokens, 9);  // read from the decoded body
+  EXPECT_EQ(recs[0].output_tokens, 4);
+  EXPECT_EQ(recs[1].input_tokens, 8);
+  EXPECT_EQ(recs[1].output_tokens, 5);
+  for (const auto& r : recs) {
+    EXPECT_TRUE(r.complete) << r.to_json();
+    EXPECT_EQ(r.response_redactions.size(), 1u) << r.to_json();
+    EXPECT_EQ(r.response_redactions.begin()->second, 1) << r.to_json();
+    EXPECT_TRUE(r.redactions.empty());
+  }
 }
 
 TEST_F(LlmInterceptTest, OpenAiStreamWithUsageIsRelayedAndCounted) {

@@ -78,6 +78,8 @@ struct RunSpec {
   // as an integrator that isolates the agent would do; the supervisor's /mnt is another
   // tmpfs. Nothing reaches the host either way.
   bool child_own_mnt = false;
+  // <cwd>/trash is a tmpfs (harness's private mount namespace): another filesystem.
+  bool trash_on_tmpfs = false;
   std::string cwd;
 };
 
@@ -153,6 +155,11 @@ class TracerCase : public ::testing::TestWithParam<const char*> {
       if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
           mount("tmpfs", "/mnt", "tmpfs", 0, "size=1m") != 0)
         _exit(12);
+    }
+    if (spec.trash_on_tmpfs) {
+      if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
+          mount("tmpfs", (spec.cwd + "/trash").c_str(), "tmpfs", 0, "size=1m") != 0)
+        _exit(13);
     }
     if (spec.private_usr_local) {
       if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
@@ -526,6 +533,30 @@ TEST_P(TracerCase, SoftDeleteMovesIntoTheTrashInsteadOfDeleting) {
   r = run_case({bin("tracer_file"), "rmdir", p("keep/empty")});
   EXPECT_HAS(r.out, "rmdir=ok");
   EXPECT_FALSE(fs::exists(p("keep/empty")));
+}
+
+// The trash on another filesystem than the file (a tmpfs here): rename says EXDEV, so
+// the tracer copies into the trash and only then removes the original (as the hook does).
+TEST_P(TracerCase, SoftDeleteAcrossFilesystemsCopiesIntoTheTrash) {
+  std::ofstream(p("keep/doc.txt")) << "precious";
+  fs::create_directories(p("keep/empty"));
+  RunSpec s;
+  s.argv = {"/bin/sh", "-c",
+            bin("tracer_file") + " unlink " + p("keep/doc.txt") + "; " + bin("tracer_file") +
+                " rmdir " + p("keep/empty") + "; cat " + p("trash") + "/*-doc.txt; echo; ls " +
+                p("trash") + "; stat -f -c %T " + p("trash")};
+  s.trash_on_tmpfs = true;
+  RunResult r = run(s);
+  ASSERT_TRUE(r.harness_ok) << r.prepare_error << r.harness_err;
+  EXPECT_HAS(r.out, "unlink=ok");
+  EXPECT_HAS(r.out, "rmdir=ok");
+  EXPECT_HAS(r.out, "precious\n");  // the copy, read back inside the namespace
+  EXPECT_HAS(r.out, "-empty\n");
+  EXPECT_HAS(r.out, "tmpfs\n");
+  EXPECT_FALSE(fs::exists(p("keep/doc.txt")));  // the original went, after the copy
+  EXPECT_FALSE(fs::exists(p("keep/empty")));
+  EXPECT_HAS(r.audit, "file|delete|" + p("keep/doc.txt") + "|allow|soft-delete-keep");
+  EXPECT_TRUE(fs::is_empty(p("trash")));  // outside the namespace: the tmpfs is not there
 }
 
 TEST_P(TracerCase, SystemPathWriteIsRefusedAndLeavesNothing) {

@@ -76,6 +76,27 @@ TEST(DlpJson, UnicodeEscapesAreDecodedBeforeScanning) {
   EXPECT_NE(r.text.find("\\u00e9\\ud83d\\ude00"), std::string::npos);
 }
 
+// A long value full of escapes (a model answer with a newline per line): findings map
+// back to exactly their raw bytes, and the walk stays linear (it was quadratic).
+TEST(DlpJson, ManyEscapesWithFindingsMapBackExactly) {
+  std::string v;
+  for (int i = 0; i < 200000; ++i) {
+    v += "line " + std::to_string(i) + "\\n";
+    if (i == 5000) v += "key AKIAIOSFODNN7EXAMPLE\\t";
+    if (i == 150000) v += "mail bob@example.com\\u0021\\\"";
+  }
+  const std::string json = "{\"content\":\"" + v + "\",\"n\":1}";
+  auto r = dlp_json_redactor::redact(scanner(), json);
+  ASSERT_EQ(r.findings.size(), 2u);
+  std::string expect = json;
+  expect.replace(expect.find("AKIAIOSFODNN7EXAMPLE"), 20, "[REDACTED:AWS_KEY]");
+  expect.replace(expect.find("bob@example.com"), 15, "[REDACTED:EMAIL]");
+  EXPECT_EQ(r.text, expect);
+  EXPECT_EQ(json.substr(r.findings[0].offset, r.findings[0].length), "AKIAIOSFODNN7EXAMPLE");
+  EXPECT_EQ(json.substr(r.findings[1].offset, r.findings[1].length), "bob@example.com");
+  EXPECT_TRUE(dlp_json_redactor::is_valid(r.text));
+}
+
 TEST(DlpJson, DisplayNamesAreEscapedSoTheJsonStaysValid) {
   DlpOptions o;
   o.custom = {{"quoted", "Q\"\\X", "TCK-[0-9]{6}"}};

@@ -535,17 +535,18 @@ TEST(LlmExchange, TruncatedAndMalformedPlainResponses) {
     EXPECT_EQ(r.ttfb_ms, -1);
   }
   {
-    // gzip body: said, not misread.
+    // A coding we cannot decode (brotli): said, not misread. (gzip is decoded: see
+    // llm_response_rewriter_test.cc.)
     int64_t now = 0;
     LlmExchange ex({route("api.openai.com", "/v1/chat/completions"), "POST", "/v1/chat/completions",
                     "{}", now},
                    scanner());
     ex.on_response_bytes(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
-        "Content-Length: 4\r\n\r\n\x1f\x8b\x08\x00",
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: br\r\n"
+        "Content-Length: 4\r\n\r\nabcd",
         1000);
     LlmRecord r = ex.finish(2000);
-    EXPECT_NE(r.error.find("gzip-encoded"), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find("br-encoded"), std::string::npos) << r.error;
   }
 }
 

@@ -24,6 +24,7 @@ proxy::LlmRecord make(const std::string& model, int64_t in, int64_t out) {
   r.output_tokens = out;
   r.total_ms = 12;
   r.redactions["AWS_KEY"] = 2;
+  if (model == "c") r.response_redactions["EMAIL"] = 3;  // found in the model's answer
   r.prompt_excerpt = "hello [REDACTED:AWS_KEY]";
   return r;
 }
@@ -50,6 +51,9 @@ TEST(LlmLogStoreTest, RowsRoundTripFilteredBySessionOldestFirst) {
   EXPECT_EQ(s1[0].rec.output_tokens, 3);
   EXPECT_TRUE(s1[0].rec.stream);
   EXPECT_EQ(s1[0].rec.redactions.at("AWS_KEY"), 2);
+  EXPECT_EQ(s1[0].rec.redactions.size(), 1u);  // the response's are kept apart
+  EXPECT_EQ(s1[0].rec.response_redactions.at("EMAIL"), 3);
+  EXPECT_TRUE(all[0].rec.response_redactions.empty());
   EXPECT_EQ(s1[0].rec.prompt_excerpt, "hello [REDACTED:AWS_KEY]");
   st.reset();
   fs::remove_all(dir);
