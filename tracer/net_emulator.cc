@@ -1,7 +1,9 @@
 #include "tracer/net_emulator.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,6 +14,8 @@
 #include <cstring>
 #include <vector>
 
+#include "proxy/ip_address.h"
+#include "proxy/transparent_protocol.h"
 #include "tracer/remote_memory.h"
 
 namespace agentsh::tracer {
@@ -21,7 +25,108 @@ constexpr size_t kMaxPayload = 64u << 20;
 int as_fd(uint64_t v) {
   return static_cast<int>(static_cast<uint32_t>(v));
 }
+// Waits for `events` on `fd` in slices, giving up when the caller's notification is
+// gone (killed meanwhile). Returns poll's revents, 0 when abandoned, -errno on error.
+int wait_for(SupervisorContext& ctx, const Caller& c, int fd, short events) {
+  for (;;) {
+    pollfd p{fd, events, 0};
+    int r = ::poll(&p, 1, 1000);
+    if (r > 0) return p.revents;
+    if (r < 0 && errno != EINTR) return -errno;
+    if (!ctx.listener.id_valid(c.id)) return 0;
+  }
+}
+
+bool is_loopback(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr.s_addr) >> 24) == 127;
+  if (ss.ss_family != AF_INET6) return false;
+  const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
+  if (IN6_IS_ADDR_V4MAPPED(&a)) return a.s6_addr[12] == 127;
+  return IN6_IS_ADDR_LOOPBACK(&a);
+}
+
 }  // namespace
+
+long NetEmulator::redirect(const Caller& c, int sock, int domain, const sockaddr_storage& ss) {
+  namespace tp = proxy::transparent_protocol;
+  proxy::IpAddress ip;
+  uint16_t port = 0;
+  socklen_t slen = ss.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  if (!proxy::IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), slen, &ip, &port))
+    return -EINVAL;
+  if (ss.ss_family != domain) return -EAFNOSUPPORT;  // as tcp_v{4,6}_connect say
+  // The proxy listens on 127.0.0.1: an IPv6 socket reaches it v4-mapped. An unbound
+  // IPV6_V6ONLY client socket may still drop the flag; a bound one can only try [::1].
+  bool v6_lo = false;
+  if (domain == AF_INET6) {
+    int only = 0;
+    socklen_t ol = sizeof only;
+    if (getsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &only, &ol) == 0 && only) {
+      int zero = 0;
+      v6_lo = setsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0;
+    }
+  }
+  sockaddr_storage px{};
+  socklen_t plen;
+  if (domain == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&px);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(ctx_.proxy_port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    plen = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&px);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(ctx_.proxy_port);
+    if (v6_lo) {
+      a->sin6_addr = in6addr_loopback;
+    } else {
+      a->sin6_addr.s6_addr[10] = a->sin6_addr.s6_addr[11] = 0xff;
+      a->sin6_addr.s6_addr[12] = 127;
+      a->sin6_addr.s6_addr[15] = 1;
+    }
+    plen = sizeof *a;
+  }
+  // The caller's flags stay as they are: a non-blocking socket is driven with poll here.
+  int fl = fcntl(sock, F_GETFL);
+  if (fl < 0) return -errno;
+  const bool nonblock = (fl & O_NONBLOCK) != 0;
+  if (::connect(sock, reinterpret_cast<sockaddr*>(&px), plen) != 0) {
+    if (errno != EINPROGRESS && errno != EINTR) return -errno;  // EISCONN, EALREADY…
+    int ev = wait_for(ctx_, c, sock, POLLOUT);
+    if (ev <= 0) return ev < 0 ? ev : -EINTR;
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &el) != 0) return -errno;
+    if (err != 0) return -err;
+  }
+  uint8_t hdr[tp::kHeaderSize];
+  tp::encode(ip, port, static_cast<uint32_t>(c.tgid), {}, hdr);
+  size_t off = 0;
+  while (off < sizeof hdr) {
+    ssize_t w = ::send(sock, hdr + off, sizeof hdr - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) {
+      off += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno != EAGAIN && errno != EINTR) return -errno;
+    int ev = wait_for(ctx_, c, sock, POLLOUT);
+    if (ev <= 0) return ev < 0 ? ev : -EINTR;
+  }
+  for (;;) {
+    uint8_t status = 0;
+    ssize_t r = ::recv(sock, &status, 1, MSG_DONTWAIT);
+    if (r == 1) {
+      if (status != 0) return -status;
+      return nonblock ? -EINPROGRESS : 0;
+    }
+    if (r == 0) return -ECONNREFUSED;  // the proxy went away without answering
+    if (errno != EAGAIN && errno != EINTR) return -errno;
+    int ev = wait_for(ctx_, c, sock, POLLIN);
+    if (ev <= 0) return ev < 0 ? ev : -EINTR;
+  }
+}
 
 bool NetEmulator::describe(const sockaddr_storage& ss, std::string* ip, uint16_t* port) {
   char buf[INET6_ADDRSTRLEN] = {};
@@ -86,6 +191,21 @@ Outcome NetEmulator::connect(const Caller& c) {
     // call may run as is unless another thread could put a different socket at this fd
     // number before the kernel looks again.
     if (can_continue(c)) return Outcome::proceed();
+  } else if (len >= sizeof(sa_family_t) && ctx_.proxy_port != 0 &&
+             (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+    int type = 0;
+    socklen_t tl = sizeof type;
+    std::string ip;
+    uint16_t port = 0;
+    describe(ss, &ip, &port);
+    const bool own = is_loopback(ss) && (port == ctx_.proxy_port || port == ctx_.dns_port);
+    if (getsockopt(sock.get(), SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM &&
+        port != 0 && !own) {
+      if (len < (ss.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)))
+        return Outcome::error(EINVAL);
+      return Outcome::from_ret(redirect(c, sock.get(), domain, ss));
+    }
+    if (!permit(c, ss, "connect")) return Outcome::error(EACCES);
   } else if (len >= sizeof(sa_family_t) && !permit(c, ss, "connect")) {
     return Outcome::error(EACCES);
   }
