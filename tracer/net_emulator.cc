@@ -48,6 +48,33 @@ bool is_loopback(const sockaddr_storage& ss) {
 
 }  // namespace
 
+bool NetEmulator::dns_rewrite(int sock, int domain, sockaddr_storage* ss, socklen_t* len) const {
+  if (ctx_.dns_port == 0 || (domain != AF_INET && domain != AF_INET6)) return false;
+  std::string ip;
+  uint16_t port = 0;
+  if (!describe(*ss, &ip, &port) || port != 53) return false;
+  int type = 0;
+  socklen_t tl = sizeof type;
+  if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM) return false;
+  *ss = sockaddr_storage{};
+  if (domain == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(ctx_.dns_port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(ctx_.dns_port);
+    a->sin6_addr.s6_addr[10] = a->sin6_addr.s6_addr[11] = 0xff;
+    a->sin6_addr.s6_addr[12] = 127;
+    a->sin6_addr.s6_addr[15] = 1;
+    *len = sizeof *a;
+  }
+  return true;
+}
+
 long NetEmulator::redirect(const Caller& c, int sock, int domain, const sockaddr_storage& ss) {
   namespace tp = proxy::transparent_protocol;
   proxy::IpAddress ip;
@@ -205,7 +232,8 @@ Outcome NetEmulator::connect(const Caller& c) {
         return Outcome::error(EINVAL);
       return Outcome::from_ret(redirect(c, sock.get(), domain, ss));
     }
-    if (!permit(c, ss, "connect")) return Outcome::error(EACCES);
+    if (!dns_rewrite(sock.get(), domain, &ss, &len) && !permit(c, ss, "connect"))
+      return Outcome::error(EACCES);
   } else if (len >= sizeof(sa_family_t) && !permit(c, ss, "connect")) {
     return Outcome::error(EACCES);
   }
@@ -229,7 +257,8 @@ Outcome NetEmulator::sendto(const Caller& c) {
   sockaddr_storage ss{};
   int r = remote_memory::read(c.tid, c.arg(4), &ss, alen);
   if (r < 0) return Outcome::error(r == -EPERM ? EACCES : -r);
-  if (inet && alen >= sizeof(sa_family_t) && !permit(c, ss, "sendto"))
+  if (inet && alen >= sizeof(sa_family_t) && !dns_rewrite(sock.get(), domain, &ss, &alen) &&
+      !permit(c, ss, "sendto"))
     return Outcome::error(EACCES);
   if (len > kMaxPayload) return Outcome::error(EMSGSIZE);
   std::vector<char> buf(len);
@@ -245,7 +274,8 @@ Outcome NetEmulator::sendto(const Caller& c) {
   return Outcome::from_ret(n < 0 ? -errno : n);
 }
 
-long NetEmulator::send_one(const Caller& c, int sock, bool inet, uint64_t addr, int flags) {
+long NetEmulator::send_one(const Caller& c, int sock, int domain, uint64_t addr, int flags) {
+  const bool inet = domain == AF_INET || domain == AF_INET6;
   msghdr m{};
   if (int r = remote_memory::read(c.tid, addr, &m, sizeof m); r < 0)
     return r == -EPERM ? -EACCES : r;
@@ -255,7 +285,9 @@ long NetEmulator::send_one(const Caller& c, int sock, bool inet, uint64_t addr, 
     int r =
         remote_memory::read(c.tid, reinterpret_cast<uint64_t>(m.msg_name), &name, m.msg_namelen);
     if (r < 0) return r;
-    if (inet && !permit(c, name, "sendmsg")) return -EACCES;
+    if (inet && !dns_rewrite(sock, domain, &name, &m.msg_namelen) &&
+        !permit(c, name, "sendmsg"))
+      return -EACCES;
   }
   if (m.msg_iovlen > UIO_MAXIOV) return -EMSGSIZE;
   std::vector<iovec> iov(m.msg_iovlen);
@@ -326,7 +358,7 @@ Outcome NetEmulator::sendmsg(const Caller& c) {
   if (!inet && can_continue(c)) return Outcome::proceed();
   if (!ctx_.listener.id_valid(c.id)) return Outcome::error(ESRCH);
   if (!many) {
-    long r = send_one(c, sock.get(), inet, c.arg(1), static_cast<int>(c.arg(2)));
+    long r = send_one(c, sock.get(), domain, c.arg(1), static_cast<int>(c.arg(2)));
     return Outcome::from_ret(r);
   }
   // sendmmsg: each message in turn; the count sent, or the first error if none was.
@@ -336,7 +368,7 @@ Outcome NetEmulator::sendmsg(const Caller& c) {
   unsigned sent = 0;
   for (; sent < vlen; ++sent) {
     uint64_t at = c.arg(1) + sent * sizeof(mmsghdr);
-    long r = send_one(c, sock.get(), inet, at, flags);
+    long r = send_one(c, sock.get(), domain, at, flags);
     if (r < 0) {
       if (sent == 0) return Outcome::error(static_cast<int>(-r));
       break;

@@ -39,8 +39,11 @@ class NetEmulator {
   bool permit(const Caller& c, const sockaddr_storage& ss, const char* op);
   // One msghdr at `addr` of the caller, copied and sent on `sock`. Returns bytes sent or
   // -errno (-EACCES when its destination is denied).
-  long send_one(const Caller& c, int sock, bool inet, uint64_t addr, int flags);
+  long send_one(const Caller& c, int sock, int domain, uint64_t addr, int flags);
   bool can_continue(const Caller& c) const;
+  // A datagram socket's destination port 53 → the session's DNS proxy (rewrites *ss and
+  // *len in place; true if it did). Decided by the DNS proxy, per name.
+  bool dns_rewrite(int sock, int domain, sockaddr_storage* ss, socklen_t* len) const;
   // The proxy redirect of a TCP connect (see above); a syscall-style return.
   long redirect(const Caller& c, int sock, int domain, const sockaddr_storage& ss);
   SupervisorContext& ctx_;
