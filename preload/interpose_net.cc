@@ -105,6 +105,13 @@ ssize_t hook_sendto(int fd, const void* buf, size_t n, int flags, const struct s
     return ret_long(
         sys::direct(SYS_sendto, fd, sys::arg(buf), sys::arg(n), flags, sys::arg(sa), len));
   }
+  if ((flags & MSG_FASTOPEN) != 0 && net_guard::redirects_stream(fd)) {
+    // TCP Fast Open connects as it sends: connect through the proxy, then send.
+    long r = net_guard::connect(fd, sa, len);
+    if (r < 0 && r != -EINPROGRESS) return ret_long(r);
+    return ret_long(sys::call(SYS_sendto, fd, sys::arg(buf), sys::arg(n), flags & ~MSG_FASTOPEN,
+                              0, 0));
+  }
   struct sockaddr_storage tmp;
   const struct sockaddr* to = sa;
   socklen_t tolen = len;
@@ -118,6 +125,15 @@ ssize_t hook_sendmsg(int fd, const struct msghdr* msg, int flags) {
   if (!governed() || msg == nullptr || msg->msg_name == nullptr) {
     if (g_real.sendmsg != nullptr) return g_real.sendmsg(fd, msg, flags);
     return ret_long(sys::direct(SYS_sendmsg, fd, sys::arg(msg), flags));
+  }
+  if ((flags & MSG_FASTOPEN) != 0 && net_guard::redirects_stream(fd)) {
+    long r = net_guard::connect(fd, static_cast<const struct sockaddr*>(msg->msg_name),
+                                msg->msg_namelen);
+    if (r < 0 && r != -EINPROGRESS) return ret_long(r);
+    struct msghdr m = *msg;
+    m.msg_name = nullptr;
+    m.msg_namelen = 0;
+    return ret_long(sys::call(SYS_sendmsg, fd, sys::arg(&m), flags & ~MSG_FASTOPEN));
   }
   struct sockaddr_storage tmp;
   const struct sockaddr* to = nullptr;

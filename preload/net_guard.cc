@@ -194,6 +194,14 @@ bool peer_is_agentsh(const struct sockaddr* sa, socklen_t len, uint16_t want_por
 
 }  // namespace
 
+bool redirects_stream(int fd) noexcept {
+  if (session_ports().proxy == 0) return false;
+  int type = 0, family = 0;
+  return sockopt_int(fd, SOL_SOCKET, SO_TYPE, &type) == 0 && type == SOCK_STREAM &&
+         sockopt_int(fd, SOL_SOCKET, SO_DOMAIN, &family) == 0 &&
+         (family == AF_INET || family == AF_INET6);
+}
+
 NetOutcome decide_datagram(int fd, const struct sockaddr* sa, socklen_t len,
                            struct sockaddr_storage* buf, const struct sockaddr** out,
                            socklen_t* out_len) noexcept {

@@ -41,6 +41,11 @@ NetOutcome decide_connect(const struct sockaddr* sa, socklen_t len) noexcept;
 // Blocks for as long as the proxy takes to decide (an approval, an upstream connect).
 long connect(int fd, const struct sockaddr* sa, socklen_t len) noexcept;
 
+// True when `fd` is a TCP (AF_INET/AF_INET6 SOCK_STREAM) socket and the session has a
+// proxy: a TCP Fast Open send (sendto/sendmsg with MSG_FASTOPEN and an address) on it
+// must go through connect() above instead of reaching the address directly.
+bool redirects_stream(int fd) noexcept;
+
 // Datagram destination `sa` of sendto/sendmsg/sendmmsg on `fd`: decided; port 53 (when
 // the session has a DNS proxy) is rewritten into *buf and *out/*out_len point there,
 // otherwise they are sa/len. Only called with a non-null sa.

@@ -257,8 +257,20 @@ Outcome NetEmulator::sendto(const Caller& c) {
   sockaddr_storage ss{};
   int r = remote_memory::read(c.tid, c.arg(4), &ss, alen);
   if (r < 0) return Outcome::error(r == -EPERM ? EACCES : -r);
-  if (inet && alen >= sizeof(sa_family_t) && !dns_rewrite(sock.get(), domain, &ss, &alen) &&
-      !permit(c, ss, "sendto"))
+  bool fastopen = false;
+  if (inet && (flags & MSG_FASTOPEN) && ctx_.proxy_port != 0 && alen >= sizeof(sa_family_t)) {
+    int type = 0;
+    socklen_t tl = sizeof type;
+    if (getsockopt(sock.get(), SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM) {
+      // TCP Fast Open connects as it sends: through the proxy first, then a plain send.
+      long r = redirect(c, sock.get(), domain, ss);
+      if (r < 0 && r != -EINPROGRESS) return Outcome::error(static_cast<int>(-r));
+      fastopen = true;
+      flags &= ~MSG_FASTOPEN;
+    }
+  }
+  if (!fastopen && inet && alen >= sizeof(sa_family_t) &&
+      !dns_rewrite(sock.get(), domain, &ss, &alen) && !permit(c, ss, "sendto"))
     return Outcome::error(EACCES);
   if (len > kMaxPayload) return Outcome::error(EMSGSIZE);
   std::vector<char> buf(len);
@@ -268,7 +280,7 @@ Outcome NetEmulator::sendto(const Caller& c) {
   // MSG_NOSIGNAL: a broken pipe must not signal the supervisor; the caller gets its
   // SIGPIPE below if it did not ask for MSG_NOSIGNAL itself.
   ssize_t n = ::sendto(sock.get(), buf.data(), len, flags | MSG_NOSIGNAL,
-                       reinterpret_cast<sockaddr*>(&ss), alen);
+                       fastopen ? nullptr : reinterpret_cast<sockaddr*>(&ss), fastopen ? 0 : alen);
   if (n < 0 && errno == EPIPE && !(flags & MSG_NOSIGNAL))
     syscall(SYS_tgkill, c.tgid, c.tid, SIGPIPE);
   return Outcome::from_ret(n < 0 ? -errno : n);
@@ -285,9 +297,20 @@ long NetEmulator::send_one(const Caller& c, int sock, int domain, uint64_t addr,
     int r =
         remote_memory::read(c.tid, reinterpret_cast<uint64_t>(m.msg_name), &name, m.msg_namelen);
     if (r < 0) return r;
-    if (inet && !dns_rewrite(sock, domain, &name, &m.msg_namelen) &&
-        !permit(c, name, "sendmsg"))
+    int type = 0;
+    socklen_t tl = sizeof type;
+    if (inet && (flags & MSG_FASTOPEN) && ctx_.proxy_port != 0 &&
+        getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM) {
+      // TCP Fast Open: connect through the proxy, then send without the address.
+      long r = redirect(c, sock, domain, name);
+      if (r < 0 && r != -EINPROGRESS) return r;
+      flags &= ~MSG_FASTOPEN;
+      m.msg_name = nullptr;
+      m.msg_namelen = 0;
+    } else if (inet && !dns_rewrite(sock, domain, &name, &m.msg_namelen) &&
+               !permit(c, name, "sendmsg")) {
       return -EACCES;
+    }
   }
   if (m.msg_iovlen > UIO_MAXIOV) return -EMSGSIZE;
   std::vector<iovec> iov(m.msg_iovlen);

@@ -6,6 +6,8 @@
  *   net_probe nbconnect IP PORT     non-blocking connect, poll for writability, SO_ERROR:
  *                                   "nbconnect ret=EINPROGRESS|0 so_error=0 peer=… read=…"
  *                                   or "nbconnect ERR NAME" (immediate or via SO_ERROR)
+ *   net_probe tfo IP PORT           TCP Fast Open: sendto(MSG_FASTOPEN) with an address on an
+ *                                   unconnected socket, then as connect ("tfo OK …")
  *   net_probe udp IP PORT           UDP sendto of one datagram: "sendto OK" / "sendto ERR NAME"
  *   net_probe dns SERVER NAME       a raw A query to SERVER:53 (sendto/recvfrom, unconnected):
  *                                   "dns rcode=N from=IP:PORT answer=A.B.C.D|-"
@@ -129,6 +131,19 @@ static int do_connect(const struct sockaddr_storage* ss, socklen_t len, int v6on
   return 0;
 }
 
+static int do_tfo(const struct sockaddr_storage* ss, socklen_t len) {
+  int s = socket(ss->ss_family, SOCK_STREAM, 0);
+  if (sendto(s, "x", 1, MSG_FASTOPEN, (const struct sockaddr*)ss, len) != 1) {
+    printf("tfo ERR %s\n", ename(errno));
+    return 1;
+  }
+  char rest[256];
+  after_connect(s, rest, sizeof rest);
+  printf("tfo OK %s\n", rest);
+  close(s);
+  return 0;
+}
+
 static int do_nbconnect(const struct sockaddr_storage* ss, socklen_t len) {
   int s = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
   int r = connect(s, (const struct sockaddr*)ss, len);
@@ -247,12 +262,13 @@ int main(int argc, char** argv) {
   struct sockaddr_storage ss;
   const char* op = argv[1];
   if (!strcmp(op, "connect") || !strcmp(op, "connect6only") || !strcmp(op, "nbconnect") ||
-      !strcmp(op, "udp")) {
+      !strcmp(op, "udp") || !strcmp(op, "tfo")) {
     socklen_t len = addr_of(argv[2], atoi(argv[3]), &ss);
     if (len == 0) return 2;
     if (!strcmp(op, "connect")) return do_connect(&ss, len, 0);
     if (!strcmp(op, "connect6only")) return do_connect(&ss, len, 1);
     if (!strcmp(op, "nbconnect")) return do_nbconnect(&ss, len);
+    if (!strcmp(op, "tfo")) return do_tfo(&ss, len);
     int s = socket(ss.ss_family, SOCK_DGRAM, 0);
     if (sendto(s, "x", 1, 0, (struct sockaddr*)&ss, len) < 0) {
       printf("sendto ERR %s\n", ename(errno));

@@ -256,6 +256,20 @@ TEST_P(NetRedirect, NonBlockingConnectPollsWritableWithSoErrorZero) {
   EXPECT_EQ(denied_->count(), 0);
 }
 
+TEST_P(NetRedirect, TcpFastOpenGoesThroughTheProxyToo) {
+  RunResult ok = probe({"tfo", "127.0.0.1", "8080"});
+  EXPECT_TRUE(ok.out.starts_with("tfo OK peer=127.0.0.1:")) << ok.out << ok.err;
+  EXPECT_TRUE(ok.out.ends_with(" read=HELLO 127.0.0.1:8080\n")) << ok.out;
+  RunResult no = probe({"tfo", "127.0.0.2", "8080"});
+  EXPECT_EQ(no.out, "tfo ERR EACCES\n") << no.err;
+  EXPECT_EQ(denied_->count(), 0);
+  EXPECT_EQ(allowed_->count(), 1);
+  // The proxy made both decisions (an allow decided locally would leave no record).
+  std::string ev = events();
+  EXPECT_NE(ev.find("127.0.0.1:8080  # via=transparent"), std::string::npos) << ev;
+  EXPECT_NE(ev.find("127.0.0.2:8080  # via=transparent"), std::string::npos) << ev;
+}
+
 TEST_P(NetRedirect, Ipv6AndV4MappedDestinations) {
   RunResult a = probe({"connect", "::1", "8080"});
   EXPECT_TRUE(a.out.starts_with("connect OK ")) << a.out << a.err;
