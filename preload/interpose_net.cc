@@ -42,7 +42,8 @@ HOOK_EXPORT ssize_t hook_recvfrom(int fd, void* buf, size_t n, int flags, struct
 HOOK_EXPORT ssize_t hook_recvmsg(int fd, struct msghdr* msg, int flags) __asm__("recvmsg");
 HOOK_EXPORT int hook_recvmmsg(int fd, struct mmsghdr* v, unsigned n, int flags,
                               struct timespec* timeout) __asm__("recvmmsg");
-HOOK_EXPORT int hook_getpeername(int fd, struct sockaddr* sa, socklen_t* len) __asm__("getpeername");
+HOOK_EXPORT int hook_getpeername(int fd, struct sockaddr* sa,
+                                 socklen_t* len) __asm__("getpeername");
 HOOK_EXPORT int hook_getaddrinfo(const char* node, const char* service,
                                  const struct addrinfo* hints,
                                  struct addrinfo** res) __asm__("getaddrinfo");
@@ -109,8 +110,8 @@ ssize_t hook_sendto(int fd, const void* buf, size_t n, int flags, const struct s
     // TCP Fast Open connects as it sends: connect through the proxy, then send.
     long r = net_guard::connect(fd, sa, len);
     if (r < 0 && r != -EINPROGRESS) return ret_long(r);
-    return ret_long(sys::call(SYS_sendto, fd, sys::arg(buf), sys::arg(n), flags & ~MSG_FASTOPEN,
-                              0, 0));
+    return ret_long(
+        sys::call(SYS_sendto, fd, sys::arg(buf), sys::arg(n), flags & ~MSG_FASTOPEN, 0, 0));
   }
   struct sockaddr_storage tmp;
   const struct sockaddr* to = sa;
@@ -138,9 +139,8 @@ ssize_t hook_sendmsg(int fd, const struct msghdr* msg, int flags) {
   struct sockaddr_storage tmp;
   const struct sockaddr* to = nullptr;
   socklen_t tolen = 0;
-  net_guard::NetOutcome o =
-      net_guard::decide_datagram(fd, static_cast<const struct sockaddr*>(msg->msg_name),
-                                 msg->msg_namelen, &tmp, &to, &tolen);
+  net_guard::NetOutcome o = net_guard::decide_datagram(
+      fd, static_cast<const struct sockaddr*>(msg->msg_name), msg->msg_namelen, &tmp, &to, &tolen);
   if (!o.allow) return ret_long(-o.err);
   // A rewritten destination goes in a copy of the header: the program's is const.
   struct msghdr m = *msg;
@@ -183,8 +183,8 @@ int hook_sendmmsg(int fd, struct mmsghdr* v, unsigned n, int flags) {
     if (m.msg_name != nullptr) {
       const struct sockaddr* to = nullptr;
       socklen_t tolen = 0;
-      net_guard::decide_datagram(fd, static_cast<const struct sockaddr*>(m.msg_name),
-                                 m.msg_namelen, &tmp, &to, &tolen);
+      net_guard::decide_datagram(fd, static_cast<const struct sockaddr*>(m.msg_name), m.msg_namelen,
+                                 &tmp, &to, &tolen);
       m.msg_name = const_cast<struct sockaddr*>(to);
       m.msg_namelen = tolen;
     }
@@ -198,16 +198,14 @@ int hook_sendmmsg(int fd, struct mmsghdr* v, unsigned n, int flags) {
   return static_cast<int>(sent);
 }
 
-ssize_t hook_recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* sa,
-                      socklen_t* len) {
+ssize_t hook_recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* sa, socklen_t* len) {
   socklen_t cap = len != nullptr ? *len : 0;
   ssize_t r;
   if (g_real.recvfrom != nullptr) {
     r = g_real.recvfrom(fd, buf, n, flags, sa, len);
   } else {
-    r = ret_long(
-        sys::direct(SYS_recvfrom, fd, sys::arg(buf), sys::arg(n), flags, sys::arg(sa),
-                    sys::arg(len)));
+    r = ret_long(sys::direct(SYS_recvfrom, fd, sys::arg(buf), sys::arg(n), flags, sys::arg(sa),
+                             sys::arg(len)));
   }
   if (r >= 0 && sa != nullptr && governed()) net_guard::restore_source(fd, sa, len, cap);
   return r;
@@ -222,8 +220,8 @@ ssize_t hook_recvmsg(int fd, struct msghdr* msg, int flags) {
     r = ret_long(sys::direct(SYS_recvmsg, fd, sys::arg(msg), flags));
   }
   if (r >= 0 && msg != nullptr && msg->msg_name != nullptr && governed()) {
-    net_guard::restore_source(fd, static_cast<struct sockaddr*>(msg->msg_name),
-                              &msg->msg_namelen, cap);
+    net_guard::restore_source(fd, static_cast<struct sockaddr*>(msg->msg_name), &msg->msg_namelen,
+                              cap);
   }
   return r;
 }

@@ -41,8 +41,7 @@ void describe(const char* domain, size_t dlen, const cidr::IpAddr& ip, uint16_t 
 
 int sockopt_int(int fd, int level, int name, int* out) noexcept {
   socklen_t n = sizeof *out;
-  return static_cast<int>(
-      sys::call(SYS_getsockopt, fd, level, name, sys::arg(out), sys::arg(&n)));
+  return static_cast<int>(sys::call(SYS_getsockopt, fd, level, name, sys::arg(out), sys::arg(&n)));
 }
 
 uint64_t inode_of(int fd) noexcept {
@@ -139,7 +138,7 @@ int handshake(int fd, const cidr::IpAddr& ip, uint16_t port, const char* domain,
     long r = sys::call(SYS_recvfrom, fd, sys::arg(&status), 1, 0, 0, 0);
     if (r == -EINTR) continue;
     if (r == 1) return status;
-    if (r == 0) return ECONNREFUSED;  // the proxy went away without answering
+    if (r == 0) return ECONNREFUSED;     // the proxy went away without answering
     if (r == -EAGAIN) return ETIMEDOUT;  // the program's SO_RCVTIMEO ran out
     return static_cast<int>(-r);
   }
@@ -210,8 +209,7 @@ NetOutcome decide_datagram(int fd, const struct sockaddr* sa, socklen_t len,
   const uint16_t dns_port = session_ports().dns;
   cidr::IpAddr ip;
   uint16_t port = 0;
-  if (dns_port != 0 && sa != nullptr &&
-      len >= static_cast<socklen_t>(sizeof(sa_family_t)) &&
+  if (dns_port != 0 && sa != nullptr && len >= static_cast<socklen_t>(sizeof(sa_family_t)) &&
       (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
       cidr::from_sockaddr(sa, len, &ip, &port) && port == 53) {
     int type = 0, family = 0;
@@ -241,6 +239,15 @@ long connect(int fd, const struct sockaddr* sa, socklen_t len) noexcept {
     if (sockopt_int(fd, SOL_SOCKET, SO_TYPE, &type) == 0 &&
         sockopt_int(fd, SOL_SOCKET, SO_DOMAIN, &family) == 0 &&
         (family == AF_INET || family == AF_INET6)) {
+      if (type == SOCK_STREAM && port == 53 && p.dns != 0 && sa->sa_family == family) {
+        // DNS over TCP (a resolver's fallback for long answers): to the DNS proxy's TCP
+        // side, like the datagrams, whatever resolver was asked.
+        sockaddr_storage buf;
+        socklen_t blen = loopback_addr(family, false, p.dns, &buf);
+        long r = sys::call(SYS_connect, fd, sys::arg(&buf), blen);
+        if (r == 0 || r == -EINPROGRESS) PeerTable::get().record(inode_of(fd), sa, len);
+        return r;
+      }
       if (type == SOCK_STREAM && p.proxy != 0 && port != 0) {
         return redirect_stream(fd, family, sa, len, ip, port, p.proxy);
       }

@@ -56,6 +56,10 @@ bool NetEmulator::dns_rewrite(int sock, int domain, sockaddr_storage* ss, sockle
   int type = 0;
   socklen_t tl = sizeof type;
   if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM) return false;
+  return rewrite_dns_address(domain, ss, len);
+}
+
+bool NetEmulator::rewrite_dns_address(int domain, sockaddr_storage* ss, socklen_t* len) const {
   *ss = sockaddr_storage{};
   if (domain == AF_INET) {
     auto* a = reinterpret_cast<sockaddr_in*>(ss);
@@ -230,6 +234,16 @@ Outcome NetEmulator::connect(const Caller& c) {
         port != 0 && !own) {
       if (len < (ss.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)))
         return Outcome::error(EINVAL);
+      if (port == 53 && ctx_.dns_port != 0 && ss.ss_family == domain) {
+        // DNS over TCP (a resolver's fallback for long answers): to the DNS proxy's TCP
+        // side, like the datagrams, whatever resolver was asked.
+        sockaddr_storage to = ss;
+        socklen_t tolen = len;
+        if (rewrite_dns_address(domain, &to, &tolen)) {
+          long r = ::connect(sock.get(), reinterpret_cast<sockaddr*>(&to), tolen);
+          return Outcome::from_ret(r < 0 ? -errno : r);
+        }
+      }
       return Outcome::from_ret(redirect(c, sock.get(), domain, ss));
     }
     if (!dns_rewrite(sock.get(), domain, &ss, &len) && !permit(c, ss, "connect"))

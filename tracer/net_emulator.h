@@ -44,6 +44,8 @@ class NetEmulator {
   // A datagram socket's destination port 53 → the session's DNS proxy (rewrites *ss and
   // *len in place; true if it did). Decided by the DNS proxy, per name.
   bool dns_rewrite(int sock, int domain, sockaddr_storage* ss, socklen_t* len) const;
+  // *ss/*len := 127.0.0.1:<dns_port> in `domain` (v4-mapped for AF_INET6).
+  bool rewrite_dns_address(int domain, sockaddr_storage* ss, socklen_t* len) const;
   // The proxy redirect of a TCP connect (see above); a syscall-style return.
   long redirect(const Caller& c, int sock, int domain, const sockaddr_storage& ss);
   SupervisorContext& ctx_;

@@ -11,6 +11,7 @@
  *   net_probe udp IP PORT           UDP sendto of one datagram: "sendto OK" / "sendto ERR NAME"
  *   net_probe dns SERVER NAME       a raw A query to SERVER:53 (sendto/recvfrom, unconnected):
  *                                   "dns rcode=N from=IP:PORT answer=A.B.C.D|-"
+ *   net_probe dnstcp SERVER NAME    the same query over TCP to SERVER:53: "dnstcp rcode=N"
  *   net_probe dnsconnect SERVER NAME PORT
  *                                   the query above, then a TCP connect to its first answer
  *   net_probe resolve NAME PORT     getaddrinfo (IPv4), then as connect
@@ -253,9 +254,44 @@ static int do_dns(const char* server, const char* name, char* answer, size_t aca
   return 0;
 }
 
+static int do_dnstcp(const char* server, const char* name) {
+  struct sockaddr_storage ss;
+  socklen_t len = addr_of(server, 53, &ss);
+  if (len == 0) return 2;
+  int s = socket(ss.ss_family, SOCK_STREAM, 0);
+  struct timeval tv = {5, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(s, (struct sockaddr*)&ss, len) != 0) {
+    printf("dnstcp ERR %s\n", ename(errno));
+    return 1;
+  }
+  unsigned char q[514], a[1500];
+  size_t qn = build_query(name, q + 2, sizeof q - 2);
+  q[0] = (unsigned char)(qn >> 8);
+  q[1] = (unsigned char)qn;
+  if (send(s, q, qn + 2, MSG_NOSIGNAL) != (ssize_t)(qn + 2)) {
+    printf("dnstcp ERR %s\n", ename(errno));
+    return 1;
+  }
+  size_t got = 0;
+  while (got < 14) {
+    ssize_t r = recv(s, a + got, sizeof a - got, 0);
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  if (got < 14) {
+    printf("dnstcp ERR short\n");
+    return 1;
+  }
+  printf("dnstcp rcode=%d\n", a[2 + 3] & 0x0f);
+  close(s);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: net_probe connect|connect6only|nbconnect|udp|dns|dnsconnect|resolve …\n");
+    fprintf(stderr,
+            "usage: net_probe connect|connect6only|nbconnect|udp|dns|dnsconnect|resolve …\n");
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -281,6 +317,7 @@ int main(int argc, char** argv) {
     char ans[64];
     return do_dns(argv[2], argv[3], ans, sizeof ans);
   }
+  if (!strcmp(op, "dnstcp")) return do_dnstcp(argv[2], argv[3]);
   if (!strcmp(op, "dnsconnect") && argc == 5) {
     char ans[64];
     if (do_dns(argv[2], argv[3], ans, sizeof ans) != 0 || !strcmp(ans, "-")) return 1;

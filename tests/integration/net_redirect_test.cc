@@ -40,8 +40,7 @@ constexpr uint16_t kHttp = 80;    // curl's server
 // in the destructor.
 class CountingServer {
  public:
-  CountingServer(const std::string& ip, uint16_t port, int type, bool http = false)
-      : http_(http) {
+  CountingServer(const std::string& ip, uint16_t port, int type, bool http = false) : http_(http) {
     const bool v6 = ip.find(':') != std::string::npos;
     fd_.reset(::socket(v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0));
     int one = 1;
@@ -161,7 +160,8 @@ class NetRedirect : public ::testing::TestWithParam<Shape> {
     dir_.write("policies/default.yaml", kPolicy);
     dir_.write("hosts", "127.0.0.1 localhost\n127.0.0.3 allowed.test\n127.0.0.4 denied.test\n");
     config_ = write_test_config(dir_);
-    for (auto* s : {&allowed_, &denied_, &named_, &v6_, &http_allowed_, &http_denied_, &udp_denied_})
+    for (auto* s :
+         {&allowed_, &denied_, &named_, &v6_, &http_allowed_, &http_denied_, &udp_denied_})
       ASSERT_EQ((*s)->error(), "");
   }
   bool hook_governs() const {
@@ -305,11 +305,14 @@ TEST_P(NetRedirect, DnsQueryToAnyResolverIsAnsweredByAgentsh) {
     EXPECT_NE(ok.out.find(" answer=127.0.0.3\nconnect OK "), std::string::npos) << ok.out;
     EXPECT_TRUE(ok.out.ends_with(" read=HELLO 127.0.0.3:8080\n")) << ok.out;
   }
+  // DNS over TCP to any resolver reaches agentsh's too.
+  RunResult tcp = probe({"dnstcp", "10.9.9.9", "denied.test"});
+  EXPECT_EQ(tcp.out, "dnstcp rcode=3\n") << tcp.err;
   // 127.0.0.3 has no rule of its own: only the name the DNS proxy handed out allows it.
   EXPECT_EQ(named_->count(), 1);
-  std::string ev = run({agentsh_bin(), "events", "query", "--config", config_, "--type", "dns"},
-                       base_env(dir_))
-                       .out;
+  std::string ev =
+      run({agentsh_bin(), "events", "query", "--config", config_, "--type", "dns"}, base_env(dir_))
+          .out;
   EXPECT_NE(ev.find("deny-denied-name"), std::string::npos) << ev;
   EXPECT_NE(ev.find("named-to-3"), std::string::npos) << ev;
 }
@@ -325,12 +328,13 @@ TEST_P(NetRedirect, DatagramToDeniedAddressIsRefusedAndNeverSent) {
 
 TEST_P(NetRedirect, CurlWithoutProxyReachesOnlyTheAllowedName) {
   if (*GetParam().suffix) GTEST_SKIP() << "curl is dynamic";
-  RunResult ok = exec({"curl", "-sS", "--max-time", "20", "--noproxy", "*", "http://allowed.test/"});
+  RunResult ok =
+      exec({"curl", "-sS", "--max-time", "20", "--noproxy", "*", "http://allowed.test/"});
   EXPECT_EQ(ok.status, 0) << ok.err;
   EXPECT_EQ(ok.out, "HELLO 127.0.0.3:80\n");
   EXPECT_EQ(http_allowed_->count(), 1);
-  RunResult no = exec({"curl", "-sS", "--max-time", "20", "--noproxy", "*", "-o", "/dev/null",
-                       "-w", "%{http_code}", "http://denied.test/"});
+  RunResult no = exec({"curl", "-sS", "--max-time", "20", "--noproxy", "*", "-o", "/dev/null", "-w",
+                       "%{http_code}", "http://denied.test/"});
   // Refused at connect (the hook knew the name) or 403 from the proxy (it learnt the name
   // from the Host header): either way the server never sees a connection.
   EXPECT_TRUE(no.status == 7 || no.out == "403") << no.status << " " << no.out << no.err;
@@ -345,9 +349,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, NetRedirect,
                                            Shape{"--no-tracer", ""}, Shape{"--no-hook", ""},
                                            Shape{"--no-hook", ".static"}),
                          [](const ::testing::TestParamInfo<Shape>& i) {
-                           std::string m = *i.param.mode == 0            ? "HookAndTracer"
+                           std::string m = *i.param.mode == 0 ? "HookAndTracer"
                                            : std::string(i.param.mode) == "--no-hook" ? "TracerOnly"
-                                                                                       : "HookOnly";
+                                                                                      : "HookOnly";
                            return m + (*i.param.suffix ? "Static" : "Dynamic");
                          });
 
