@@ -340,7 +340,14 @@ TEST_P(NetRedirect, CurlWithoutProxyReachesOnlyTheAllowedName) {
   EXPECT_TRUE(no.status == 7 || no.out == "403") << no.status << " " << no.out << no.err;
   EXPECT_EQ(http_denied_->count(), 0);
   std::string ev = events();
-  EXPECT_NE(ev.find("deny-denied-name"), std::string::npos) << ev;
+  size_t at = ev.find("deny-denied-name");
+  ASSERT_NE(at, std::string::npos) << ev;
+  std::string line = ev.substr(ev.rfind('\n', at) + 1);
+  line = line.substr(0, line.find('\n'));
+  // Rule, name, port and the address it was resolved to, in one record.
+  EXPECT_NE(line.find(" deny "), std::string::npos) << line;
+  EXPECT_NE(line.find("denied.test:80"), std::string::npos) << line;
+  EXPECT_NE(line.find("127.0.0.4"), std::string::npos) << ev;
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, NetRedirect,
