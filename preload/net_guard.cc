@@ -147,6 +147,7 @@ int handshake(int fd, const cidr::IpAddr& ip, uint16_t port, const char* domain,
 // TCP through the proxy (see connect() in net_guard.h).
 long redirect_stream(int fd, int family, const struct sockaddr* sa, socklen_t len,
                      const cidr::IpAddr& ip, uint16_t port, uint16_t proxy_port) noexcept {
+  if (sa->sa_family != family) return -EAFNOSUPPORT;  // as tcp_v{4,6}_connect say
   bool v6_lo = false;
   if (family == AF_INET6) {
     int only = 0;
@@ -158,7 +159,6 @@ long redirect_stream(int fd, int family, const struct sockaddr* sa, socklen_t le
                         sizeof zero) != 0;
     }
   }
-  if (sa->sa_family != family) return -EAFNOSUPPORT;  // as tcp_v{4,6}_connect say
   long fl = sys::call(SYS_fcntl, fd, F_GETFL);
   if (fl < 0) return fl;
   const bool nonblock = (fl & O_NONBLOCK) != 0;
