@@ -6,6 +6,8 @@
  *   net_probe nbconnect IP PORT     non-blocking connect, poll for writability, SO_ERROR:
  *                                   "nbconnect ret=EINPROGRESS|0 so_error=0 peer=… read=…"
  *                                   or "nbconnect ERR NAME" (immediate or via SO_ERROR)
+ *   net_probe dupfork IP PORT       connect, dup the socket, fork: the child prints what
+ *                                   getpeername says on the duplicate ("child peer=…")
  *   net_probe tfo IP PORT           TCP Fast Open: sendto(MSG_FASTOPEN) with an address on an
  *                                   unconnected socket, then as connect ("tfo OK …")
  *   net_probe udp IP PORT           UDP sendto of one datagram: "sendto OK" / "sendto ERR NAME"
@@ -31,6 +33,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char* ename(int e) {
@@ -130,6 +133,28 @@ static int do_connect(const struct sockaddr_storage* ss, socklen_t len, int v6on
   printf("connect OK %s\n", rest);
   close(s);
   return 0;
+}
+
+static int do_dupfork(const struct sockaddr_storage* ss, socklen_t len) {
+  int s = socket(ss->ss_family, SOCK_STREAM, 0);
+  if (connect(s, (const struct sockaddr*)ss, len) != 0) {
+    printf("dupfork ERR %s\n", ename(errno));
+    return 1;
+  }
+  int d = dup(s);
+  close(s);
+  pid_t pid = fork();
+  if (pid == 0) {
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    char p[80] = "?";
+    if (getpeername(d, (struct sockaddr*)&peer, &plen) == 0) fmt_addr(&peer, p, sizeof p);
+    printf("child peer=%s\n", p);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
 static int do_tfo(const struct sockaddr_storage* ss, socklen_t len) {
@@ -298,13 +323,14 @@ int main(int argc, char** argv) {
   struct sockaddr_storage ss;
   const char* op = argv[1];
   if (!strcmp(op, "connect") || !strcmp(op, "connect6only") || !strcmp(op, "nbconnect") ||
-      !strcmp(op, "udp") || !strcmp(op, "tfo")) {
+      !strcmp(op, "udp") || !strcmp(op, "tfo") || !strcmp(op, "dupfork")) {
     socklen_t len = addr_of(argv[2], atoi(argv[3]), &ss);
     if (len == 0) return 2;
     if (!strcmp(op, "connect")) return do_connect(&ss, len, 0);
     if (!strcmp(op, "connect6only")) return do_connect(&ss, len, 1);
     if (!strcmp(op, "nbconnect")) return do_nbconnect(&ss, len);
     if (!strcmp(op, "tfo")) return do_tfo(&ss, len);
+    if (!strcmp(op, "dupfork")) return do_dupfork(&ss, len);
     int s = socket(ss.ss_family, SOCK_DGRAM, 0);
     if (sendto(s, "x", 1, 0, (struct sockaddr*)&ss, len) < 0) {
       printf("sendto ERR %s\n", ename(errno));

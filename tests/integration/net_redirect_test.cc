@@ -245,6 +245,13 @@ TEST_P(NetRedirect, ConnectByIpIsDecidedByTheProxyAndLooksDirect) {
   EXPECT_NE(line.find("via=transparent"), std::string::npos) << line;
 }
 
+TEST_P(NetRedirect, PeerSurvivesDupAndFork) {
+  if (!hook_governs()) GTEST_SKIP() << "only the hook rewrites getpeername";
+  RunResult r = probe({"dupfork", "::ffff:127.0.0.1", "8080"});
+  EXPECT_EQ(r.out, "child peer=[::ffff:127.0.0.1]:8080\n") << r.err;
+  EXPECT_EQ(r.status, 0);
+}
+
 TEST_P(NetRedirect, NonBlockingConnectPollsWritableWithSoErrorZero) {
   RunResult ok = probe({"nbconnect", "127.0.0.1", "8080"});
   EXPECT_EQ(ok.status, 0) << ok.out << ok.err;
