@@ -184,7 +184,7 @@ int hook_sendmmsg(int fd, struct mmsghdr* v, unsigned n, int flags) {
       const struct sockaddr* to = nullptr;
       socklen_t tolen = 0;
       net_guard::decide_datagram(fd, static_cast<const struct sockaddr*>(m.msg_name), m.msg_namelen,
-                                 &tmp, &to, &tolen);
+                                 &tmp, &to, &tolen, /*decide=*/false);
       m.msg_name = const_cast<struct sockaddr*>(to);
       m.msg_namelen = tolen;
     }

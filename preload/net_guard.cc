@@ -203,7 +203,7 @@ bool redirects_stream(int fd) noexcept {
 
 NetOutcome decide_datagram(int fd, const struct sockaddr* sa, socklen_t len,
                            struct sockaddr_storage* buf, const struct sockaddr** out,
-                           socklen_t* out_len) noexcept {
+                           socklen_t* out_len, bool decide) noexcept {
   *out = sa;
   *out_len = len;
   const uint16_t dns_port = session_ports().dns;
@@ -224,7 +224,7 @@ NetOutcome decide_datagram(int fd, const struct sockaddr* sa, socklen_t len,
       return NetOutcome{};
     }
   }
-  return decide_connect(sa, len);
+  return decide ? decide_connect(sa, len) : NetOutcome{};
 }
 
 long connect(int fd, const struct sockaddr* sa, socklen_t len) noexcept {

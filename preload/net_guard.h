@@ -48,10 +48,12 @@ bool redirects_stream(int fd) noexcept;
 
 // Datagram destination `sa` of sendto/sendmsg/sendmmsg on `fd`: decided; port 53 (when
 // the session has a DNS proxy) is rewritten into *buf and *out/*out_len point there,
-// otherwise they are sa/len. Only called with a non-null sa.
+// otherwise they are sa/len. Only called with a non-null sa. `decide` false: only the
+// rewrite (a destination already decided, e.g. sendmmsg's second pass), no decision or
+// audit record again.
 NetOutcome decide_datagram(int fd, const struct sockaddr* sa, socklen_t len,
                            struct sockaddr_storage* buf, const struct sockaddr** out,
-                           socklen_t* out_len) noexcept;
+                           socklen_t* out_len, bool decide = true) noexcept;
 
 // After recvfrom/recvmsg filled `from` (*len bytes): a datagram from the session's DNS
 // proxy on a socket whose queries were redirected is reported as coming from the

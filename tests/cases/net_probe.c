@@ -13,6 +13,8 @@
  *   net_probe udp IP PORT           UDP sendto of one datagram: "sendto OK" / "sendto ERR NAME"
  *   net_probe dns SERVER NAME       a raw A query to SERVER:53 (sendto/recvfrom, unconnected):
  *                                   "dns rcode=N from=IP:PORT answer=A.B.C.D|-"
+ *   net_probe dnsmmsg SERVER NAME   the A query twice in one sendmmsg to SERVER:53, answers
+ *                                   by recvmmsg: "dnsmmsg sent=2 got=N rcode=R from=IP:PORT"
  *   net_probe dnstcp SERVER NAME    the same query over TCP to SERVER:53: "dnstcp rcode=N"
  *   net_probe dnsconnect SERVER NAME PORT
  *                                   the query above, then a TCP connect to its first answer
@@ -279,6 +281,56 @@ static int do_dns(const char* server, const char* name, char* answer, size_t aca
   return 0;
 }
 
+static int do_dnsmmsg(const char* server, const char* name) {
+  struct sockaddr_storage ss;
+  socklen_t len = addr_of(server, 53, &ss);
+  if (len == 0) return 2;
+  int s = socket(ss.ss_family, SOCK_DGRAM, 0);
+  unsigned char q[512];
+  size_t qn = build_query(name, q, sizeof q);
+  struct iovec iov = {q, qn};
+  struct mmsghdr out[2];
+  memset(out, 0, sizeof out);
+  for (int i = 0; i < 2; ++i) {
+    out[i].msg_hdr.msg_name = &ss;
+    out[i].msg_hdr.msg_namelen = len;
+    out[i].msg_hdr.msg_iov = &iov;
+    out[i].msg_hdr.msg_iovlen = 1;
+  }
+  int sent = sendmmsg(s, out, 2, 0);
+  if (sent < 0) {
+    printf("dnsmmsg ERR %s\n", ename(errno));
+    return 1;
+  }
+  unsigned char a[2][1500];
+  struct iovec in_iov[2] = {{a[0], sizeof a[0]}, {a[1], sizeof a[1]}};
+  struct sockaddr_storage from[2];
+  struct mmsghdr in[2];
+  memset(in, 0, sizeof in);
+  for (int i = 0; i < 2; ++i) {
+    in[i].msg_hdr.msg_name = &from[i];
+    in[i].msg_hdr.msg_namelen = sizeof from[i];
+    in[i].msg_hdr.msg_iov = &in_iov[i];
+    in[i].msg_hdr.msg_iovlen = 1;
+  }
+  struct timespec ts = {5, 0};
+  int got = 0;
+  while (got < 2) {
+    int r = recvmmsg(s, in + got, (unsigned)(2 - got), MSG_WAITFORONE, &ts);
+    if (r <= 0) break;
+    got += r;
+  }
+  if (got < 1 || in[0].msg_len < 12) {
+    printf("dnsmmsg ERR no answer\n");
+    return 1;
+  }
+  char f[80];
+  fmt_addr(&from[0], f, sizeof f);
+  printf("dnsmmsg sent=%d got=%d rcode=%d from=%s\n", sent, got, a[0][3] & 0x0f, f);
+  close(s);
+  return 0;
+}
+
 static int do_dnstcp(const char* server, const char* name) {
   struct sockaddr_storage ss;
   socklen_t len = addr_of(server, 53, &ss);
@@ -344,6 +396,7 @@ int main(int argc, char** argv) {
     return do_dns(argv[2], argv[3], ans, sizeof ans);
   }
   if (!strcmp(op, "dnstcp")) return do_dnstcp(argv[2], argv[3]);
+  if (!strcmp(op, "dnsmmsg")) return do_dnsmmsg(argv[2], argv[3]);
   if (!strcmp(op, "dnsconnect") && argc == 5) {
     char ans[64];
     if (do_dns(argv[2], argv[3], ans, sizeof ans) != 0 || !strcmp(ans, "-")) return 1;

@@ -312,6 +312,14 @@ TEST_P(NetRedirect, DnsQueryToAnyResolverIsAnsweredByAgentsh) {
     EXPECT_NE(ok.out.find(" answer=127.0.0.3\nconnect OK "), std::string::npos) << ok.out;
     EXPECT_TRUE(ok.out.ends_with(" read=HELLO 127.0.0.3:8080\n")) << ok.out;
   }
+  // sendmmsg/recvmmsg (several queries in one call) too.
+  RunResult mm = probe({"dnsmmsg", "10.9.9.9", "denied.test"});
+  if (hook_governs()) {
+    EXPECT_EQ(mm.out, "dnsmmsg sent=2 got=2 rcode=3 from=10.9.9.9:53\n") << mm.err;
+  } else {
+    EXPECT_TRUE(mm.out.starts_with("dnsmmsg sent=2 got=2 rcode=3 from=127.0.0.1:"))
+        << mm.out << mm.err;
+  }
   // DNS over TCP to any resolver reaches agentsh's too.
   RunResult tcp = probe({"dnstcp", "10.9.9.9", "denied.test"});
   EXPECT_EQ(tcp.out, "dnstcp rcode=3\n") << tcp.err;
