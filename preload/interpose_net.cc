@@ -1,4 +1,7 @@
-// Interposed: connect, sendto, sendmsg, sendmmsg (datagrams to an address),
+// Interposed: connect (TCP redirected to the session's proxy, see net_guard.h), sendto,
+// sendmsg, sendmmsg (datagrams to an address; port 53 redirected to the DNS proxy),
+// recvfrom, recvmsg, recvmmsg, getpeername (redirected sockets show the peer the program
+// asked for),
 // getaddrinfo, gethostbyname, gethostbyname2, gethostbyname_r, gethostbyname2_r (their
 // answers go into the NameTable so a later connect() by IP is decided by domain).
 //
@@ -34,6 +37,13 @@ HOOK_EXPORT ssize_t hook_sendto(int fd, const void* buf, size_t n, int flags,
                                 const struct sockaddr* sa, socklen_t len) __asm__("sendto");
 HOOK_EXPORT ssize_t hook_sendmsg(int fd, const struct msghdr* msg, int flags) __asm__("sendmsg");
 HOOK_EXPORT int hook_sendmmsg(int fd, struct mmsghdr* v, unsigned n, int flags) __asm__("sendmmsg");
+HOOK_EXPORT ssize_t hook_recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* sa,
+                                  socklen_t* len) __asm__("recvfrom");
+HOOK_EXPORT ssize_t hook_recvmsg(int fd, struct msghdr* msg, int flags) __asm__("recvmsg");
+HOOK_EXPORT int hook_recvmmsg(int fd, struct mmsghdr* v, unsigned n, int flags,
+                              struct timespec* timeout) __asm__("recvmmsg");
+HOOK_EXPORT int hook_getpeername(int fd, struct sockaddr* sa,
+                                 socklen_t* len) __asm__("getpeername");
 HOOK_EXPORT int hook_getaddrinfo(const char* node, const char* service,
                                  const struct addrinfo* hints,
                                  struct addrinfo** res) __asm__("getaddrinfo");
@@ -86,9 +96,7 @@ int hook_connect(int fd, const struct sockaddr* sa, socklen_t len) {
     if (g_real.connect != nullptr) return g_real.connect(fd, sa, len);
     return ret_int(sys::direct(SYS_connect, fd, sys::arg(sa), len));
   }
-  net_guard::NetOutcome o = net_guard::decide_connect(sa, len);
-  if (!o.allow) return ret_int(-o.err);
-  return ret_int(sys::call(SYS_connect, fd, sys::arg(sa), len));
+  return ret_int(net_guard::connect(fd, sa, len));
 }
 
 ssize_t hook_sendto(int fd, const void* buf, size_t n, int flags, const struct sockaddr* sa,
@@ -98,9 +106,20 @@ ssize_t hook_sendto(int fd, const void* buf, size_t n, int flags, const struct s
     return ret_long(
         sys::direct(SYS_sendto, fd, sys::arg(buf), sys::arg(n), flags, sys::arg(sa), len));
   }
-  net_guard::NetOutcome o = net_guard::decide_connect(sa, len);
+  if ((flags & MSG_FASTOPEN) != 0 && net_guard::redirects_stream(fd)) {
+    // TCP Fast Open connects as it sends: connect through the proxy, then send.
+    long r = net_guard::connect(fd, sa, len);
+    if (r < 0 && r != -EINPROGRESS) return ret_long(r);
+    return ret_long(
+        sys::call(SYS_sendto, fd, sys::arg(buf), sys::arg(n), flags & ~MSG_FASTOPEN, 0, 0));
+  }
+  struct sockaddr_storage tmp;
+  const struct sockaddr* to = sa;
+  socklen_t tolen = len;
+  net_guard::NetOutcome o = net_guard::decide_datagram(fd, sa, len, &tmp, &to, &tolen);
   if (!o.allow) return ret_long(-o.err);
-  return ret_long(sys::call(SYS_sendto, fd, sys::arg(buf), sys::arg(n), flags, sys::arg(sa), len));
+  return ret_long(
+      sys::call(SYS_sendto, fd, sys::arg(buf), sys::arg(n), flags, sys::arg(to), tolen));
 }
 
 ssize_t hook_sendmsg(int fd, const struct msghdr* msg, int flags) {
@@ -108,10 +127,26 @@ ssize_t hook_sendmsg(int fd, const struct msghdr* msg, int flags) {
     if (g_real.sendmsg != nullptr) return g_real.sendmsg(fd, msg, flags);
     return ret_long(sys::direct(SYS_sendmsg, fd, sys::arg(msg), flags));
   }
-  net_guard::NetOutcome o = net_guard::decide_connect(
-      static_cast<const struct sockaddr*>(msg->msg_name), msg->msg_namelen);
+  if ((flags & MSG_FASTOPEN) != 0 && net_guard::redirects_stream(fd)) {
+    long r = net_guard::connect(fd, static_cast<const struct sockaddr*>(msg->msg_name),
+                                msg->msg_namelen);
+    if (r < 0 && r != -EINPROGRESS) return ret_long(r);
+    struct msghdr m = *msg;
+    m.msg_name = nullptr;
+    m.msg_namelen = 0;
+    return ret_long(sys::call(SYS_sendmsg, fd, sys::arg(&m), flags & ~MSG_FASTOPEN));
+  }
+  struct sockaddr_storage tmp;
+  const struct sockaddr* to = nullptr;
+  socklen_t tolen = 0;
+  net_guard::NetOutcome o = net_guard::decide_datagram(
+      fd, static_cast<const struct sockaddr*>(msg->msg_name), msg->msg_namelen, &tmp, &to, &tolen);
   if (!o.allow) return ret_long(-o.err);
-  return ret_long(sys::call(SYS_sendmsg, fd, sys::arg(msg), flags));
+  // A rewritten destination goes in a copy of the header: the program's is const.
+  struct msghdr m = *msg;
+  m.msg_name = const_cast<struct sockaddr*>(to);
+  m.msg_namelen = tolen;
+  return ret_long(sys::call(SYS_sendmsg, fd, sys::arg(&m), flags));
 }
 
 int hook_sendmmsg(int fd, struct mmsghdr* v, unsigned n, int flags) {
@@ -122,18 +157,109 @@ int hook_sendmmsg(int fd, struct mmsghdr* v, unsigned n, int flags) {
   // Send the allowed prefix; a denied datagram first in line fails the call.
   unsigned ok = 0;
   int err = 0;
+  bool rewritten = false;
   for (; ok < n; ++ok) {
     const struct msghdr& m = v[ok].msg_hdr;
     if (m.msg_name == nullptr) continue;
-    net_guard::NetOutcome o =
-        net_guard::decide_connect(static_cast<const struct sockaddr*>(m.msg_name), m.msg_namelen);
+    struct sockaddr_storage tmp;
+    const struct sockaddr* to = nullptr;
+    socklen_t tolen = 0;
+    net_guard::NetOutcome o = net_guard::decide_datagram(
+        fd, static_cast<const struct sockaddr*>(m.msg_name), m.msg_namelen, &tmp, &to, &tolen);
     if (!o.allow) {
       err = o.err;
       break;
     }
+    rewritten = rewritten || to != m.msg_name;
   }
   if (ok == 0 && n > 0) return ret_int(-err);
-  return ret_int(sys::call(SYS_sendmmsg, fd, sys::arg(v), ok, flags));
+  if (!rewritten) return ret_int(sys::call(SYS_sendmmsg, fd, sys::arg(v), ok, flags));
+  // Some destinations are redirected (DNS): one message at a time, each with its own
+  // rewritten copy of the header, so the program's array is never modified.
+  unsigned sent = 0;
+  for (; sent < ok; ++sent) {
+    struct msghdr m = v[sent].msg_hdr;
+    struct sockaddr_storage tmp;
+    if (m.msg_name != nullptr) {
+      const struct sockaddr* to = nullptr;
+      socklen_t tolen = 0;
+      net_guard::decide_datagram(fd, static_cast<const struct sockaddr*>(m.msg_name), m.msg_namelen,
+                                 &tmp, &to, &tolen, /*decide=*/false);
+      m.msg_name = const_cast<struct sockaddr*>(to);
+      m.msg_namelen = tolen;
+    }
+    long r = sys::call(SYS_sendmsg, fd, sys::arg(&m), flags);
+    if (r < 0) {
+      if (sent == 0) return ret_int(r);
+      break;
+    }
+    v[sent].msg_len = static_cast<unsigned>(r);
+  }
+  return static_cast<int>(sent);
+}
+
+ssize_t hook_recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* sa, socklen_t* len) {
+  socklen_t cap = len != nullptr ? *len : 0;
+  ssize_t r;
+  if (g_real.recvfrom != nullptr) {
+    r = g_real.recvfrom(fd, buf, n, flags, sa, len);
+  } else {
+    r = ret_long(sys::direct(SYS_recvfrom, fd, sys::arg(buf), sys::arg(n), flags, sys::arg(sa),
+                             sys::arg(len)));
+  }
+  if (r >= 0 && sa != nullptr && governed()) net_guard::restore_source(fd, sa, len, cap);
+  return r;
+}
+
+ssize_t hook_recvmsg(int fd, struct msghdr* msg, int flags) {
+  socklen_t cap = msg != nullptr ? msg->msg_namelen : 0;
+  ssize_t r;
+  if (g_real.recvmsg != nullptr) {
+    r = g_real.recvmsg(fd, msg, flags);
+  } else {
+    r = ret_long(sys::direct(SYS_recvmsg, fd, sys::arg(msg), flags));
+  }
+  if (r >= 0 && msg != nullptr && msg->msg_name != nullptr && governed()) {
+    net_guard::restore_source(fd, static_cast<struct sockaddr*>(msg->msg_name), &msg->msg_namelen,
+                              cap);
+  }
+  return r;
+}
+
+int hook_recvmmsg(int fd, struct mmsghdr* v, unsigned n, int flags, struct timespec* timeout) {
+  // The capacities are overwritten by the kernel: keep the first few (no allocation;
+  // DNS clients receive one or two answers at a time).
+  constexpr unsigned kKeep = 16;
+  socklen_t caps[kKeep];
+  for (unsigned i = 0; v != nullptr && i < n && i < kKeep; ++i) caps[i] = v[i].msg_hdr.msg_namelen;
+  int r;
+  if (g_real.recvmmsg != nullptr) {
+    r = g_real.recvmmsg(fd, v, n, flags, timeout);
+  } else {
+    r = ret_int(sys::direct(SYS_recvmmsg, fd, sys::arg(v), n, flags, sys::arg(timeout)));
+  }
+  if (r > 0 && governed()) {
+    for (unsigned i = 0; i < static_cast<unsigned>(r) && i < kKeep; ++i) {
+      struct msghdr& m = v[i].msg_hdr;
+      if (m.msg_name != nullptr) {
+        net_guard::restore_source(fd, static_cast<struct sockaddr*>(m.msg_name), &m.msg_namelen,
+                                  caps[i]);
+      }
+    }
+  }
+  return r;
+}
+
+int hook_getpeername(int fd, struct sockaddr* sa, socklen_t* len) {
+  socklen_t cap = len != nullptr ? *len : 0;
+  int r;
+  if (g_real.getpeername != nullptr) {
+    r = g_real.getpeername(fd, sa, len);
+  } else {
+    r = ret_int(sys::direct(SYS_getpeername, fd, sys::arg(sa), sys::arg(len)));
+  }
+  if (r == 0 && governed()) net_guard::restore_peer(fd, sa, len, cap);
+  return r;
 }
 
 int hook_getaddrinfo(const char* node, const char* service, const struct addrinfo* hints,

@@ -3,8 +3,11 @@
 // that IP (NameTable) when there is one. The proxy and DNS ports of the session on
 // loopback are always reachable (the View handles that).
 //
-// decide_connect() is the one seam for outbound connections: redirecting them to the
-// proxy (a later issue) belongs here and nowhere else.
+// When the session has a proxy (snapshot header proxy_port != 0), connect() of a TCP
+// socket to any address other than agentsh's own ports is not decided here at all: the
+// socket is connected to the proxy, which decides (domain from its DNS name map, the
+// TLS SNI, the HTTP Host, CIDR and port) and connects upstream — see connect() below and
+// proxy/transparent_protocol.h. Datagrams to port 53 go to the session's DNS proxy.
 //
 // House rules: no exceptions, no malloc, no locks, no stdio, raw syscalls, errno
 // untouched. Async-signal-safe except for an `approve` decision (blocks on the broker).
@@ -22,5 +25,42 @@ struct NetOutcome {
 // Decides a connection (or datagram) to `sa`. Families other than AF_INET/AF_INET6
 // (unix sockets, netlink…) are not network policy: allowed.
 NetOutcome decide_connect(const struct sockaddr* sa, socklen_t len) noexcept;
+
+// connect(fd, sa, len) for the program; returns 0 or -errno.
+//  * TCP to an inet address, session with a proxy: the socket is connected to
+//    127.0.0.1:<proxy_port> (::ffff:127.0.0.1 for an AF_INET6 socket; an unbound
+//    IPV6_V6ONLY socket has the flag cleared first, a bound one tries [::1]), the
+//    288-byte transparent header is written and the proxy's status byte read, all
+//    blocking (O_NONBLOCK is cleared for the handshake and restored: loopback is fast,
+//    and a non-blocking caller cannot be given a later SO_ERROR other than 0).
+//    Status 0 → 0, or -EINPROGRESS for a non-blocking socket (it is already connected:
+//    poll says writable, SO_ERROR is 0); status e → -e. The original destination is
+//    remembered for getpeername() (PeerTable).
+//  * UDP to port 53, session with a DNS proxy: connected to the DNS proxy instead.
+//  * Anything else: decide_connect(), then the real connect.
+// Blocks for as long as the proxy takes to decide (an approval, an upstream connect).
+long connect(int fd, const struct sockaddr* sa, socklen_t len) noexcept;
+
+// True when `fd` is a TCP (AF_INET/AF_INET6 SOCK_STREAM) socket and the session has a
+// proxy: a TCP Fast Open send (sendto/sendmsg with MSG_FASTOPEN and an address) on it
+// must go through connect() above instead of reaching the address directly.
+bool redirects_stream(int fd) noexcept;
+
+// Datagram destination `sa` of sendto/sendmsg/sendmmsg on `fd`: decided; port 53 (when
+// the session has a DNS proxy) is rewritten into *buf and *out/*out_len point there,
+// otherwise they are sa/len. Only called with a non-null sa. `decide` false: only the
+// rewrite (a destination already decided, e.g. sendmmsg's second pass), no decision or
+// audit record again.
+NetOutcome decide_datagram(int fd, const struct sockaddr* sa, socklen_t len,
+                           struct sockaddr_storage* buf, const struct sockaddr** out,
+                           socklen_t* out_len, bool decide = true) noexcept;
+
+// After recvfrom/recvmsg filled `from` (*len bytes): a datagram from the session's DNS
+// proxy on a socket whose queries were redirected is reported as coming from the
+// resolver the program addressed (resolvers drop answers from unexpected sources).
+void restore_source(int fd, struct sockaddr* from, socklen_t* len, socklen_t cap) noexcept;
+
+// After getpeername filled `sa`: for a redirected socket, the original destination.
+void restore_peer(int fd, struct sockaddr* sa, socklen_t* len, socklen_t cap) noexcept;
 
 }  // namespace agentsh::hook::net_guard

@@ -91,6 +91,10 @@ void resolve_all() noexcept {
   get(&r.sendto, "sendto");
   get(&r.sendmsg, "sendmsg");
   get(&r.sendmmsg, "sendmmsg");
+  get(&r.recvfrom, "recvfrom");
+  get(&r.recvmsg, "recvmsg");
+  get(&r.recvmmsg, "recvmmsg");
+  get(&r.getpeername, "getpeername");
   get(&r.getaddrinfo, "getaddrinfo");
   get(&r.gethostbyname, "gethostbyname");
   get(&r.gethostbyname2, "gethostbyname2");

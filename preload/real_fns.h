@@ -96,6 +96,10 @@ struct RealFns {
   ssize_t (*sendto)(int, const void*, size_t, int, const struct sockaddr*, socklen_t);
   ssize_t (*sendmsg)(int, const struct msghdr*, int);
   int (*sendmmsg)(int, struct mmsghdr*, unsigned, int);
+  ssize_t (*recvfrom)(int, void*, size_t, int, struct sockaddr*, socklen_t*);
+  ssize_t (*recvmsg)(int, struct msghdr*, int);
+  int (*recvmmsg)(int, struct mmsghdr*, unsigned, int, struct timespec*);
+  int (*getpeername)(int, struct sockaddr*, socklen_t*);
   int (*getaddrinfo)(const char*, const char*, const struct addrinfo*, struct addrinfo**);
   struct hostent* (*gethostbyname)(const char*);
   struct hostent* (*gethostbyname2)(const char*, int);

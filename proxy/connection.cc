@@ -460,8 +460,12 @@ void Connection::begin(const ip_literal::Host& target, uint16_t port,
   by_addr_ = NetDecision{};
   if (has_name_) {
     by_name_ = decide(target.text, "", port);
-    if (by_name_.effect == NetEffect::kDeny)
-      return refuse(by_name_, target_text_, "denied by name");
+    if (by_name_.effect == NetEffect::kDeny) {
+      // A redirected connect knows the address it was headed for: the record names it.
+      return refuse(by_name_, target_text_,
+                    known_ip ? "ip=" + known_ip->to_string() + " denied by name"
+                             : std::string("denied by name"));
+    }
   }
   if (ctx_->redirects && !redirect_failed_over_) {
     redirect_ = ctx_->redirects->match_connect(ip_literal::url_host(target), port);
@@ -1041,8 +1045,8 @@ bool Connection::try_intercept(const std::string& first) {
   }
   if (host.empty() || !ctx_->llm->intercepts(host, port_)) return false;
   std::string to_client(u2c_.out.view());
-  llm_ = LlmInterceptor::create(ctx_->llm, ctx_, host, port_, pid_, std::move(to_client), first,
-                                &err);
+  llm_ =
+      LlmInterceptor::create(ctx_->llm, ctx_, host, port_, pid_, std::move(to_client), first, &err);
   if (!llm_) {
     ctx_->stats.errors++;
     ctx_->emit("network", "tls", target_label(), "allow", "deny", "agentsh-llm-intercept",

@@ -1,7 +1,9 @@
 #include "tracer/net_emulator.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,6 +14,8 @@
 #include <cstring>
 #include <vector>
 
+#include "proxy/ip_address.h"
+#include "proxy/transparent_protocol.h"
 #include "tracer/remote_memory.h"
 
 namespace agentsh::tracer {
@@ -21,7 +25,139 @@ constexpr size_t kMaxPayload = 64u << 20;
 int as_fd(uint64_t v) {
   return static_cast<int>(static_cast<uint32_t>(v));
 }
+// Waits for `events` on `fd` in slices, giving up when the caller's notification is
+// gone (killed meanwhile). Returns poll's revents, 0 when abandoned, -errno on error.
+int wait_for(SupervisorContext& ctx, const Caller& c, int fd, short events) {
+  for (;;) {
+    pollfd p{fd, events, 0};
+    int r = ::poll(&p, 1, 1000);
+    if (r > 0) return p.revents;
+    if (r < 0 && errno != EINTR) return -errno;
+    if (!ctx.listener.id_valid(c.id)) return 0;
+  }
+}
+
+bool is_loopback(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr.s_addr) >> 24) == 127;
+  if (ss.ss_family != AF_INET6) return false;
+  const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
+  if (IN6_IS_ADDR_V4MAPPED(&a)) return a.s6_addr[12] == 127;
+  return IN6_IS_ADDR_LOOPBACK(&a);
+}
+
 }  // namespace
+
+bool NetEmulator::dns_rewrite(int sock, int domain, sockaddr_storage* ss, socklen_t* len) const {
+  if (ctx_.dns_port == 0 || (domain != AF_INET && domain != AF_INET6)) return false;
+  std::string ip;
+  uint16_t port = 0;
+  if (!describe(*ss, &ip, &port) || port != 53) return false;
+  int type = 0;
+  socklen_t tl = sizeof type;
+  if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM) return false;
+  return rewrite_dns_address(domain, ss, len);
+}
+
+bool NetEmulator::rewrite_dns_address(int domain, sockaddr_storage* ss, socklen_t* len) const {
+  *ss = sockaddr_storage{};
+  if (domain == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(ctx_.dns_port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(ctx_.dns_port);
+    a->sin6_addr.s6_addr[10] = a->sin6_addr.s6_addr[11] = 0xff;
+    a->sin6_addr.s6_addr[12] = 127;
+    a->sin6_addr.s6_addr[15] = 1;
+    *len = sizeof *a;
+  }
+  return true;
+}
+
+long NetEmulator::redirect(const Caller& c, int sock, int domain, const sockaddr_storage& ss) {
+  namespace tp = proxy::transparent_protocol;
+  proxy::IpAddress ip;
+  uint16_t port = 0;
+  socklen_t slen = ss.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  if (!proxy::IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), slen, &ip, &port))
+    return -EINVAL;
+  if (ss.ss_family != domain) return -EAFNOSUPPORT;  // as tcp_v{4,6}_connect say
+  // The proxy listens on 127.0.0.1: an IPv6 socket reaches it v4-mapped. An unbound
+  // IPV6_V6ONLY client socket may still drop the flag; a bound one can only try [::1].
+  bool v6_lo = false;
+  if (domain == AF_INET6) {
+    int only = 0;
+    socklen_t ol = sizeof only;
+    if (getsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &only, &ol) == 0 && only) {
+      int zero = 0;
+      v6_lo = setsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0;
+    }
+  }
+  sockaddr_storage px{};
+  socklen_t plen;
+  if (domain == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&px);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(ctx_.proxy_port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    plen = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&px);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(ctx_.proxy_port);
+    if (v6_lo) {
+      a->sin6_addr = in6addr_loopback;
+    } else {
+      a->sin6_addr.s6_addr[10] = a->sin6_addr.s6_addr[11] = 0xff;
+      a->sin6_addr.s6_addr[12] = 127;
+      a->sin6_addr.s6_addr[15] = 1;
+    }
+    plen = sizeof *a;
+  }
+  // The caller's flags stay as they are: a non-blocking socket is driven with poll here.
+  int fl = fcntl(sock, F_GETFL);
+  if (fl < 0) return -errno;
+  const bool nonblock = (fl & O_NONBLOCK) != 0;
+  if (::connect(sock, reinterpret_cast<sockaddr*>(&px), plen) != 0) {
+    if (errno != EINPROGRESS && errno != EINTR) return -errno;  // EISCONN, EALREADY…
+    int ev = wait_for(ctx_, c, sock, POLLOUT);
+    if (ev <= 0) return ev < 0 ? ev : -EINTR;
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &el) != 0) return -errno;
+    if (err != 0) return -err;
+  }
+  uint8_t hdr[tp::kHeaderSize];
+  tp::encode(ip, port, static_cast<uint32_t>(c.tgid), {}, hdr);
+  size_t off = 0;
+  while (off < sizeof hdr) {
+    ssize_t w = ::send(sock, hdr + off, sizeof hdr - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) {
+      off += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno != EAGAIN && errno != EINTR) return -errno;
+    int ev = wait_for(ctx_, c, sock, POLLOUT);
+    if (ev <= 0) return ev < 0 ? ev : -EINTR;
+  }
+  for (;;) {
+    uint8_t status = 0;
+    ssize_t r = ::recv(sock, &status, 1, MSG_DONTWAIT);
+    if (r == 1) {
+      if (status != 0) return -status;
+      return nonblock ? -EINPROGRESS : 0;
+    }
+    if (r == 0) return -ECONNREFUSED;  // the proxy went away without answering
+    if (errno != EAGAIN && errno != EINTR) return -errno;
+    int ev = wait_for(ctx_, c, sock, POLLIN);
+    if (ev <= 0) return ev < 0 ? ev : -EINTR;
+  }
+}
 
 bool NetEmulator::describe(const sockaddr_storage& ss, std::string* ip, uint16_t* port) {
   char buf[INET6_ADDRSTRLEN] = {};
@@ -86,6 +222,32 @@ Outcome NetEmulator::connect(const Caller& c) {
     // call may run as is unless another thread could put a different socket at this fd
     // number before the kernel looks again.
     if (can_continue(c)) return Outcome::proceed();
+  } else if (len >= sizeof(sa_family_t) && ctx_.proxy_port != 0 &&
+             (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+    int type = 0;
+    socklen_t tl = sizeof type;
+    std::string ip;
+    uint16_t port = 0;
+    describe(ss, &ip, &port);
+    const bool own = is_loopback(ss) && (port == ctx_.proxy_port || port == ctx_.dns_port);
+    if (getsockopt(sock.get(), SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM &&
+        port != 0 && !own) {
+      if (len < (ss.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)))
+        return Outcome::error(EINVAL);
+      if (port == 53 && ctx_.dns_port != 0 && ss.ss_family == domain) {
+        // DNS over TCP (a resolver's fallback for long answers): to the DNS proxy's TCP
+        // side, like the datagrams, whatever resolver was asked.
+        sockaddr_storage to = ss;
+        socklen_t tolen = len;
+        if (rewrite_dns_address(domain, &to, &tolen)) {
+          long r = ::connect(sock.get(), reinterpret_cast<sockaddr*>(&to), tolen);
+          return Outcome::from_ret(r < 0 ? -errno : r);
+        }
+      }
+      return Outcome::from_ret(redirect(c, sock.get(), domain, ss));
+    }
+    if (!dns_rewrite(sock.get(), domain, &ss, &len) && !permit(c, ss, "connect"))
+      return Outcome::error(EACCES);
   } else if (len >= sizeof(sa_family_t) && !permit(c, ss, "connect")) {
     return Outcome::error(EACCES);
   }
@@ -109,7 +271,20 @@ Outcome NetEmulator::sendto(const Caller& c) {
   sockaddr_storage ss{};
   int r = remote_memory::read(c.tid, c.arg(4), &ss, alen);
   if (r < 0) return Outcome::error(r == -EPERM ? EACCES : -r);
-  if (inet && alen >= sizeof(sa_family_t) && !permit(c, ss, "sendto"))
+  bool fastopen = false;
+  if (inet && (flags & MSG_FASTOPEN) && ctx_.proxy_port != 0 && alen >= sizeof(sa_family_t)) {
+    int type = 0;
+    socklen_t tl = sizeof type;
+    if (getsockopt(sock.get(), SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM) {
+      // TCP Fast Open connects as it sends: through the proxy first, then a plain send.
+      long r = redirect(c, sock.get(), domain, ss);
+      if (r < 0 && r != -EINPROGRESS) return Outcome::error(static_cast<int>(-r));
+      fastopen = true;
+      flags &= ~MSG_FASTOPEN;
+    }
+  }
+  if (!fastopen && inet && alen >= sizeof(sa_family_t) &&
+      !dns_rewrite(sock.get(), domain, &ss, &alen) && !permit(c, ss, "sendto"))
     return Outcome::error(EACCES);
   if (len > kMaxPayload) return Outcome::error(EMSGSIZE);
   std::vector<char> buf(len);
@@ -119,13 +294,14 @@ Outcome NetEmulator::sendto(const Caller& c) {
   // MSG_NOSIGNAL: a broken pipe must not signal the supervisor; the caller gets its
   // SIGPIPE below if it did not ask for MSG_NOSIGNAL itself.
   ssize_t n = ::sendto(sock.get(), buf.data(), len, flags | MSG_NOSIGNAL,
-                       reinterpret_cast<sockaddr*>(&ss), alen);
+                       fastopen ? nullptr : reinterpret_cast<sockaddr*>(&ss), fastopen ? 0 : alen);
   if (n < 0 && errno == EPIPE && !(flags & MSG_NOSIGNAL))
     syscall(SYS_tgkill, c.tgid, c.tid, SIGPIPE);
   return Outcome::from_ret(n < 0 ? -errno : n);
 }
 
-long NetEmulator::send_one(const Caller& c, int sock, bool inet, uint64_t addr, int flags) {
+long NetEmulator::send_one(const Caller& c, int sock, int domain, uint64_t addr, int flags) {
+  const bool inet = domain == AF_INET || domain == AF_INET6;
   msghdr m{};
   if (int r = remote_memory::read(c.tid, addr, &m, sizeof m); r < 0)
     return r == -EPERM ? -EACCES : r;
@@ -135,7 +311,20 @@ long NetEmulator::send_one(const Caller& c, int sock, bool inet, uint64_t addr, 
     int r =
         remote_memory::read(c.tid, reinterpret_cast<uint64_t>(m.msg_name), &name, m.msg_namelen);
     if (r < 0) return r;
-    if (inet && !permit(c, name, "sendmsg")) return -EACCES;
+    int type = 0;
+    socklen_t tl = sizeof type;
+    if (inet && (flags & MSG_FASTOPEN) && ctx_.proxy_port != 0 &&
+        getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM) {
+      // TCP Fast Open: connect through the proxy, then send without the address.
+      long r = redirect(c, sock, domain, name);
+      if (r < 0 && r != -EINPROGRESS) return r;
+      flags &= ~MSG_FASTOPEN;
+      m.msg_name = nullptr;
+      m.msg_namelen = 0;
+    } else if (inet && !dns_rewrite(sock, domain, &name, &m.msg_namelen) &&
+               !permit(c, name, "sendmsg")) {
+      return -EACCES;
+    }
   }
   if (m.msg_iovlen > UIO_MAXIOV) return -EMSGSIZE;
   std::vector<iovec> iov(m.msg_iovlen);
@@ -206,7 +395,7 @@ Outcome NetEmulator::sendmsg(const Caller& c) {
   if (!inet && can_continue(c)) return Outcome::proceed();
   if (!ctx_.listener.id_valid(c.id)) return Outcome::error(ESRCH);
   if (!many) {
-    long r = send_one(c, sock.get(), inet, c.arg(1), static_cast<int>(c.arg(2)));
+    long r = send_one(c, sock.get(), domain, c.arg(1), static_cast<int>(c.arg(2)));
     return Outcome::from_ret(r);
   }
   // sendmmsg: each message in turn; the count sent, or the first error if none was.
@@ -216,7 +405,7 @@ Outcome NetEmulator::sendmsg(const Caller& c) {
   unsigned sent = 0;
   for (; sent < vlen; ++sent) {
     uint64_t at = c.arg(1) + sent * sizeof(mmsghdr);
-    long r = send_one(c, sock.get(), inet, at, flags);
+    long r = send_one(c, sock.get(), domain, at, flags);
     if (r < 0) {
       if (sent == 0) return Outcome::error(static_cast<int>(-r));
       break;

@@ -4,6 +4,12 @@
 // caller's socket (pidfd_getfd) with the copy: the socket is the same open file
 // description, so the caller's socket ends up connected (or the datagram sent) exactly
 // as decided, whatever its other threads write into the sockaddr afterwards.
+// When the session has a proxy (ctx.proxy_port != 0), a TCP connect to any inet address
+// other than agentsh's own ports is redirected: the duplicate is connected to
+// 127.0.0.1:<proxy_port>, the transparent header (proxy/transparent_protocol.h) written
+// and the status byte read here, and the caller gets 0 (-EINPROGRESS for a non-blocking
+// socket, already connected) or the proxy's errno. The proxy decides, audits and
+// connects upstream; the tracer makes no local decision for those.
 // Sockets that are not AF_INET/AF_INET6 are outside network policy; their calls are
 // continued when the caller cannot swap the fd underneath (single-threaded, file table
 // not shared), emulated otherwise.
@@ -33,8 +39,15 @@ class NetEmulator {
   bool permit(const Caller& c, const sockaddr_storage& ss, const char* op);
   // One msghdr at `addr` of the caller, copied and sent on `sock`. Returns bytes sent or
   // -errno (-EACCES when its destination is denied).
-  long send_one(const Caller& c, int sock, bool inet, uint64_t addr, int flags);
+  long send_one(const Caller& c, int sock, int domain, uint64_t addr, int flags);
   bool can_continue(const Caller& c) const;
+  // A datagram socket's destination port 53 → the session's DNS proxy (rewrites *ss and
+  // *len in place; true if it did). Decided by the DNS proxy, per name.
+  bool dns_rewrite(int sock, int domain, sockaddr_storage* ss, socklen_t* len) const;
+  // *ss/*len := 127.0.0.1:<dns_port> in `domain` (v4-mapped for AF_INET6).
+  bool rewrite_dns_address(int domain, sockaddr_storage* ss, socklen_t* len) const;
+  // The proxy redirect of a TCP connect (see above); a syscall-style return.
+  long redirect(const Caller& c, int sock, int domain, const sockaddr_storage& ss);
   SupervisorContext& ctx_;
 };
 

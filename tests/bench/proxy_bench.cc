@@ -283,10 +283,12 @@ void BM_ProxyDownload(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * total));
 }
+// Transparent (2) is what the hook and the tracer's redirected connects use.
 BENCHMARK(BM_ProxyDownload)
-    ->ArgName("direct0_connect1")
+    ->ArgName("direct0_connect1_transparent2")
     ->Arg(0)
     ->Arg(1)
+    ->Arg(2)
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
