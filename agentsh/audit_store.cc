@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -87,9 +88,57 @@ struct AuditStore::Impl {
   std::deque<AuditEvent> queue;
   uint64_t enqueued = 0, committed = 0;
   bool stop = false;
+  bool opened = false;  // the writer connection is usable (or open_writer() failed: db null)
+  std::function<void(AuditEvent&)> redact;  // applied on the writer thread; may be empty
   std::thread writer;
 
+  // Creates the directory, opens the writer connection, prepares schema and statement.
+  bool open_writer(std::string* error) {
+    auto slash = path.find_last_of('/');
+    if (slash != std::string::npos && slash > 0 &&
+        !fs_util::make_dirs(path.substr(0, slash), 0750)) {
+      if (error)
+        *error =
+            "audit database " + path + ": cannot create its directory (" + strerror(errno) + ")";
+      return false;
+    }
+    db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, error);
+    if (!db) return false;
+    std::string init_err;
+    if (!sqlite_init::prepare(db.get(), kSchema, &init_err)) {
+      if (error) *error = "audit database " + path + ": " + init_err;
+      return false;
+    }
+    chmod(path.c_str(), 0640);
+    // No checkpoint when the last connection closes: every `agentsh exec` is such a last
+    // connection, and the checkpoint (with its fsyncs, and deleting/recreating the -wal
+    // and -shm files) cost a few ms per run. The WAL stays bounded: commits still
+    // checkpoint automatically once it passes wal_autocheckpoint pages.
+    sqlite3_db_config(db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db.get(),
+                           "INSERT INTO events(ts_us,session,command_id,pid,type,operation,"
+                           "target,decision,effective,rule,message,source) "
+                           "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &raw, nullptr) != SQLITE_OK) {
+      if (error) *error = "audit database " + path + ": " + sqlite3_errmsg(db.get());
+      return false;
+    }
+    insert.reset(raw);
+    return true;
+  }
+
   void run() {
+    if (!opened) {
+      // open_deferred(): the open happens here, off the caller's start-up path.
+      std::string err;
+      opened = open_writer(&err);
+      if (!opened) {
+        fprintf(stderr, "agentsh: WARNING: audit disabled for this run: %s\n", err.c_str());
+        insert.reset();
+        db.reset();
+      }
+    }
     std::unique_lock<std::mutex> lk(mu);
     for (;;) {
       cv.wait(lk, [&] { return stop || !queue.empty(); });
@@ -104,7 +153,10 @@ struct AuditStore::Impl {
     }
   }
 
-  void write_batch(const std::deque<AuditEvent>& batch) {
+  void write_batch(std::deque<AuditEvent>& batch) {
+    if (!db) return;  // a deferred open failed: the records are dropped (warned once)
+    if (redact)
+      for (AuditEvent& e : batch) redact(e);
     sqlite3_exec(db.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     for (const AuditEvent& e : batch) {
       sqlite3_stmt* s = insert.get();
@@ -131,32 +183,22 @@ struct AuditStore::Impl {
 };
 
 std::unique_ptr<AuditStore> AuditStore::open(const std::string& path, std::string* error) {
-  auto slash = path.find_last_of('/');
-  if (slash != std::string::npos && slash > 0 && !fs_util::make_dirs(path.substr(0, slash), 0750)) {
-    if (error)
-      *error = "audit database " + path + ": cannot create its directory (" + strerror(errno) + ")";
-    return nullptr;
-  }
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  impl->db =
-      open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, error);
-  if (!impl->db) return nullptr;
-  std::string init_err;
-  if (!sqlite_init::prepare(impl->db.get(), kSchema, &init_err)) {
-    if (error) *error = "audit database " + path + ": " + init_err;
-    return nullptr;
-  }
-  chmod(path.c_str(), 0640);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(impl->db.get(),
-                         "INSERT INTO events(ts_us,session,command_id,pid,type,operation,target,"
-                         "decision,effective,rule,message,source) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-                         -1, &raw, nullptr) != SQLITE_OK) {
-    if (error) *error = "audit database " + path + ": " + sqlite3_errmsg(impl->db.get());
-    return nullptr;
-  }
-  impl->insert.reset(raw);
+  if (!impl->open_writer(error)) return nullptr;
+  impl->opened = true;
+  std::unique_ptr<AuditStore> store(new AuditStore());
+  store->impl_ = std::move(impl);
+  Impl* p = store->impl_.get();
+  p->writer = std::thread([p] { p->run(); });
+  return store;
+}
+
+std::unique_ptr<AuditStore> AuditStore::open_deferred(const std::string& path,
+                                                      std::function<void(AuditEvent&)> redact) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->redact = std::move(redact);
   std::unique_ptr<AuditStore> store(new AuditStore());
   store->impl_ = std::move(impl);
   Impl* p = store->impl_.get();

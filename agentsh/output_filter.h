@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +30,11 @@ class OutputFilter {
  public:
   // `scanner` null = no redaction (DLP disabled or unavailable). It must outlive this.
   explicit OutputFilter(const proxy::DlpScanner* scanner);
+  // A scanner still being built (agentsh/deferred_dlp.h): `get_scanner` is called once,
+  // on the pump thread, when the first output arrives, and may block until the build is
+  // done; if it returns null (or a scanner without rules) the output passes unchanged.
+  // `configured` false = DLP is off: no filtering at all.
+  OutputFilter(std::function<const proxy::DlpScanner*()> get_scanner, bool configured);
   ~OutputFilter();
   OutputFilter(const OutputFilter&) = delete;
   OutputFilter& operator=(const OutputFilter&) = delete;
@@ -44,8 +50,10 @@ class OutputFilter {
 
  private:
   void pump();
+  void pass_through(const int dest[2]);
 
-  const proxy::DlpScanner* scanner_;
+  std::function<const proxy::DlpScanner*()> get_scanner_;
+  bool configured_ = false;
   // For fd 1 and fd 2: the pipe's read end (parent) and write end (child), -1 if that
   // stream is not filtered. `shared_` = stderr rides on stdout's pipe.
   ScopedFd read_[2], write_[2];
