@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -54,6 +55,9 @@ CREATE INDEX IF NOT EXISTS events_session_ts ON events(session, ts_us);
 CREATE INDEX IF NOT EXISTS events_decision ON events(effective, decision);
 )sql";
 
+constexpr auto kLinger = std::chrono::milliseconds(5);
+constexpr size_t kMaxBatch = 512;
+
 int64_t now_us() {
   struct timeval tv;
   gettimeofday(&tv, nullptr);
@@ -87,7 +91,12 @@ struct AuditStore::Impl {
   std::condition_variable cv, done_cv;
   std::deque<AuditEvent> queue;
   uint64_t enqueued = 0, committed = 0;
+  int flushers = 0;  // threads waiting in flush(): commit now, no lingering
   bool stop = false;
+  // open_deferred(): after the first queued event, wait up to kLinger for more before
+  // committing, so a burst (a build's execs and opens) costs one transaction, not one
+  // per event. A crash loses at most the same as before: what is still queued.
+  bool linger = false;
   bool opened = false;  // the writer connection is usable (or open_writer() failed: db null)
   std::function<void(AuditEvent&)> redact;  // applied on the writer thread; may be empty
   std::thread writer;
@@ -112,9 +121,11 @@ struct AuditStore::Impl {
     chmod(path.c_str(), 0640);
     // No checkpoint when the last connection closes: every `agentsh exec` is such a last
     // connection, and the checkpoint (with its fsyncs, and deleting/recreating the -wal
-    // and -shm files) cost a few ms per run. The WAL stays bounded: commits still
-    // checkpoint automatically once it passes wal_autocheckpoint pages.
+    // and -shm files) cost a few ms at the end of each run. The price: the next first
+    // connection rebuilds the WAL index by reading the WAL, so the WAL is kept short —
+    // commits checkpoint once it passes 128 pages (512 KiB), i.e. every few dozen runs.
     sqlite3_db_config(db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    sqlite3_wal_autocheckpoint(db.get(), 128);
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db.get(),
                            "INSERT INTO events(ts_us,session,command_id,pid,type,operation,"
@@ -143,6 +154,9 @@ struct AuditStore::Impl {
     for (;;) {
       cv.wait(lk, [&] { return stop || !queue.empty(); });
       if (queue.empty() && stop) return;
+      if (linger)
+        cv.wait_for(lk, kLinger,
+                    [&] { return stop || flushers > 0 || queue.size() >= kMaxBatch; });
       std::deque<AuditEvent> batch;
       batch.swap(queue);
       lk.unlock();
@@ -199,6 +213,7 @@ std::unique_ptr<AuditStore> AuditStore::open_deferred(const std::string& path,
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->redact = std::move(redact);
+  impl->linger = true;
   std::unique_ptr<AuditStore> store(new AuditStore());
   store->impl_ = std::move(impl);
   Impl* p = store->impl_.get();
@@ -218,18 +233,25 @@ AuditStore::~AuditStore() {
 
 void AuditStore::record(AuditEvent ev) {
   if (ev.ts_us == 0) ev.ts_us = now_us();
+  size_t queued;
   {
     std::lock_guard<std::mutex> lk(impl_->mu);
     impl_->queue.push_back(std::move(ev));
     ++impl_->enqueued;
+    queued = impl_->queue.size();
   }
-  impl_->cv.notify_one();
+  // The writer waits for the first event, or (lingering) for a full batch: other events
+  // need no wake-up — each one would cost a context switch.
+  if (queued == 1 || queued >= kMaxBatch || !impl_->linger) impl_->cv.notify_one();
 }
 
 void AuditStore::flush() {
   std::unique_lock<std::mutex> lk(impl_->mu);
   uint64_t target = impl_->enqueued;
+  ++impl_->flushers;
+  impl_->cv.notify_one();
   impl_->done_cv.wait(lk, [&] { return impl_->committed >= target; });
+  --impl_->flushers;
 }
 
 const std::string& AuditStore::path() const {

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -526,8 +527,12 @@ int CommandRunner::run() {
 bool CommandRunner::start_broker(const std::string& path, std::string* err) {
   State& s = *st_;
   Broker::Handlers h;
-  h.exec_check = [&s](const ExecCheckRequest& req) -> broker::Reply {
+  // One exec check. `may_block` false (the broker's serving thread): a verdict that asks
+  // a person returns nullopt before anything is recorded, and the broker retries on a
+  // thread of its own with `may_block` true.
+  auto decide = [&s](const ExecCheckRequest& req, bool may_block) -> std::optional<broker::Reply> {
     policy::Verdict nv = s.engine->check_command(req.argv, req.resolved, /*nested=*/true);
+    if (nv.effect == policy::Effect::kAsk && !may_block) return std::nullopt;
     std::string target = join_args(req.argv), why;
     bool allowed = nv.effect == policy::Effect::kAllow ||
                    (nv.effect == policy::Effect::kAsk && s.ask("exec", "exec", target, nv, &why));
@@ -560,6 +565,8 @@ bool CommandRunner::start_broker(const std::string& path, std::string* err) {
     }
     return r;
   };
+  h.exec_check_nonblocking = [decide](const ExecCheckRequest& req) { return decide(req, false); };
+  h.exec_check = [decide](const ExecCheckRequest& req) { return *decide(req, true); };
   h.audit = [&s](const BrokerAudit& a) {
     AuditEvent ev;
     ev.pid = a.pid;
