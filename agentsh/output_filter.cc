@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,6 +38,13 @@ bool same_file(int a, int b) {
   return true;
 }
 
+// /dev/null: nobody can read back what goes there, so there is nothing to redact (and no
+// reason for a pipe and a pump thread).
+bool is_dev_null(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
 // How long a quiet stream may hold back a partial match before it is flushed.
 constexpr int kIdleFlushMs = 50;
 // After the command exits: how long we keep draining for descendants that still write.
@@ -58,7 +66,8 @@ OutputFilter::~OutputFilter() {
 
 bool OutputFilter::prepare() {
   if (!configured_) return true;
-  bool want[2] = {!isatty(1) && fcntl(1, F_GETFD) >= 0, !isatty(2) && fcntl(2, F_GETFD) >= 0};
+  bool want[2] = {!isatty(1) && fcntl(1, F_GETFD) >= 0 && !is_dev_null(1),
+                  !isatty(2) && fcntl(2, F_GETFD) >= 0 && !is_dev_null(2)};
   if (!want[0] && !want[1]) return true;
   shared_ = want[0] && want[1] && same_file(1, 2);
   for (int i = 0; i < 2; ++i) {

@@ -1,6 +1,7 @@
 // OutputFilter: secret redaction (DLP) of a governed command's stdout/stderr.
 // A stream that goes to a terminal is left alone (the TTY stays the TTY: colours, job
-// control, full-screen programs). A stream that goes to a pipe or a file — what an agent
+// control, full-screen programs), and so is one that goes to /dev/null (nothing to read
+// back, nothing to redact). A stream that goes to a pipe or a file — what an agent
 // reads back — passes through a pipe we read, and the DLP stream redactor, on its way
 // to the original destination. Binary output (a tar stream, an image) passes untouched
 // (the redactor switches to pass-through); a secret split across two reads is found.
