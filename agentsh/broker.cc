@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -173,7 +174,7 @@ void Broker::loop() {
       uint64_t tag = evs[i].data.u64;
       if (tag == kTagWake) continue;
       if (tag == kTagListen) {
-        accept_all(conns);
+        accept_one(conns);
         continue;
       }
       Conn* c = reinterpret_cast<Conn*>(tag);
@@ -206,31 +207,61 @@ void Broker::loop() {
   for (Conn* c : conns) delete c;
 }
 
-void Broker::accept_all(std::vector<Conn*>& conns) {
-  for (;;) {
-    ScopedFd fd(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (!fd) return;  // EAGAIN: no more; anything else: try again on the next event
-    if (conns.size() >= size_t(kMaxConnections)) continue;  // closes: the client fails closed
-    auto c = std::make_unique<Conn>();
-    c->fd = std::move(fd);
-    // The client usually sent its request before we accepted: serve it right away,
-    // without registering the socket at all.
-    bool failed = false;
-    if (read_some(*c, &failed)) {
-      dispatch(c.release());
-      continue;
-    }
-    if (failed) continue;
-    c->deadline = std::chrono::steady_clock::now() + kReadTimeout;
-    struct epoll_event ev {};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.u64 = reinterpret_cast<uint64_t>(c.get());
-    if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, c->fd.get(), &ev) != 0) continue;
-    conns.push_back(c.release());
+void Broker::accept_one(std::vector<Conn*>& conns) {
+  // One connection per wake-up: the listening socket is level-triggered, so epoll reports
+  // it again while more are pending — and the usual case (one exec at a time) saves the
+  // accept that would only say EAGAIN.
+  ScopedFd fd(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+  if (!fd) return;  // EAGAIN, or an error: try again on the next event
+  if (conns.size() >= size_t(kMaxConnections)) return;  // closes: the client fails closed
+  auto c = std::make_unique<Conn>();
+  c->fd = std::move(fd);
+  // The client usually sent its request before we accepted: serve it right away,
+  // without registering the socket at all.
+  bool failed = false;
+  if (read_some(*c, &failed)) {
+    dispatch(c.release());
+    return;
   }
+  if (failed) return;
+  c->deadline = std::chrono::steady_clock::now() + kReadTimeout;
+  struct epoll_event ev {};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = reinterpret_cast<uint64_t>(c.get());
+  if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, c->fd.get(), &ev) != 0) return;
+  conns.push_back(c.release());
 }
 
 bool Broker::read_some(Conn& c, bool* failed) {
+  if (c.got_h == 0) {
+    // Header and (usually all of) the payload in one call: most requests are small.
+    char spill[4096];
+    struct iovec iov[2] = {{&c.h, sizeof c.h}, {spill, sizeof spill}};
+    ssize_t r;
+    do {
+      r = readv(c.fd.get(), iov, 2);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0 && errno == EAGAIN) return false;
+    if (r <= 0) {
+      *failed = true;
+      return false;
+    }
+    size_t n = static_cast<size_t>(r);
+    c.got_h = std::min(n, sizeof c.h);
+    if (c.got_h < sizeof c.h) return read_some(c, failed);
+    if (c.h.magic != broker::kMagic || c.h.payload_len > broker::kMaxPayload) {
+      *failed = true;
+      return false;
+    }
+    size_t extra = n - sizeof c.h;
+    if (extra > c.h.payload_len) {  // more than announced: not our protocol
+      *failed = true;
+      return false;
+    }
+    c.payload.assign(spill, extra);
+    c.payload.resize(c.h.payload_len);
+    c.got_p = extra;
+  }
   for (;;) {
     char* dst;
     size_t want;

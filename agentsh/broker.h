@@ -70,7 +70,7 @@ class Broker {
  private:
   struct Conn;
   void loop();
-  void accept_all(std::vector<Conn*>& conns);
+  void accept_one(std::vector<Conn*>& conns);
   // Reads what `c` has to give; true when its request is complete.
   static bool read_some(Conn& c, bool* failed);
   // Answers a complete request; takes ownership of `c` (closes it or hands it on).
