@@ -155,8 +155,7 @@ struct AuditStore::Impl {
       cv.wait(lk, [&] { return stop || !queue.empty(); });
       if (queue.empty() && stop) return;
       if (linger)
-        cv.wait_for(lk, kLinger,
-                    [&] { return stop || flushers > 0 || queue.size() >= kMaxBatch; });
+        cv.wait_for(lk, kLinger, [&] { return stop || flushers > 0 || queue.size() >= kMaxBatch; });
       std::deque<AuditEvent> batch;
       batch.swap(queue);
       lk.unlock();

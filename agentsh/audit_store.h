@@ -16,12 +16,12 @@
 namespace agentsh {
 
 struct AuditQuery {
-  std::string decision;   // matches decision or effective
+  std::string decision;  // matches decision or effective
   std::string type;
   std::string session;
-  int64_t since_us = 0;   // 0 = no lower bound
-  int64_t after_id = 0;   // rows with id > after_id (for following)
-  int limit = 100;        // 0 = no limit
+  int64_t since_us = 0;  // 0 = no lower bound
+  int64_t after_id = 0;  // rows with id > after_id (for following)
+  int limit = 100;       // 0 = no limit
   bool newest_first = false;
 };
 

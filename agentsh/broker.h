@@ -49,7 +49,7 @@ class Broker {
     // Optional fast path, called on the serving thread: must not block; returns nullopt
     // (having done nothing, recorded nothing) when the answer needs exec_check.
     std::function<std::optional<broker::Reply>(const ExecCheckRequest&)> exec_check_nonblocking;
-    std::function<void(const BrokerAudit&)> audit;  // called on the serving thread
+    std::function<void(const BrokerAudit&)> audit;              // called on the serving thread
     std::function<broker::Reply(const ApprovalAsk&)> approval;  // may block
   };
   Broker() = default;

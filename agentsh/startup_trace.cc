@@ -48,8 +48,7 @@ StartupTrace::StartupTrace() {
 void StartupTrace::mark(const char* phase) {
   if (!on_) return;
   double t = now_ms(CLOCK_BOOTTIME);
-  fprintf(stderr, "agentsh: startup: %8.2f ms  (+%6.2f)  %s\n", t - start_ms_, t - last_ms_,
-          phase);
+  fprintf(stderr, "agentsh: startup: %8.2f ms  (+%6.2f)  %s\n", t - start_ms_, t - last_ms_, phase);
   last_ms_ = t;
 }
 

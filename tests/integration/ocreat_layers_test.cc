@@ -70,7 +70,8 @@ command_rules:
                   const std::function<void()>& reset = {}) {
     for (const char* layer : {"hook", "tracer", "tracer-static"}) {
       if (reset) reset();
-      EXPECT_EQ(answer(layer, mode, path), want) << "layer " << layer << ", " << mode << " " << path;
+      EXPECT_EQ(answer(layer, mode, path), want)
+          << "layer " << layer << ", " << mode << " " << path;
     }
   }
 
@@ -115,8 +116,8 @@ TEST(OcreatDefaultPolicy, RedirectToDevNull) {
   std::string config = write_test_config(dir);
   std::string policy = repo_root() + "/conf/policies/default.yaml";
   for (const char* layer : {"--no-tracer", "--no-hook"}) {
-    RunResult r = run({agentsh_bin(), "exec", "--config", config, "--policy", policy,
-                       "--workspace", dir.path(), layer, "--", probe(false), "trunc", "/dev/null"},
+    RunResult r = run({agentsh_bin(), "exec", "--config", config, "--policy", policy, "--workspace",
+                       dir.path(), layer, "--", probe(false), "trunc", "/dev/null"},
                       base_env(dir));
     EXPECT_EQ(r.status, 0) << layer << ": " << r.err;
     EXPECT_EQ(r.out, "ok\n") << layer;

@@ -106,9 +106,13 @@ TEST_F(StartupExec, TheAgentCannotReadOrWriteTheCache) {
   }
   for (const char* layer : {"--no-tracer", "--no-hook"}) {
     RunResult r = exec({"/bin/sh", "-c",
-                        "cat '" + files[0] + "' >/dev/null 2>&1 || echo read-denied; "
-                        "echo x 2>/dev/null > '" + files[0] + "' || echo write-denied; "
-                        "echo x 2>/dev/null > '" + cache_ + "/planted' || echo plant-denied"},
+                        "cat '" + files[0] +
+                            "' >/dev/null 2>&1 || echo read-denied; "
+                            "echo x 2>/dev/null > '" +
+                            files[0] +
+                            "' || echo write-denied; "
+                            "echo x 2>/dev/null > '" +
+                            cache_ + "/planted' || echo plant-denied"},
                        layer);
     EXPECT_EQ(r.status, 0) << layer << ": " << r.err;
     EXPECT_EQ(r.out, "read-denied\nwrite-denied\nplant-denied\n") << layer;
