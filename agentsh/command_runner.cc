@@ -178,6 +178,13 @@ struct CommandRunner::State {
   Broker broker;
   StartupTrace trace;  // AGENTSH_TRACE_STARTUP=1: phase timings on stderr
 
+  // A trash directory nothing was moved into goes away with the run: without a session
+  // every run has its own, and empty ones would pile up (rmdir fails on a non-empty one,
+  // which is what keeps soft-deleted files).
+  ~State() {
+    if (!trash.empty()) rmdir(trash.c_str());
+  }
+
   // Queues one audit row. DLP redaction of target and message happens on the audit
   // writer thread (open_deferred's redactor): callers — the broker serving the hook, the
   // tracer — never wait for it.
@@ -498,11 +505,14 @@ int CommandRunner::run() {
   trace.mark("broker");
   // 9. The tracer.
   if (want_tracer) {
+    // The trash too: without it the tracer's soft_delete would delete for real.
     s.decider = std::make_unique<tracer::EngineDecider>(
-        *s.engine, [&s](std::string_view kind, std::string_view target, const policy::Verdict& pv) {
+        *s.engine,
+        [&s](std::string_view kind, std::string_view target, const policy::Verdict& pv) {
           return s.ask(std::string(kind), kind == "exec" ? "exec" : std::string(kind),
                        std::string(target), pv, nullptr);
-        });
+        },
+        s.trash);
     tracer::Options to;
     to.decider = s.decider.get();
     to.audit = [&s](const AuditEvent& ev) { s.record(ev); };

@@ -26,6 +26,10 @@ using testing_support::write_test_config;
 constexpr const char* kPolicy = R"(version: 1
 name: t
 file_rules:
+  - name: soft-delete-keep
+    paths: ["**/keep/**"]
+    operations: [delete]
+    decision: soft_delete
   - name: all
     paths: ["/**"]
     operations: ["*"]
@@ -143,6 +147,31 @@ TEST_F(StartupExec, EveryHookOnlyExecIsDecidedAndAuditedOnce) {
   EXPECT_EQ(rows, 30u) << q.out;
   EXPECT_EQ(q.out.find("AKIAIOSFODNN7EXAMPLE"), std::string::npos);
   EXPECT_NE(q.out.find("no-sudo"), std::string::npos) << q.out;
+}
+
+TEST_F(StartupExec, EmptyTrashGoesAwaySoftDeletedFilesStay) {
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(exec({"/bin/true"}).status, 0);
+  std::string trash = dir_.file("state/trash");
+  size_t dirs = 0;
+  if (fs::exists(trash))
+    for (const auto& e : fs::directory_iterator(trash)) dirs += e.is_directory() ? 1 : 0;
+  EXPECT_EQ(dirs, 0u);  // three runs, nothing deleted: no trash left behind
+  dir_.write("keep/x.txt", "precious\n");
+  for (const char* layer : {"--no-tracer", "--no-hook"}) {
+    dir_.write("keep/x.txt", "precious\n");
+    RunResult r = exec({"/bin/rm", dir_.file("keep/x.txt")}, layer);
+    EXPECT_EQ(r.status, 0) << layer << ": " << r.err;
+    EXPECT_FALSE(dir_.exists("keep/x.txt")) << layer;
+  }
+  size_t kept = 0;
+  for (const auto& d : fs::directory_iterator(trash))
+    for (const auto& f : fs::directory_iterator(d.path())) {
+      std::ifstream in(f.path());
+      std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      EXPECT_EQ(body, "precious\n");
+      ++kept;
+    }
+  EXPECT_EQ(kept, 2u);
 }
 
 }  // namespace
