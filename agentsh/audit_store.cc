@@ -13,10 +13,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -53,6 +55,9 @@ CREATE INDEX IF NOT EXISTS events_session_ts ON events(session, ts_us);
 CREATE INDEX IF NOT EXISTS events_decision ON events(effective, decision);
 )sql";
 
+constexpr auto kLinger = std::chrono::milliseconds(5);
+constexpr size_t kMaxBatch = 512;
+
 int64_t now_us() {
   struct timeval tv;
   gettimeofday(&tv, nullptr);
@@ -86,14 +91,71 @@ struct AuditStore::Impl {
   std::condition_variable cv, done_cv;
   std::deque<AuditEvent> queue;
   uint64_t enqueued = 0, committed = 0;
+  int flushers = 0;  // threads waiting in flush(): commit now, no lingering
   bool stop = false;
+  // open_deferred(): after the first queued event, wait up to kLinger for more before
+  // committing, so a burst (a build's execs and opens) costs one transaction, not one
+  // per event. A crash loses at most the same as before: what is still queued.
+  bool linger = false;
+  bool opened = false;  // the writer connection is usable (or open_writer() failed: db null)
+  std::function<void(AuditEvent&)> redact;  // applied on the writer thread; may be empty
   std::thread writer;
 
+  // Creates the directory, opens the writer connection, prepares schema and statement.
+  bool open_writer(std::string* error) {
+    auto slash = path.find_last_of('/');
+    if (slash != std::string::npos && slash > 0 &&
+        !fs_util::make_dirs(path.substr(0, slash), 0750)) {
+      if (error)
+        *error =
+            "audit database " + path + ": cannot create its directory (" + strerror(errno) + ")";
+      return false;
+    }
+    db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, error);
+    if (!db) return false;
+    std::string init_err;
+    if (!sqlite_init::prepare(db.get(), kSchema, &init_err)) {
+      if (error) *error = "audit database " + path + ": " + init_err;
+      return false;
+    }
+    chmod(path.c_str(), 0640);
+    // No checkpoint when the last connection closes: every `agentsh exec` is such a last
+    // connection, and the checkpoint (with its fsyncs, and deleting/recreating the -wal
+    // and -shm files) cost a few ms at the end of each run. The price: the next first
+    // connection rebuilds the WAL index by reading the WAL, so the WAL is kept short —
+    // commits checkpoint once it passes 128 pages (512 KiB), i.e. every few dozen runs.
+    sqlite3_db_config(db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    sqlite3_wal_autocheckpoint(db.get(), 128);
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db.get(),
+                           "INSERT INTO events(ts_us,session,command_id,pid,type,operation,"
+                           "target,decision,effective,rule,message,source) "
+                           "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &raw, nullptr) != SQLITE_OK) {
+      if (error) *error = "audit database " + path + ": " + sqlite3_errmsg(db.get());
+      return false;
+    }
+    insert.reset(raw);
+    return true;
+  }
+
   void run() {
+    if (!opened) {
+      // open_deferred(): the open happens here, off the caller's start-up path.
+      std::string err;
+      opened = open_writer(&err);
+      if (!opened) {
+        fprintf(stderr, "agentsh: WARNING: audit disabled for this run: %s\n", err.c_str());
+        insert.reset();
+        db.reset();
+      }
+    }
     std::unique_lock<std::mutex> lk(mu);
     for (;;) {
       cv.wait(lk, [&] { return stop || !queue.empty(); });
       if (queue.empty() && stop) return;
+      if (linger)
+        cv.wait_for(lk, kLinger, [&] { return stop || flushers > 0 || queue.size() >= kMaxBatch; });
       std::deque<AuditEvent> batch;
       batch.swap(queue);
       lk.unlock();
@@ -104,7 +166,10 @@ struct AuditStore::Impl {
     }
   }
 
-  void write_batch(const std::deque<AuditEvent>& batch) {
+  void write_batch(std::deque<AuditEvent>& batch) {
+    if (!db) return;  // a deferred open failed: the records are dropped (warned once)
+    if (redact)
+      for (AuditEvent& e : batch) redact(e);
     sqlite3_exec(db.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     for (const AuditEvent& e : batch) {
       sqlite3_stmt* s = insert.get();
@@ -131,32 +196,23 @@ struct AuditStore::Impl {
 };
 
 std::unique_ptr<AuditStore> AuditStore::open(const std::string& path, std::string* error) {
-  auto slash = path.find_last_of('/');
-  if (slash != std::string::npos && slash > 0 && !fs_util::make_dirs(path.substr(0, slash), 0750)) {
-    if (error)
-      *error = "audit database " + path + ": cannot create its directory (" + strerror(errno) + ")";
-    return nullptr;
-  }
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  impl->db =
-      open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, error);
-  if (!impl->db) return nullptr;
-  std::string init_err;
-  if (!sqlite_init::prepare(impl->db.get(), kSchema, &init_err)) {
-    if (error) *error = "audit database " + path + ": " + init_err;
-    return nullptr;
-  }
-  chmod(path.c_str(), 0640);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(impl->db.get(),
-                         "INSERT INTO events(ts_us,session,command_id,pid,type,operation,target,"
-                         "decision,effective,rule,message,source) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-                         -1, &raw, nullptr) != SQLITE_OK) {
-    if (error) *error = "audit database " + path + ": " + sqlite3_errmsg(impl->db.get());
-    return nullptr;
-  }
-  impl->insert.reset(raw);
+  if (!impl->open_writer(error)) return nullptr;
+  impl->opened = true;
+  std::unique_ptr<AuditStore> store(new AuditStore());
+  store->impl_ = std::move(impl);
+  Impl* p = store->impl_.get();
+  p->writer = std::thread([p] { p->run(); });
+  return store;
+}
+
+std::unique_ptr<AuditStore> AuditStore::open_deferred(const std::string& path,
+                                                      std::function<void(AuditEvent&)> redact) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->redact = std::move(redact);
+  impl->linger = true;
   std::unique_ptr<AuditStore> store(new AuditStore());
   store->impl_ = std::move(impl);
   Impl* p = store->impl_.get();
@@ -176,18 +232,25 @@ AuditStore::~AuditStore() {
 
 void AuditStore::record(AuditEvent ev) {
   if (ev.ts_us == 0) ev.ts_us = now_us();
+  size_t queued;
   {
     std::lock_guard<std::mutex> lk(impl_->mu);
     impl_->queue.push_back(std::move(ev));
     ++impl_->enqueued;
+    queued = impl_->queue.size();
   }
-  impl_->cv.notify_one();
+  // The writer waits for the first event, or (lingering) for a full batch: other events
+  // need no wake-up — each one would cost a context switch.
+  if (queued == 1 || queued >= kMaxBatch || !impl_->linger) impl_->cv.notify_one();
 }
 
 void AuditStore::flush() {
   std::unique_lock<std::mutex> lk(impl_->mu);
   uint64_t target = impl_->enqueued;
+  ++impl_->flushers;
+  impl_->cv.notify_one();
   impl_->done_cv.wait(lk, [&] { return impl_->committed >= target; });
+  --impl_->flushers;
 }
 
 const std::string& AuditStore::path() const {

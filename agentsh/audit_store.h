@@ -5,6 +5,7 @@
 // Thread-safe: record() may be called from any thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,12 +16,12 @@
 namespace agentsh {
 
 struct AuditQuery {
-  std::string decision;   // matches decision or effective
+  std::string decision;  // matches decision or effective
   std::string type;
   std::string session;
-  int64_t since_us = 0;   // 0 = no lower bound
-  int64_t after_id = 0;   // rows with id > after_id (for following)
-  int limit = 100;        // 0 = no limit
+  int64_t since_us = 0;  // 0 = no lower bound
+  int64_t after_id = 0;  // rows with id > after_id (for following)
+  int limit = 100;       // 0 = no limit
   bool newest_first = false;
 };
 
@@ -34,6 +35,14 @@ class AuditStore {
   // Opens (creating parent directories and the schema if needed). Returns null with
   // `error` set if the database cannot be opened.
   static std::unique_ptr<AuditStore> open(const std::string& path, std::string* error);
+  // The same without waiting: the database is opened by the writer thread (start-up of
+  // `agentsh exec` does not wait for SQLite). Records queue meanwhile. If the open fails,
+  // one warning goes to stderr and every record of this store is dropped. `redact`
+  // (optional) rewrites each event on the writer thread before it is stored — callers use
+  // it for DLP, so that neither they nor the hook's broker wait for redaction. It must
+  // stay callable until the store is destroyed.
+  static std::unique_ptr<AuditStore> open_deferred(const std::string& path,
+                                                   std::function<void(AuditEvent&)> redact);
   ~AuditStore();  // flushes
   AuditStore(const AuditStore&) = delete;
   AuditStore& operator=(const AuditStore&) = delete;

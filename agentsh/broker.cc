@@ -1,44 +1,40 @@
 #include "agentsh/broker.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <fcntl.h>
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 
 namespace agentsh {
 
 namespace {
 
-constexpr int kMaxConcurrent = 256;
-constexpr int kReadTimeoutMs = 5000;
-
-bool read_full(int fd, void* buf, size_t n) {
-  char* p = static_cast<char*>(buf);
-  while (n > 0) {
-    struct pollfd pfd = {fd, POLLIN, 0};
-    int pr = poll(&pfd, 1, kReadTimeoutMs);
-    if (pr <= 0) return false;
-    ssize_t r = read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
+constexpr int kMaxConnections = 256;  // open at once, on the loop
+constexpr int kMaxConcurrent = 256;   // handed to threads of their own
+constexpr auto kReadTimeout = std::chrono::milliseconds(5000);
+constexpr uint64_t kTagListen = 1, kTagWake = 2;  // epoll data; other values are Conn*
 
 bool write_full(int fd, const void* buf, size_t n) {
   const char* p = static_cast<const char*>(buf);
   while (n > 0) {
     ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) {
+      struct pollfd pfd = {fd, POLLOUT, 0};
+      if (poll(&pfd, 1, static_cast<int>(kReadTimeout.count())) <= 0) return false;
+      continue;
+    }
     if (w <= 0) return false;
     p += w;
     n -= static_cast<size_t>(w);
@@ -65,7 +61,29 @@ void copy_str(char* dst, size_t cap, const std::string& s) {
   dst[n] = '\0';
 }
 
+ExecCheckRequest exec_request(const broker::RequestHeader& h,
+                              const std::vector<std::string>& parts) {
+  ExecCheckRequest req;
+  req.pid = h.pid;
+  if (!parts.empty()) req.resolved = parts[0];
+  if (parts.size() > 1) req.cwd = parts[1];
+  for (size_t i = 2; i < parts.size(); ++i) req.argv.push_back(parts[i]);
+  if (req.argv.empty()) req.argv.push_back(req.resolved);
+  return req;
+}
+
 }  // namespace
+
+// One client connection: its socket and the request read so far.
+struct Broker::Conn {
+  ScopedFd fd;
+  broker::RequestHeader h{};
+  size_t got_h = 0;
+  std::string payload;
+  size_t got_p = 0;
+  bool in_epoll = false;
+  std::chrono::steady_clock::time_point deadline;
+};
 
 broker::Reply Broker::allow() {
   broker::Reply r{};
@@ -94,38 +112,48 @@ bool Broker::start(const std::string& path, Handlers handlers, std::string* erro
     return false;
   }
   memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  listen_fd_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  listen_fd_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!listen_fd_) {
     *error = std::string("broker socket: ") + strerror(errno);
     return false;
   }
   unlink(path.c_str());
   if (bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(listen_fd_.get(), 128) != 0) {
+      listen(listen_fd_.get(), 512) != 0) {
     *error = "broker socket " + path + ": " + strerror(errno);
     return false;
   }
   chmod(path.c_str(), 0666);
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0) {
-    *error = std::string("broker pipe: ") + strerror(errno);
+  epoll_fd_.reset(epoll_create1(EPOLL_CLOEXEC));
+  wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!epoll_fd_ || !wake_fd_) {
+    *error = std::string("broker epoll/eventfd: ") + strerror(errno);
     return false;
   }
-  wake_r_.reset(p[0]);
-  wake_w_.reset(p[1]);
-  thread_ = std::thread([this] { accept_loop(); });
+  struct epoll_event ev {};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kTagListen;
+  bool ok = epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, listen_fd_.get(), &ev) == 0;
+  ev.data.u64 = kTagWake;
+  ok = ok && epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev) == 0;
+  if (!ok) {
+    *error = std::string("broker epoll_ctl: ") + strerror(errno);
+    return false;
+  }
+  thread_ = std::thread([this] { loop(); });
   return true;
 }
 
 void Broker::stop() {
   if (!thread_.joinable()) return;
   stopping_ = true;
-  char c = 1;
-  if (write(wake_w_.get(), &c, 1) < 0) {
-    // The accept loop also polls with a timeout; it will notice stopping_.
+  uint64_t one = 1;
+  if (write(wake_fd_.get(), &one, sizeof one) < 0) {
+    // The loop also wakes once a second; it will notice stopping_.
   }
   thread_.join();
-  // Let in-flight connections finish (they are bounded by the read timeout).
+  // Let requests handed to threads finish (they are bounded by the read timeout; an
+  // approval by its own timeout).
   for (int i = 0; i < 600 && active_.load() > 0; ++i) usleep(10000);
   unlink(path_.c_str());
 }
@@ -134,73 +162,204 @@ Broker::~Broker() {
   stop();
 }
 
-void Broker::accept_loop() {
+void Broker::loop() {
+  // Connections the loop owns (waiting for the rest of their request).
+  std::vector<Conn*> conns;
+  struct epoll_event evs[64];
   while (!stopping_) {
-    struct pollfd pfds[2] = {{listen_fd_.get(), POLLIN, 0}, {wake_r_.get(), POLLIN, 0}};
-    int pr = poll(pfds, 2, 1000);
-    if (pr < 0 && errno != EINTR) break;
+    int n = epoll_wait(epoll_fd_.get(), evs, 64, 1000);
+    if (n < 0 && errno != EINTR) break;
     if (stopping_) break;
-    if (pr <= 0 || !(pfds[0].revents & POLLIN)) continue;
-    ScopedFd conn(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!conn) continue;
-    if (active_.load() >= kMaxConcurrent) continue;  // closes: the client fails closed
-    ++active_;
-    std::thread([this, c = std::move(conn)]() mutable {
-      serve(std::move(c));
-      --active_;
-    }).detach();
+    for (int i = 0; i < n; ++i) {
+      uint64_t tag = evs[i].data.u64;
+      if (tag == kTagWake) continue;
+      if (tag == kTagListen) {
+        accept_one(conns);
+        continue;
+      }
+      Conn* c = reinterpret_cast<Conn*>(tag);
+      bool failed = false;
+      bool done = read_some(*c, &failed);
+      if (!done && !failed) continue;
+      epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, c->fd.get(), nullptr);
+      conns.erase(std::find(conns.begin(), conns.end(), c));
+      if (failed) {
+        delete c;
+      } else {
+        dispatch(c);
+      }
+    }
+    // Drop connections that never finished their request.
+    if (!conns.empty()) {
+      auto now = std::chrono::steady_clock::now();
+      for (size_t i = 0; i < conns.size();) {
+        if (conns[i]->deadline > now) {
+          ++i;
+          continue;
+        }
+        epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, conns[i]->fd.get(), nullptr);
+        delete conns[i];
+        conns[i] = conns.back();
+        conns.pop_back();
+      }
+    }
+  }
+  for (Conn* c : conns) delete c;
+}
+
+void Broker::accept_one(std::vector<Conn*>& conns) {
+  // One connection per wake-up: the listening socket is level-triggered, so epoll reports
+  // it again while more are pending — and the usual case (one exec at a time) saves the
+  // accept that would only say EAGAIN.
+  ScopedFd fd(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+  if (!fd) return;  // EAGAIN, or an error: try again on the next event
+  if (conns.size() >= size_t(kMaxConnections)) return;  // closes: the client fails closed
+  auto c = std::make_unique<Conn>();
+  c->fd = std::move(fd);
+  // The client usually sent its request before we accepted: serve it right away,
+  // without registering the socket at all.
+  bool failed = false;
+  if (read_some(*c, &failed)) {
+    dispatch(c.release());
+    return;
+  }
+  if (failed) return;
+  c->deadline = std::chrono::steady_clock::now() + kReadTimeout;
+  struct epoll_event ev {};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = reinterpret_cast<uint64_t>(c.get());
+  if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, c->fd.get(), &ev) != 0) return;
+  conns.push_back(c.release());
+}
+
+bool Broker::read_some(Conn& c, bool* failed) {
+  if (c.got_h == 0) {
+    // Header and (usually all of) the payload in one call: most requests are small.
+    char spill[4096];
+    struct iovec iov[2] = {{&c.h, sizeof c.h}, {spill, sizeof spill}};
+    ssize_t r;
+    do {
+      r = readv(c.fd.get(), iov, 2);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0 && errno == EAGAIN) return false;
+    if (r <= 0) {
+      *failed = true;
+      return false;
+    }
+    size_t n = static_cast<size_t>(r);
+    c.got_h = std::min(n, sizeof c.h);
+    if (c.got_h < sizeof c.h) return read_some(c, failed);
+    if (c.h.magic != broker::kMagic || c.h.payload_len > broker::kMaxPayload) {
+      *failed = true;
+      return false;
+    }
+    size_t extra = n - sizeof c.h;
+    if (extra > c.h.payload_len) {  // more than announced: not our protocol
+      *failed = true;
+      return false;
+    }
+    c.payload.assign(spill, extra);
+    c.payload.resize(c.h.payload_len);
+    c.got_p = extra;
+  }
+  for (;;) {
+    char* dst;
+    size_t want;
+    if (c.got_h < sizeof c.h) {
+      dst = reinterpret_cast<char*>(&c.h) + c.got_h;
+      want = sizeof c.h - c.got_h;
+    } else {
+      if (c.got_p == c.payload.size()) return true;
+      dst = c.payload.data() + c.got_p;
+      want = c.payload.size() - c.got_p;
+    }
+    ssize_t r = read(c.fd.get(), dst, want);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EAGAIN) return false;
+    if (r <= 0) {
+      *failed = true;  // error, or the client hung up before finishing its request
+      return false;
+    }
+    if (c.got_h < sizeof c.h) {
+      c.got_h += static_cast<size_t>(r);
+      if (c.got_h == sizeof c.h) {
+        if (c.h.magic != broker::kMagic || c.h.payload_len > broker::kMaxPayload) {
+          *failed = true;
+          return false;
+        }
+        c.payload.resize(c.h.payload_len);
+      }
+    } else {
+      c.got_p += static_cast<size_t>(r);
+    }
   }
 }
 
-void Broker::serve(ScopedFd conn) {
-  broker::RequestHeader h{};
-  if (!read_full(conn.get(), &h, sizeof h) || h.magic != broker::kMagic ||
-      h.payload_len > broker::kMaxPayload)
-    return;
-  std::string payload(h.payload_len, '\0');
-  if (h.payload_len && !read_full(conn.get(), payload.data(), h.payload_len)) return;
-  std::vector<std::string> parts = split_payload(payload);
-  auto part = [&](size_t i) { return i < parts.size() ? parts[i] : std::string(); };
-  switch (h.type) {
-    case broker::MsgType::kExecCheck: {
-      ExecCheckRequest req;
-      req.pid = h.pid;
-      req.resolved = part(0);
-      req.cwd = part(1);
-      for (size_t i = 2; i < parts.size(); ++i) req.argv.push_back(parts[i]);
-      if (req.argv.empty()) req.argv.push_back(req.resolved);
-      broker::Reply r = handlers_.exec_check ? handlers_.exec_check(req)
-                                             : deny(EACCES, "agentsh", "no exec policy");
-      write_full(conn.get(), &r, sizeof r);
-      break;
-    }
+void Broker::dispatch(Conn* raw) {
+  std::unique_ptr<Conn> c(raw);
+  switch (c->h.type) {
     case broker::MsgType::kAudit: {
+      std::vector<std::string> parts = split_payload(c->payload);
+      auto part = [&](size_t i) { return i < parts.size() ? parts[i] : std::string(); };
       BrokerAudit a;
-      a.pid = h.pid;
-      a.err = static_cast<int>(h.flags);
+      a.pid = c->h.pid;
+      a.err = static_cast<int>(c->h.flags);
       a.operation = part(0);
       a.target = part(1);
       a.rule = part(2);
       a.decision = part(3);
       a.message = part(4);
       if (handlers_.audit) handlers_.audit(a);
-      break;
+      return;
     }
-    case broker::MsgType::kApproval: {
-      ApprovalAsk a;
-      a.pid = h.pid;
-      a.kind = part(0);
-      a.operation = part(1);
-      a.target = part(2);
-      a.rule = part(3);
-      a.message = part(4);
-      broker::Reply r = handlers_.approval
-                            ? handlers_.approval(a)
-                            : deny(EACCES, a.rule, "approval required (nobody can approve)");
-      write_full(conn.get(), &r, sizeof r);
-      break;
+    case broker::MsgType::kExecCheck: {
+      if (handlers_.exec_check_nonblocking) {
+        ExecCheckRequest req = exec_request(c->h, split_payload(c->payload));
+        if (std::optional<broker::Reply> r = handlers_.exec_check_nonblocking(req)) {
+          // A fresh socket's send buffer holds a Reply many times over: this does not
+          // block, and if it somehow cannot send it all the client sees a short reply and
+          // fails closed.
+          if (send(c->fd.get(), &*r, sizeof *r, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+          }
+          return;
+        }
+      }
+      break;  // may block: a thread of its own
     }
+    case broker::MsgType::kApproval:
+      break;
+    default:
+      return;  // unknown type: close
   }
+  if (active_.load() >= kMaxConcurrent) return;  // closes: the client fails closed
+  ++active_;
+  std::thread([this, c = std::move(c)]() mutable {
+    serve_blocking(c.get());
+    c.reset();
+    --active_;
+  }).detach();
+}
+
+void Broker::serve_blocking(Conn* c) {
+  std::vector<std::string> parts = split_payload(c->payload);
+  auto part = [&](size_t i) { return i < parts.size() ? parts[i] : std::string(); };
+  broker::Reply r;
+  if (c->h.type == broker::MsgType::kExecCheck) {
+    ExecCheckRequest req = exec_request(c->h, parts);
+    r = handlers_.exec_check ? handlers_.exec_check(req)
+                             : deny(EACCES, "agentsh", "no exec policy");
+  } else {
+    ApprovalAsk a;
+    a.pid = c->h.pid;
+    a.kind = part(0);
+    a.operation = part(1);
+    a.target = part(2);
+    a.rule = part(3);
+    a.message = part(4);
+    r = handlers_.approval ? handlers_.approval(a)
+                           : deny(EACCES, a.rule, "approval required (nobody can approve)");
+  }
+  write_full(c->fd.get(), &r, sizeof r);
 }
 
 }  // namespace agentsh

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -24,11 +25,13 @@
 #include "agentsh/audit_store.h"
 #include "agentsh/broker.h"
 #include "agentsh/config.h"
+#include "agentsh/deferred_dlp.h"
 #include "agentsh/exec_env.h"
 #include "agentsh/llm_log_store.h"
 #include "agentsh/output_filter.h"
 #include "agentsh/policy_context.h"
 #include "agentsh/runtime_dir.h"
+#include "agentsh/startup_trace.h"
 #include "common/fs_util.h"
 #include "policy/engine.h"
 #include "proxy/dlp_scanner.h"
@@ -142,6 +145,11 @@ std::string blocked_line(const policy::Verdict& v, const std::string& fallback_c
   return line;
 }
 
+// Where the compiled DLP database is cached (one file per pattern set).
+std::string dlp_cache_dir(const std::string& sdir) {
+  return sdir + "/cache";
+}
+
 const char* effect_word(bool allowed) {
   return allowed ? "allow" : "deny";
 }
@@ -153,9 +161,11 @@ const char* effect_word(bool allowed) {
 struct CommandRunner::State {
   PolicyContext ctx;
   std::string session_id, command_id;
+  // DLP: redacts piped command output and what audit rows say (target, message). Built
+  // in the background (start-up does not wait for it); declared before `audit`, whose
+  // writer thread redacts with it until the store is gone.
+  DeferredDlp dlp;
   std::unique_ptr<AuditStore> audit;
-  // DLP: redacts piped command output and what audit rows say (target, message).
-  std::unique_ptr<proxy::DlpScanner> dlp;
   RuntimeDir rt;
   std::string trash, hook;
   std::unique_ptr<policy::Engine> net_engine;  // the proxy's (compiled without ports)
@@ -166,13 +176,20 @@ struct CommandRunner::State {
   std::unique_ptr<tracer::EngineDecider> decider;
   std::unique_ptr<tracer::Supervisor> tracer;
   Broker broker;
+  StartupTrace trace;  // AGENTSH_TRACE_STARTUP=1: phase timings on stderr
 
+  // A trash directory nothing was moved into goes away with the run: without a session
+  // every run has its own, and empty ones would pile up (rmdir fails on a non-empty one,
+  // which is what keeps soft-deleted files).
+  ~State() {
+    if (!trash.empty()) rmdir(trash.c_str());
+  }
+
+  // Queues one audit row. DLP redaction of target and message happens on the audit
+  // writer thread (open_deferred's redactor): callers — the broker serving the hook, the
+  // tracer — never wait for it.
   void record(AuditEvent ev) {
     if (!audit) return;
-    if (dlp && dlp->enabled()) {
-      ev.target = dlp->redact(ev.target).text;
-      ev.message = dlp->redact(ev.message).text;
-    }
     ev.session = session_id;
     if (ev.command_id.empty()) ev.command_id = command_id;
     audit->record(std::move(ev));
@@ -219,6 +236,7 @@ int CommandRunner::run() {
   }
   st_ = std::make_unique<State>();
   State& s = *st_;
+  StartupTrace& trace = s.trace;
 
   // 1. Config, session, workspace, variables, policy.
   s.session_id = opts_.session_id;
@@ -239,6 +257,7 @@ int CommandRunner::run() {
     return 2;
   }
   const Config& cfg = s.ctx.cfg;
+  trace.mark("config + policy loaded");
   s.command_id = opts_.command_id;
   if (s.command_id.empty()) {
     if (const char* e = getenv("AGENTSH_COMMAND_ID"); e && *e)
@@ -247,8 +266,19 @@ int CommandRunner::run() {
       s.command_id = "cmd-" + random_hex(8);
   }
 
-  // 2. State: runtime dir (snapshot, broker socket), trash, audit.
+  // 2. State: DLP (in the background), runtime dir (snapshot, broker socket), trash, audit.
   std::string sdir = state_dir(cfg);
+  if (cfg.dlp_mode != "disabled") {
+    proxy::DlpOptions dopts;
+    if (!proxy::DlpOptions::from_config(cfg, &dopts, &err)) {
+      fprintf(stderr, "agentsh: WARNING: secret redaction off: %s\n", err.c_str());
+    } else {
+      // Compiled once per pattern set, then loaded (proxy/dlp_pattern_cache.h); the
+      // directory is hidden from the agent below (protect_hidden).
+      dopts.cache_dir = dlp_cache_dir(sdir);
+      s.dlp.start(std::move(dopts));
+    }
+  }
   if (!s.rt.create(sdir + "/run", &err)) {
     fprintf(stderr, "agentsh exec: %s\n", err.c_str());
     return 2;
@@ -260,16 +290,17 @@ int CommandRunner::run() {
             strerror(errno));
     return 2;
   }
-  if (cfg.dlp_mode != "disabled") {
-    s.dlp = proxy::DlpScanner::create(cfg, &err);
-    // A broken custom pattern must not leave output unredacted silently.
-    if (!s.dlp) fprintf(stderr, "agentsh: WARNING: secret redaction off: %s\n", err.c_str());
-  }
+  trace.mark("dlp started, runtime + trash dirs");
   if (s.ctx.session) SessionStore(cfg.sessions_dir).touch(s.ctx.session->id);
   if (cfg.audit_enabled) {
-    s.audit = AuditStore::open(cfg.audit_db, &err);
-    if (!s.audit)
-      fprintf(stderr, "agentsh: WARNING: audit disabled for this run: %s\n", err.c_str());
+    // Opened by its writer thread; rows are DLP-redacted there too.
+    s.audit = AuditStore::open_deferred(cfg.audit_db, [&s](AuditEvent& ev) {
+      const proxy::DlpScanner* d = s.dlp.get();
+      if (d && d->enabled()) {
+        ev.target = d->redact(ev.target).text;
+        ev.message = d->redact(ev.message).text;
+      }
+    });
   }
   if (!cfg.hook_enabled) opts_.no_hook = true;
   s.hook = opts_.no_hook ? std::string() : find_hook_library();
@@ -284,6 +315,7 @@ int CommandRunner::run() {
   eo.approval_mode = cfg.approval_mode();
   eo.session_id = s.session_id;
 
+  trace.mark("session, audit, hook library");
   // 3. The proxy, on a policy compiled without ports (its own decisions do not depend
   // on them); every outbound connection of HTTP clients goes through it.
   if (cfg.network_enabled && cfg.proxy_mode != "off" && cfg.proxy_mode != "disabled") {
@@ -320,7 +352,7 @@ int CommandRunner::run() {
       // LLM audit: provider hosts are decrypted with our CA (proxy/llm_interceptor.h).
       po.llm.providers = cfg.providers;
       po.llm.ca_dir = sdir + "/ca";
-      po.llm.dlp = std::shared_ptr<const proxy::DlpScanner>(s.dlp.get(), [](auto*) {});
+      po.llm.dlp = s.dlp.shared();  // waits for the build: the interceptor needs it now
       po.llm.rate_limits = cfg.llm_rate_limits;
       if (cfg.audit_enabled) {
         s.llm_log = LlmLogStore::open(cfg.audit_db, &err);
@@ -342,6 +374,7 @@ int CommandRunner::run() {
     eo.dns_port = s.proxy->dns_port();
   }
 
+  trace.mark("proxy");
   // 4. Which layers run. The tracer needs ptrace + seccomp user notifications; where it
   // cannot run, the hook governs alone and says so loudly (Supervisor::prepare).
   bool want_tracer =
@@ -356,6 +389,7 @@ int CommandRunner::run() {
     return 2;
   }
 
+  trace.mark("layers probed");
   // 5. Compile the policy once, for everyone: the snapshot the hook maps, the broker's
   // exec checks, the tracer's decisions.
   eo.broker_socket = s.rt.path() + "/broker.sock";
@@ -377,18 +411,22 @@ int CommandRunner::run() {
   if (s.ctx.policy_origin != "<embedded>") eo.protect_readonly.push_back(s.ctx.policy_origin);
   // Hidden even from reads: the audit trail and the key of the CA that signs the
   // certificates the agent trusts.
+  // The DLP pattern cache too: a database the agent could swap would decide what is
+  // redacted.
   eo.protect_hidden = {cfg.audit_db, cfg.audit_db + "-wal", cfg.audit_db + "-shm",
-                       sdir + "/ca/ca.key"};
+                       sdir + "/ca/ca.key", dlp_cache_dir(sdir)};
   s.engine = policy::Engine::compile(s.ctx.policy, s.ctx.vars, eo, &err);
   if (!s.engine) {
     fprintf(stderr, "agentsh: policy error: %s\n", err.c_str());
     return 2;
   }
+  trace.mark("policy compiled");
   if (!s.rt.write_file("policy.snap", s.engine->snapshot_bytes(), 0444, &err)) {
     fprintf(stderr, "agentsh exec: %s\n", err.c_str());
     return 2;
   }
 
+  trace.mark("snapshot written");
   // 6. The command's environment.
   ExecEnv env = build_exec_env(*s.engine, cfg, environ, opts_.explicit_env);
   for (const auto& d : env.dropped_explicit)
@@ -457,19 +495,24 @@ int CommandRunner::run() {
     return 127;
   }
 
+  trace.mark("environment, top-level check");
   // 8. The broker: exec checks (hook-only mode), approvals and audit from the hook.
   if (!start_broker(eo.broker_socket, &err)) {
     fprintf(stderr, "agentsh exec: %s\n", err.c_str());
     return 2;
   }
 
+  trace.mark("broker");
   // 9. The tracer.
   if (want_tracer) {
+    // The trash too: without it the tracer's soft_delete would delete for real.
     s.decider = std::make_unique<tracer::EngineDecider>(
-        *s.engine, [&s](std::string_view kind, std::string_view target, const policy::Verdict& pv) {
+        *s.engine,
+        [&s](std::string_view kind, std::string_view target, const policy::Verdict& pv) {
           return s.ask(std::string(kind), kind == "exec" ? "exec" : std::string(kind),
                        std::string(target), pv, nullptr);
-        });
+        },
+        s.trash);
     tracer::Options to;
     to.decider = s.decider.get();
     to.audit = [&s](const AuditEvent& ev) { s.record(ev); };
@@ -485,6 +528,7 @@ int CommandRunner::run() {
     }
   }
 
+  trace.mark("tracer prepared");
   // 10. Run: the user's stdin/stdout/stderr and TTY untouched — except that output
   // going to a pipe or file passes the DLP redactor (a terminal is left alone).
   return spawn_and_wait(argv, resolved, env);
@@ -493,8 +537,12 @@ int CommandRunner::run() {
 bool CommandRunner::start_broker(const std::string& path, std::string* err) {
   State& s = *st_;
   Broker::Handlers h;
-  h.exec_check = [&s](const ExecCheckRequest& req) -> broker::Reply {
+  // One exec check. `may_block` false (the broker's serving thread): a verdict that asks
+  // a person returns nullopt before anything is recorded, and the broker retries on a
+  // thread of its own with `may_block` true.
+  auto decide = [&s](const ExecCheckRequest& req, bool may_block) -> std::optional<broker::Reply> {
     policy::Verdict nv = s.engine->check_command(req.argv, req.resolved, /*nested=*/true);
+    if (nv.effect == policy::Effect::kAsk && !may_block) return std::nullopt;
     std::string target = join_args(req.argv), why;
     bool allowed = nv.effect == policy::Effect::kAllow ||
                    (nv.effect == policy::Effect::kAsk && s.ask("exec", "exec", target, nv, &why));
@@ -527,6 +575,8 @@ bool CommandRunner::start_broker(const std::string& path, std::string* err) {
     }
     return r;
   };
+  h.exec_check_nonblocking = [decide](const ExecCheckRequest& req) { return decide(req, false); };
+  h.exec_check = [decide](const ExecCheckRequest& req) { return *decide(req, true); };
   h.audit = [&s](const BrokerAudit& a) {
     AuditEvent ev;
     ev.pid = a.pid;
@@ -575,12 +625,13 @@ int CommandRunner::spawn_and_wait(std::vector<std::string>& argv, const std::str
   for (auto& e : envv) cenv.push_back(e.data());
   cenv.push_back(nullptr);
 
-  OutputFilter out_filter(s.dlp.get());
+  OutputFilter out_filter([&s] { return s.dlp.get(); }, s.dlp.started());
   if (!out_filter.prepare()) {
     fprintf(stderr, "agentsh exec: cannot set up output redaction: %s\n", strerror(errno));
     return 2;
   }
 
+  s.trace.mark("output filter; forking");
   fflush(nullptr);
   pid_t pid = fork();
   if (pid < 0) {
@@ -603,6 +654,7 @@ int CommandRunner::spawn_and_wait(std::vector<std::string>& argv, const std::str
     _exit(e == ENOENT ? 127 : 126);
   }
   out_filter.in_parent();
+  s.trace.mark("child started");
   g_child_pid = pid;
   install_forwarders();
   int status = 0;
@@ -614,10 +666,15 @@ int CommandRunner::spawn_and_wait(std::vector<std::string>& argv, const std::str
     }
   }
   g_child_pid = 0;
+  s.trace.mark("child exited");
   out_filter.finish();
+  s.trace.mark("output drained");
   s.broker.stop();
+  s.trace.mark("broker stopped");
   if (s.proxy) s.proxy->stop();
+  s.trace.mark("proxy stopped");
   if (s.audit) s.audit->flush();
+  s.trace.mark("shut down (broker, proxy, audit flushed)");
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,6 +38,13 @@ bool same_file(int a, int b) {
   return true;
 }
 
+// /dev/null: nobody can read back what goes there, so there is nothing to redact (and no
+// reason for a pipe and a pump thread).
+bool is_dev_null(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
 // How long a quiet stream may hold back a partial match before it is flushed.
 constexpr int kIdleFlushMs = 50;
 // After the command exits: how long we keep draining for descendants that still write.
@@ -44,7 +52,12 @@ constexpr int kDrainMs = 2000;
 
 }  // namespace
 
-OutputFilter::OutputFilter(const proxy::DlpScanner* scanner) : scanner_(scanner) {}
+OutputFilter::OutputFilter(const proxy::DlpScanner* scanner)
+    : get_scanner_([scanner] { return scanner; }),
+      configured_(scanner != nullptr && scanner->enabled()) {}
+
+OutputFilter::OutputFilter(std::function<const proxy::DlpScanner*()> get_scanner, bool configured)
+    : get_scanner_(std::move(get_scanner)), configured_(configured) {}
 
 OutputFilter::~OutputFilter() {
   stop_ = true;
@@ -52,8 +65,9 @@ OutputFilter::~OutputFilter() {
 }
 
 bool OutputFilter::prepare() {
-  if (!scanner_ || !scanner_->enabled()) return true;
-  bool want[2] = {!isatty(1) && fcntl(1, F_GETFD) >= 0, !isatty(2) && fcntl(2, F_GETFD) >= 0};
+  if (!configured_) return true;
+  bool want[2] = {!isatty(1) && fcntl(1, F_GETFD) >= 0 && !is_dev_null(1),
+                  !isatty(2) && fcntl(2, F_GETFD) >= 0 && !is_dev_null(2)};
   if (!want[0] && !want[1]) return true;
   shared_ = want[0] && want[1] && same_file(1, 2);
   for (int i = 0; i < 2; ++i) {
@@ -83,9 +97,15 @@ void OutputFilter::in_parent() {
 }
 
 void OutputFilter::pump() {
-  proxy::DlpStreamRedactor red[2] = {proxy::DlpStreamRedactor(*scanner_),
-                                     proxy::DlpStreamRedactor(*scanner_)};
   const int dest[2] = {1, 2};
+  const proxy::DlpScanner* scanner = get_scanner_();
+  if (scanner == nullptr || !scanner->enabled()) {
+    // Nothing to redact after all (the build failed, or no rules): copy the bytes.
+    pass_through(dest);
+    return;
+  }
+  proxy::DlpStreamRedactor red[2] = {proxy::DlpStreamRedactor(*scanner),
+                                     proxy::DlpStreamRedactor(*scanner)};
   struct pollfd pfd[2];
   int open_count = 0;
   for (int i = 0; i < 2; ++i) {
@@ -121,6 +141,36 @@ void OutputFilter::pump() {
   for (int i = 0; i < 2; ++i) {
     if (pfd[i].fd >= 0) write_all(dest[i], red[i].flush());
     redactions_ += red[i].finding_count();
+  }
+}
+
+void OutputFilter::pass_through(const int dest[2]) {
+  struct pollfd pfd[2];
+  int open_count = 0;
+  for (int i = 0; i < 2; ++i) {
+    pfd[i] = {read_[i].get(), POLLIN, 0};
+    if (pfd[i].fd >= 0) ++open_count;
+  }
+  auto deadline = std::chrono::steady_clock::time_point::max();
+  char buf[65536];
+  while (open_count > 0) {
+    if (stop_ && deadline == std::chrono::steady_clock::time_point::max())
+      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kDrainMs);
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    int pr = poll(pfd, 2, kIdleFlushMs);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(pfd[i].fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        pfd[i].fd = -1;
+        --open_count;
+        continue;
+      }
+      write_all(dest[i], std::string(buf, static_cast<size_t>(n)));
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // OutputFilter: secret redaction (DLP) of a governed command's stdout/stderr.
 // A stream that goes to a terminal is left alone (the TTY stays the TTY: colours, job
-// control, full-screen programs). A stream that goes to a pipe or a file — what an agent
+// control, full-screen programs), and so is one that goes to /dev/null (nothing to read
+// back, nothing to redact). A stream that goes to a pipe or a file — what an agent
 // reads back — passes through a pipe we read, and the DLP stream redactor, on its way
 // to the original destination. Binary output (a tar stream, an image) passes untouched
 // (the redactor switches to pass-through); a secret split across two reads is found.
@@ -13,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +31,11 @@ class OutputFilter {
  public:
   // `scanner` null = no redaction (DLP disabled or unavailable). It must outlive this.
   explicit OutputFilter(const proxy::DlpScanner* scanner);
+  // A scanner still being built (agentsh/deferred_dlp.h): `get_scanner` is called once,
+  // on the pump thread, when the first output arrives, and may block until the build is
+  // done; if it returns null (or a scanner without rules) the output passes unchanged.
+  // `configured` false = DLP is off: no filtering at all.
+  OutputFilter(std::function<const proxy::DlpScanner*()> get_scanner, bool configured);
   ~OutputFilter();
   OutputFilter(const OutputFilter&) = delete;
   OutputFilter& operator=(const OutputFilter&) = delete;
@@ -44,8 +51,10 @@ class OutputFilter {
 
  private:
   void pump();
+  void pass_through(const int dest[2]);
 
-  const proxy::DlpScanner* scanner_;
+  std::function<const proxy::DlpScanner*()> get_scanner_;
+  bool configured_ = false;
   // For fd 1 and fd 2: the pipe's read end (parent) and write end (child), -1 if that
   // stream is not filtered. `shared_` = stderr rides on stdout's pipe.
   ScopedFd read_[2], write_[2];

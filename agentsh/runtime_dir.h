@@ -16,7 +16,7 @@ class RuntimeDir {
   // Creates <parent>/exec-XXXXXX (mode 0755: processes of the tree, whatever their uid,
   // must read the snapshot; nobody but its owner may write there).
   bool create(const std::string& parent, std::string* error);
-  // Writes <dir>/<name> atomically with `mode`.
+  // Writes <dir>/<name> (a new file) with `mode`. Not fsynced: see runtime_dir.cc.
   bool write_file(const std::string& name, const std::string& data, int mode, std::string* error);
   const std::string& path() const { return path_; }
 

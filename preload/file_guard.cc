@@ -275,13 +275,56 @@ __attribute__((noinline)) long run_slow(const Target& t, const Spec& spec, Exec&
 
 // One path, one operation: the fast path, else the slow one.
 template <typename Exec>
+long run_built(const Target& t, const Spec& spec, Exec& exec) noexcept {
+  if (!no_openat2() && file_policy::peek_allows(t.dpath, t.dlen, spec.ops)) {
+    long r = exec(t.open, How::kStrict);
+    if (r != kNeedResolve && r != kNoFd) return r;
+  }
+  return run_slow(t, spec, exec);
+}
+
+template <typename Exec>
 long run(int dirfd, const char* path, const Spec& spec, Exec& exec) noexcept {
+  Target t;
+  long r = path_resolver::build(dirfd, path, &t);
+  if (r < 0) return r;
+  return run_built(t, spec, exec);
+}
+
+// open(O_CREAT) — one semantics for the hook and the tracer (tracer/fs_emulator.cc): on
+// a file that exists, O_CREAT creates nothing, so only the read/write the call asks for
+// is decided; on a missing file it is a create (plus the write/read). `spec.ops` is
+// {create, read-or-write}; `exec_existing` opens without O_CREAT/O_EXCL.
+// Whether the file exists is looked up only when the answer matters (create is not
+// plainly allowed with the rest), and the existing-file branch never creates: if the
+// file vanished in between, the open fails with ENOENT and the create is decided after
+// all. Learning existence this way tells the program nothing an open without O_CREAT
+// would not.
+template <typename Exec, typename ExecExisting>
+long run_creat(int dirfd, const char* path, int flags, const Spec& spec, Exec& exec,
+               ExecExisting& exec_existing) noexcept {
   Target t;
   long r = path_resolver::build(dirfd, path, &t);
   if (r < 0) return r;
   if (!no_openat2() && file_policy::peek_allows(t.dpath, t.dlen, spec.ops)) {
     r = exec(t.open, How::kStrict);
     if (r != kNeedResolve && r != kNoFd) return r;
+  }
+  const bool excl = (flags & O_EXCL) != 0;
+  struct stat st;
+  long e = sys::call(SYS_newfstatat, dirfd, sys::arg(path), sys::arg(&st),
+                     excl || (flags & O_NOFOLLOW) != 0 ? AT_SYMLINK_NOFOLLOW : 0);
+  if (e == 0) {
+    Spec existing = spec;
+    existing.ops = Ops{spec.ops.b};
+    if (excl) {
+      // O_EXCL on an existing name: EEXIST once the read/write is allowed (the tracer
+      // checks the same before answering EEXIST).
+      auto eexist = [](const char*, How) noexcept -> long { return -EEXIST; };
+      return run_built(t, existing, eexist);
+    }
+    r = run_built(t, existing, exec_existing);
+    if (r != -ENOENT) return r;
   }
   return run_slow(t, spec, exec);
 }
@@ -463,7 +506,12 @@ long open(int dirfd, const char* path, int flags, unsigned mode) noexcept {
   const bool excl_create = (flags & O_CREAT) != 0 && (flags & O_EXCL) != 0;
   spec.follow = (flags & O_NOFOLLOW) == 0 && !excl_create;
   spec.nofollow_eloop = (flags & O_NOFOLLOW) != 0 && (flags & O_PATH) == 0 && !excl_create;
-  return run(dirfd, path, spec, exec);
+  const bool plain_creat = (sflags & O_CREAT) != 0 && (sflags & O_PATH) == 0 &&
+                           (sflags & (O_TMPFILE & ~O_DIRECTORY)) == 0;
+  if (!plain_creat) return run(dirfd, path, spec, exec);
+  OpenExec existing{sflags & ~static_cast<uint64_t>(O_CREAT | O_EXCL), 0,
+                    flags & ~(O_CREAT | O_EXCL), 0};
+  return run_creat(dirfd, path, flags, spec, exec, existing);
 }
 
 long stat(int dirfd, const char* path, struct stat* st, int at_flags) noexcept {

@@ -69,8 +69,10 @@ void HookState::init() noexcept {
       sys::close(static_cast<int>(fd));
       fail_closed("the snapshot file is empty or unreadable");
     } else {
-      long addr = sys::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE,
-                            static_cast<int>(fd), 0);
+      // MAP_POPULATE: attach() reads every page to validate it; one populate in the
+      // mmap is cheaper than a page fault per page (this runs in every process).
+      long addr = sys::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ,
+                            MAP_PRIVATE | MAP_POPULATE, static_cast<int>(fd), 0);
       sys::close(static_cast<int>(fd));
       if (addr < 0 && addr > -4096) {
         fail_closed("the snapshot file cannot be mapped");
