@@ -3,6 +3,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include <time.h>
+
 #include <cerrno>
 #include <string>
 
@@ -10,7 +12,21 @@
 
 namespace agentsh::tracer {
 
+namespace {
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+}  // namespace
+
 void NotificationHandler::handle(const seccomp_notif& n) {
+  const uint64_t t0 = ctx_.stats.enabled() ? now_ns() : 0;
+  answer(n);
+  if (t0 != 0) ctx_.stats.notification(static_cast<int>(n.data.nr), now_ns() - t0);
+}
+
+void NotificationHandler::answer(const seccomp_notif& n) {
   Caller c;
   c.tid = static_cast<pid_t>(n.pid);
   c.id = n.id;

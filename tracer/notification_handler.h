@@ -24,6 +24,7 @@ class NotificationHandler {
   ExecChecker& exec() { return exec_; }
 
  private:
+  void answer(const seccomp_notif& n);
   Outcome dispatch(const Caller& c);
   Outcome taint(const Caller& c);
   Outcome prctl(const Caller& c);
