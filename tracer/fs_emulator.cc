@@ -336,15 +336,41 @@ bool FsEmulator::open_fast(const Caller& c, int dirfd, const std::string& path, 
   Base b;
   if (make_base(c, dirfd, path, &b) < 0) return false;
   const std::string lexical = join(b.lexical, path);
-  if (lexical.empty() || lexical.compare(0, 5, "/proc") == 0 || lexical.compare(0, 4, "/dev") == 0)
-    return false;
-  auto silent_allow = [&](FileOp op) { return ctx_.decider->file_silently_allowed(lexical, op); };
-  if (read && !silent_allow((flags & O_DIRECTORY) ? FileOp::kList : FileOp::kRead)) return false;
-  if (write && !silent_allow(FileOp::kWrite)) return false;
-  int fd =
-      sys_openat2(b.dirfd(), path.c_str(),
-                  (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC, 0,
-                  RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  auto special = [](const std::string& p) {
+    return p.empty() || p.compare(0, 5, "/proc") == 0 || p.compare(0, 4, "/dev") == 0;
+  };
+  if (special(lexical)) return false;
+  const FileOp read_op = (flags & O_DIRECTORY) ? FileOp::kList : FileOp::kRead;
+  auto silent_allow = [&](const std::string& p, FileOp op) {
+    return ctx_.decider->file_silently_allowed(p, op);
+  };
+  auto allowed = [&](const std::string& p) {
+    return (!read || silent_allow(p, read_op)) && (!write || silent_allow(p, FileOp::kWrite));
+  };
+  if (!allowed(lexical)) return false;
+  const int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC;
+  constexpr uint64_t kStrict = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  std::string opened = lexical;  // the path of the object the fd will be
+  int fd = sys_openat2(b.dirfd(), path.c_str(), oflags, 0, kStrict);
+  if (fd == -ELOOP && path[0] == '/') {
+    // Merged /usr: /lib, /lib64, /bin, /sbin are symlinks, so every library ld.so opens
+    // meets one. A symlink in the first component is read and replaced (one readlink,
+    // always fresh), the result decided too — as the general path decides the real path
+    // — and opened strictly again. A second symlink, or a target with "..", goes the
+    // general way.
+    size_t slash = lexical.find('/', 1);
+    std::string first = lexical.substr(0, slash);
+    char buf[256];
+    ssize_t n = readlink(first.c_str(), buf, sizeof buf);
+    if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return false;
+    std::string target(buf, static_cast<size_t>(n));
+    if (target == ".." || target.find("../") != std::string::npos ||
+        (target.size() >= 3 && target.compare(target.size() - 3, 3, "/..") == 0))
+      return false;
+    opened = join("/", target + (slash == std::string::npos ? "" : lexical.substr(slash)));
+    if (special(opened) || !allowed(opened)) return false;
+    fd = sys_openat2(AT_FDCWD, opened.c_str(), oflags, 0, kStrict);
+  }
   if (fd == -ELOOP || fd == -EXDEV) return false;  // a symlink or a magic link on the way
   if (fd < 0) {
     *out = Outcome::error(-fd);  // the kernel's answer for the decided object
@@ -361,7 +387,8 @@ bool FsEmulator::open_fast(const Caller& c, int dirfd, const std::string& path, 
     if (fstatfs(fd, &sf) != 0 || sf.f_type == PROC_SUPER_MAGIC) return false;
   }
   // A directory opened without O_DIRECTORY is a list operation, as in the general path.
-  if (S_ISDIR(st.st_mode) && read && !(flags & O_DIRECTORY) && !silent_allow(FileOp::kList))
+  if (S_ISDIR(st.st_mode) && read && !(flags & O_DIRECTORY) &&
+      (!silent_allow(lexical, FileOp::kList) || !silent_allow(opened, FileOp::kList)))
     return false;
   *out = Outcome::install(std::move(f), flags & O_CLOEXEC);
   return true;
