@@ -24,7 +24,8 @@ class NotificationHandler {
   ExecChecker& exec() { return exec_; }
 
  private:
-  void answer(const seccomp_notif& n);
+  Outcome decide(const seccomp_notif& n);
+  void respond(const seccomp_notif& n, Outcome& o);
   Outcome dispatch(const Caller& c);
   Outcome taint(const Caller& c);
   Outcome prctl(const Caller& c);
