@@ -1,6 +1,7 @@
 #include "tracer/stats.h"
 
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 
 #include "tracer/syscall_table.h"
 
@@ -54,6 +55,14 @@ void Stats::print(FILE* out) const {
           static_cast<unsigned long long>(exits_.load(std::memory_order_relaxed)));
   fprintf(out, "agentsh: tracer stats: ptrace %-16s %8llu\n", "TOTAL-stops",
           static_cast<unsigned long long>(stops));
+  // The whole agentsh process (every thread: supervisor, proxy, broker, audit writer).
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  fprintf(out,
+          "agentsh: tracer stats: cpu agentsh user %.3f s sys %.3f s, switches %ld vol %ld invol\n",
+          static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) / 1e6,
+          static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6,
+          ru.ru_nvcsw, ru.ru_nivcsw);
 }
 
 }  // namespace agentsh::tracer
