@@ -28,6 +28,7 @@ class NotificationHandler {
   void respond(const seccomp_notif& n, Outcome& o);
   Outcome dispatch(const Caller& c);
   Outcome taint(const Caller& c);
+  bool changes_nothing(const Caller& c);
   Outcome prctl(const Caller& c);
   Outcome always_deny(const Caller& c);
 

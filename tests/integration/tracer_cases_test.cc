@@ -422,6 +422,27 @@ TEST_P(TracerCase, TracerPerfFastPathOpensDecideLikeTheGeneralPath) {
   }
 }
 
+// A set*id that changes nothing (make's children call setresuid(-1, 0, -1) as root) does
+// not mark the process as having foreign credentials — but a real change still does,
+// before and after such a no-op, and emulated opens then run with the caller's ids.
+TEST_P(TracerCase, TracerPerfNoOpCredentialCallsDoNotHideRealChanges) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (to become nobody)";
+  // Readable by root only, in a directory nobody may enter.
+  fs::create_directories(dir_ / "rootonly");
+  fs::permissions(dir_ / "rootonly", fs::perms::owner_all);
+  std::ofstream(dir_ / "rootonly" / "f") << "root";
+  fs::permissions(dir_ / "rootonly" / "f", fs::perms::owner_read | fs::perms::owner_write);
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
+  const std::string f = p("rootonly/f");
+  RunResult r = run_case({bin("tracer_perf_creds"), "noop", f});
+  EXPECT_HAS(r.out, "open=ok");
+  for (const char* mode : {"drop", "noop-then-drop", "fsuid"}) {
+    SCOPED_TRACE(mode);
+    r = run_case({bin("tracer_perf_creds"), mode, f});
+    EXPECT_HAS(r.out, "open=EACCES");
+  }
+}
+
 TEST_P(TracerCase, AllowedFileWritesHappenWithTheRightContent) {
   for (const char* op : {"write", "raw-openat", "raw-open", "thread-write", "openat2", "creat"}) {
     SCOPED_TRACE(op);
