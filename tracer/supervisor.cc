@@ -291,7 +291,12 @@ void Supervisor::kill_tree() {
     forward_signal(SIGKILL);
     return;
   }
-  for (pid_t p : impl_->ctx->procs.tgids()) kill(p, SIGKILL);
+  // The main child first: its status is the session's, and it must read "killed", not
+  // "exited" after its children died one kill earlier (a shell's `wait` returns then).
+  pid_t root = child_.load();
+  if (root > 0) kill(root, SIGKILL);
+  for (pid_t p : impl_->ctx->procs.tgids())
+    if (p != root) kill(p, SIGKILL);
 }
 
 void Supervisor::forward_signal(int sig) {
