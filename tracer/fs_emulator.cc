@@ -352,12 +352,13 @@ bool FsEmulator::open_fast(const Caller& c, int dirfd, const std::string& path, 
   constexpr uint64_t kStrict = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   std::string opened = lexical;  // the path of the object the fd will be
   int fd = sys_openat2(b.dirfd(), path.c_str(), oflags, 0, kStrict);
-  if (fd == -ELOOP && path[0] == '/') {
+  if (fd == -ELOOP && path[0] == '/' && path.find("..") == std::string::npos) {
     // Merged /usr: /lib, /lib64, /bin, /sbin are symlinks, so every library ld.so opens
     // meets one. A symlink in the first component is read and replaced (one readlink,
     // always fresh), the result decided too — as the general path decides the real path
     // — and opened strictly again. A second symlink, or a target with "..", goes the
-    // general way.
+    // general way, and so does a path with "..": the kernel applies it after the
+    // symlink, the lexical path before.
     size_t slash = lexical.find('/', 1);
     std::string first = lexical.substr(0, slash);
     char buf[256];
