@@ -87,7 +87,9 @@ int read_string_array(pid_t tid, uint64_t addr, size_t max_total, size_t max_cou
   std::vector<uint32_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ptrs[a] < ptrs[b]; });
-  std::vector<std::string> strs(n);
+  // Filled in place, in argv order (no second copy of a large argv).
+  out->resize(n);
+  std::vector<std::string>& strs = *out;
   std::vector<char> found(n, 0);
   std::vector<char> buf;
   for (size_t i = 0; i < n;) {
@@ -120,7 +122,6 @@ int read_string_array(pid_t tid, uint64_t addr, size_t max_total, size_t max_cou
   }
   // 3. In argv order, with the limits (and the errors) of reading one by one.
   size_t total = 0;
-  out->reserve(n);
   for (size_t k = 0; k < n; ++k) {
     if (!found[k]) {
       int r = read_string(tid, ptrs[k], max_total - total, &strs[k]);
@@ -131,7 +132,6 @@ int read_string_array(pid_t tid, uint64_t addr, size_t max_total, size_t max_cou
     }
     total += strs[k].size() + 1;
     if (total > max_total) return -E2BIG;
-    out->push_back(std::move(strs[k]));
   }
   return 0;
 }
