@@ -57,6 +57,13 @@ class Decider {
                        bool nested) = 0;
   // `path` is absolute and normalised.
   virtual Verdict file(std::string_view path, policy::FileOp op) = 0;
+  // True when file(path, op) would be a plain, silent allow (no audit, no approval, no
+  // soft delete). Must have no side effect (never asks a person): the supervisor uses
+  // it to take a fast path and asks file() when the answer is false. The default, false,
+  // keeps every call on the general path.
+  virtual bool file_silently_allowed(std::string_view /*path*/, policy::FileOp /*op*/) {
+    return false;
+  }
   // `ip` in text form ("127.0.0.1", "::1"); port in host order.
   virtual Verdict net(std::string_view ip, uint16_t port) = 0;
 };

@@ -44,6 +44,11 @@ Verdict EngineDecider::file(std::string_view path, policy::FileOp op) {
   return convert(engine_.check_file(path, op), "file", path);
 }
 
+bool EngineDecider::file_silently_allowed(std::string_view path, policy::FileOp op) {
+  policy::Verdict v = engine_.check_file(path, op);
+  return v.effect == policy::Effect::kAllow && v.decision == policy::Decision::kAllow;
+}
+
 Verdict EngineDecider::net(std::string_view ip, uint16_t port) {
   return convert(engine_.check_network({}, ip, port), "network",
                  std::string(ip) + ":" + std::to_string(port));

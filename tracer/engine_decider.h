@@ -35,6 +35,7 @@ class EngineDecider : public Decider {
 
   Verdict exec(const std::vector<std::string>& argv, std::string_view path, bool nested) override;
   Verdict file(std::string_view path, policy::FileOp op) override;
+  bool file_silently_allowed(std::string_view path, policy::FileOp op) override;
   Verdict net(std::string_view ip, uint16_t port) override;
 
   // The conversion, exposed for tests.

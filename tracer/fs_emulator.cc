@@ -1,9 +1,11 @@
 #include "tracer/fs_emulator.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -369,6 +371,80 @@ Outcome FsEmulator::open_existing(const Caller& c, Target& t, int flags, bool, b
   return Outcome::install(std::move(fd), flags & O_CLOEXEC);
 }
 
+bool FsEmulator::open_fast(const Caller& c, int dirfd, const std::string& path, int flags,
+                           bool read, bool write, Outcome* out) {
+  // What the hook does in-process (preload/README.md, "Fast path"), for the opens that
+  // reach the tracer (ld.so's, libc's own, static programs'): when the lexical path is
+  // plainly allowed (silent allow, no audit), open it with RESOLVE_NO_SYMLINKS |
+  // RESOLVE_NO_MAGICLINKS. Success proves no symlink was on the way, so the object
+  // reached is the object at the lexical path: the decision on the lexical path is the
+  // decision on the real one, and the open itself is the only operation — no O_PATH
+  // lookup, no readlink of the result, no reopen through /proc/self/fd.
+  // Everything else goes the general way, undecided: a symlink on the path (ELOOP),
+  // /proc and /dev (magic links, the supervisor's own entries, /dev/tty), any verdict
+  // other than a silent allow (denials and audits are recorded there, once).
+  Base b;
+  if (make_base(c, dirfd, path, &b) < 0) return false;
+  const std::string lexical = join(b.lexical, path);
+  auto special = [](const std::string& p) {
+    return p.empty() || p.compare(0, 5, "/proc") == 0 || p.compare(0, 4, "/dev") == 0;
+  };
+  if (special(lexical)) return false;
+  const FileOp read_op = (flags & O_DIRECTORY) ? FileOp::kList : FileOp::kRead;
+  auto silent_allow = [&](const std::string& p, FileOp op) {
+    return ctx_.decider->file_silently_allowed(p, op);
+  };
+  auto allowed = [&](const std::string& p) {
+    return (!read || silent_allow(p, read_op)) && (!write || silent_allow(p, FileOp::kWrite));
+  };
+  if (!allowed(lexical)) return false;
+  const int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC;
+  constexpr uint64_t kStrict = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  std::string opened = lexical;  // the path of the object the fd will be
+  int fd = sys_openat2(b.dirfd(), path.c_str(), oflags, 0, kStrict);
+  if (fd == -ELOOP && path[0] == '/' && path.find("..") == std::string::npos) {
+    // Merged /usr: /lib, /lib64, /bin, /sbin are symlinks, so every library ld.so opens
+    // meets one. A symlink in the first component is read and replaced (one readlink,
+    // always fresh), the result decided too — as the general path decides the real path
+    // — and opened strictly again. A second symlink, or a target with "..", goes the
+    // general way, and so does a path with "..": the kernel applies it after the
+    // symlink, the lexical path before.
+    size_t slash = lexical.find('/', 1);
+    std::string first = lexical.substr(0, slash);
+    char buf[256];
+    ssize_t n = readlink(first.c_str(), buf, sizeof buf);
+    if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return false;
+    std::string target(buf, static_cast<size_t>(n));
+    if (target == ".." || target.find("../") != std::string::npos ||
+        (target.size() >= 3 && target.compare(target.size() - 3, 3, "/..") == 0))
+      return false;
+    opened = join("/", target + (slash == std::string::npos ? "" : lexical.substr(slash)));
+    if (special(opened) || !allowed(opened)) return false;
+    fd = sys_openat2(AT_FDCWD, opened.c_str(), oflags, 0, kStrict);
+  }
+  if (fd == -ELOOP || fd == -EXDEV) return false;  // a symlink or a magic link on the way
+  if (fd < 0) {
+    *out = Outcome::error(-fd);  // the kernel's answer for the decided object
+    return true;
+  }
+  ScopedFd f(fd);
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return false;
+  // /dev/tty means the caller's terminal; procfs wherever it is mounted has magic links
+  // and the supervisor's entries: the general path knows both.
+  if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return false;
+  if (major(st.st_dev) == 0) {
+    struct statfs sf {};
+    if (fstatfs(fd, &sf) != 0 || sf.f_type == PROC_SUPER_MAGIC) return false;
+  }
+  // A directory opened without O_DIRECTORY is a list operation, as in the general path.
+  if (S_ISDIR(st.st_mode) && read && !(flags & O_DIRECTORY) &&
+      (!silent_allow(lexical, FileOp::kList) || !silent_allow(opened, FileOp::kList)))
+    return false;
+  *out = Outcome::install(std::move(f), flags & O_CLOEXEC);
+  return true;
+}
+
 Outcome FsEmulator::open(const Caller& c) {
   const SyscallInfo& s = *c.info;
   int di = syscall_table::arg_index(s, Arg::kDirfd);
@@ -416,6 +492,11 @@ Outcome FsEmulator::open(const Caller& c) {
 
   CredsScope creds(c.tid, c.state.foreign_creds, ctx_.self_creds, ctx_.self_user_ns);
   if (creds.error()) return Outcome::error(creds.error());
+
+  if (!create && !tmpfile && !is_path && resolve_flags == 0 && !path.empty()) {
+    Outcome o;
+    if (open_fast(c, dirfd, path, iflags, read, write, &o)) return o;
+  }
 
   bool lexical_checked = false;
   std::string lexical;

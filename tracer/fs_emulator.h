@@ -70,6 +70,11 @@ class FsEmulator {
   int lookup_fd(const Caller& c, int dirfd, const std::string& path, int oflags, uint64_t resolve,
                 std::string* real);
   Outcome open_existing(const Caller& c, Target& t, int flags, bool write, bool read);
+  // The common open (no create, no O_PATH, no resolve flags) in one strict syscall when
+  // the lexical path is plainly allowed (see open()). False: take the general path,
+  // nothing decided or audited yet.
+  bool open_fast(const Caller& c, int dirfd, const std::string& path, int flags, bool read,
+                 bool write, Outcome* out);
   Outcome open_tty(const Caller& c, int flags);
 
   SupervisorContext& ctx_;

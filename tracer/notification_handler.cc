@@ -3,6 +3,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include <time.h>
+
 #include <cerrno>
 #include <string>
 
@@ -10,7 +12,23 @@
 
 namespace agentsh::tracer {
 
+namespace {
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+}  // namespace
+
 void NotificationHandler::handle(const seccomp_notif& n) {
+  const uint64_t t0 = ctx_.stats.enabled() ? now_ns() : 0;
+  Outcome o = decide(n);
+  // Measured up to the answer: once answered, the caller may run on this CPU first.
+  if (t0 != 0) ctx_.stats.notification(static_cast<int>(n.data.nr), now_ns() - t0);
+  respond(n, o);
+}
+
+Outcome NotificationHandler::decide(const seccomp_notif& n) {
   Caller c;
   c.tid = static_cast<pid_t>(n.pid);
   c.id = n.id;
@@ -36,6 +54,10 @@ void NotificationHandler::handle(const seccomp_notif& n) {
       o = Outcome::error(c.info->deny_errno ? c.info->deny_errno : EPERM);
     }
   }
+  return o;
+}
+
+void NotificationHandler::respond(const seccomp_notif& n, Outcome& o) {
   switch (o.kind) {
     case Outcome::Kind::kContinue:
       ctx_.listener.respond_continue(n.id);
@@ -100,7 +122,45 @@ Outcome NotificationHandler::dispatch(const Caller& c) {
   return Outcome::error(ENOSYS);
 }
 
+bool NotificationHandler::changes_nothing(const Caller& c) {
+  // make's children call setresuid(-1, 0, -1) as root before every recipe: a taint
+  // there made every compiler of a build pay a /proc read and a credential switch on
+  // each emulated call. A set*id whose every named id is already the calling thread's
+  // (ids are per thread; glibc's broadcast makes each thread a caller of its own) changes
+  // no id and so, by the kernel's rules, no capability either. The arguments are
+  // registers: nothing to race.
+  const int nr = c.data->nr;
+  if (nr != SYS_setuid && nr != SYS_setgid && nr != SYS_setresuid && nr != SYS_setresgid &&
+      nr != SYS_setfsuid && nr != SYS_setfsgid)
+    return false;
+  proc_fs::Creds cur;
+  if (!proc_fs::read_creds(c.tid, &cur) || !ctx_.listener.id_valid(c.id)) return false;
+  const bool uid = nr == SYS_setuid || nr == SYS_setresuid || nr == SYS_setfsuid;
+  uint32_t ids[4];  // real, effective, saved, filesystem
+  for (int i = 0; i < 4; ++i) ids[i] = uid ? cur.uid[i] : cur.gid[i];
+  auto same = [&](int arg, int field) {
+    uint32_t v = static_cast<uint32_t>(c.arg(arg));
+    return v == 0xffffffffu || v == ids[field];
+  };
+  auto all = [&](int arg) {
+    uint32_t v = static_cast<uint32_t>(c.arg(arg));
+    return v == ids[0] && v == ids[1] && v == ids[2] && v == ids[3];
+  };
+  switch (nr) {
+    case SYS_setuid:
+    case SYS_setgid:
+      return all(0);
+    case SYS_setresuid:
+    case SYS_setresgid:
+      // The effective id is also the new filesystem id.
+      return same(0, 0) && same(1, 1) && same(2, 2) && same(1, 3);
+    default:  // setfsuid, setfsgid
+      return same(0, 3);
+  }
+}
+
 Outcome NotificationHandler::taint(const Caller& c) {
+  if (c.state.foreign_creds || changes_nothing(c)) return Outcome::proceed();
   // Recorded before the call runs, so no emulated operation can see the new credentials
   // without knowing they changed. Sticky and inherited: conservative, never wrong.
   ctx_.procs.update(c.tid, [](ProcState& s) { s.foreign_creds = true; });

@@ -24,8 +24,11 @@ class NotificationHandler {
   ExecChecker& exec() { return exec_; }
 
  private:
+  Outcome decide(const seccomp_notif& n);
+  void respond(const seccomp_notif& n, Outcome& o);
   Outcome dispatch(const Caller& c);
   Outcome taint(const Caller& c);
+  bool changes_nothing(const Caller& c);
   Outcome prctl(const Caller& c);
   Outcome always_deny(const Caller& c);
 

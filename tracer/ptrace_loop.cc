@@ -47,6 +47,7 @@ int PtraceLoop::run(pid_t root) {
     }
     if (WIFEXITED(st) || WIFSIGNALED(st)) {
       if (pid == root) root_status = st;
+      if (ctx_.stats.enabled()) ctx_.stats.exit_reaped();
       if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) {
         ctx_.audit_builtin(pid, "system", "foreign-abi", "pid " + std::to_string(pid),
                            "tracer-foreign-abi",
@@ -59,6 +60,7 @@ int PtraceLoop::run(pid_t root) {
     const int sig = WSTOPSIG(st);
     const int event = st >> 16;
     unsigned long msg = 0;
+    if (ctx_.stats.enabled()) ctx_.stats.stop(event);
     switch (event) {
       case PTRACE_EVENT_FORK:
       case PTRACE_EVENT_VFORK:

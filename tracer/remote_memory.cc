@@ -2,6 +2,7 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -9,7 +10,9 @@ namespace agentsh::tracer::remote_memory {
 
 namespace {
 constexpr uint64_t kPage = 4096;
-}
+constexpr size_t kHead = 256;           // bytes read past the last string of a span
+constexpr uint64_t kMaxSpan = 1 << 20;  // bytes read at most in one span
+}  // namespace
 
 int read(pid_t tid, uint64_t addr, void* buf, size_t len) {
   if (len == 0) return 0;
@@ -57,28 +60,80 @@ int read_string_array(pid_t tid, uint64_t addr, size_t max_total, size_t max_cou
                       std::vector<std::string>* out) {
   out->clear();
   if (addr == 0) return 0;  // execve(path, NULL, ...) is an empty argv on Linux
-  size_t total = 0;
-  uint64_t ptrs[64];
-  for (size_t index = 0;;) {
-    // Read pointers in batches, never past the page the next pointer is on (the array may
-    // end right before an unmapped page).
-    uint64_t base = addr + index * 8;
+  // 1. The pointers, a page at a time (the array may end right before an unmapped page).
+  std::vector<uint64_t> ptrs;
+  for (;;) {
+    uint64_t base = addr + ptrs.size() * 8;
     size_t in_page = (kPage - base % kPage) / 8;
-    size_t got = in_page == 0 ? 1 : (in_page < 64 ? in_page : 64);
-    int r = read(tid, base, ptrs, got * 8);
+    size_t want = in_page == 0 ? 1 : in_page;
+    size_t at = ptrs.size();
+    ptrs.resize(at + want);
+    int r = read(tid, base, ptrs.data() + at, want * 8);
     if (r < 0) return r;
-    for (size_t k = 0; k < got; ++k) {
-      if (ptrs[k] == 0) return 0;
-      if (out->size() >= max_count) return -E2BIG;
-      std::string s;
-      r = read_string(tid, ptrs[k], max_total - total, &s);
+    size_t k = at;
+    while (k < ptrs.size() && ptrs[k] != 0) ++k;
+    if (k < ptrs.size()) {
+      ptrs.resize(k);
+      break;
+    }
+    if (ptrs.size() > max_count) return -E2BIG;
+  }
+  if (ptrs.size() > max_count) return -E2BIG;
+  // 2. The strings. Programs build argv in one buffer (the kernel's stack copy, xargs'
+  // command buffer): strings lying close together are read as one span with one
+  // process_vm_readv. One read per string cost milliseconds for an xargs argv of
+  // thousands. A string whose NUL is not inside its span is read on its own.
+  const size_t n = ptrs.size();
+  std::vector<uint32_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ptrs[a] < ptrs[b]; });
+  // Filled in place, in argv order (no second copy of a large argv).
+  out->resize(n);
+  std::vector<std::string>& strs = *out;
+  std::vector<char> found(n, 0);
+  std::vector<char> buf;
+  for (size_t i = 0; i < n;) {
+    const uint64_t start = ptrs[order[i]];
+    uint64_t last = start;
+    size_t j = i;
+    while (j < n && ptrs[order[j]] - last <= kPage && ptrs[order[j]] - start < kMaxSpan) {
+      last = ptrs[order[j]];
+      ++j;
+    }
+    // Up to kHead bytes past the last string's start, not past its page.
+    uint64_t end = last + kHead;
+    uint64_t page_end = (last / kPage + 1) * kPage;
+    if (end > page_end || end < last) end = page_end;
+    size_t len = static_cast<size_t>(end - start);
+    buf.resize(len);
+    iovec local{buf.data(), len};
+    iovec remote{reinterpret_cast<void*>(start), len};
+    ssize_t got = start == 0 ? -1 : process_vm_readv(tid, &local, 1, &remote, 1, 0);
+    for (size_t k = i; k < j && got > 0; ++k) {
+      size_t off = static_cast<size_t>(ptrs[order[k]] - start);
+      if (off >= static_cast<size_t>(got)) break;
+      const char* p = buf.data() + off;
+      const void* nul = memchr(p, '\0', static_cast<size_t>(got) - off);
+      if (nul == nullptr) continue;
+      strs[order[k]].assign(p, static_cast<const char*>(nul) - p);
+      found[order[k]] = 1;
+    }
+    i = j;
+  }
+  // 3. In argv order, with the limits (and the errors) of reading one by one.
+  size_t total = 0;
+  for (size_t k = 0; k < n; ++k) {
+    if (!found[k]) {
+      int r = read_string(tid, ptrs[k], max_total - total, &strs[k]);
       if (r == -ENAMETOOLONG) return -E2BIG;
       if (r < 0) return r;
-      total += s.size() + 1;
-      out->push_back(std::move(s));
+    } else if (strs[k].size() > max_total - total) {
+      return -E2BIG;
     }
-    index += got;
+    total += strs[k].size() + 1;
+    if (total > max_total) return -E2BIG;
   }
+  return 0;
 }
 
 }  // namespace agentsh::tracer::remote_memory

@@ -21,7 +21,7 @@ int read(pid_t tid, uint64_t addr, void* buf, size_t len);
 // 0, -EFAULT, or -ENAMETOOLONG when no NUL within `max`.
 int read_string(pid_t tid, uint64_t addr, size_t max, std::string* out);
 // Reads a NULL-terminated array of string pointers (argv). -E2BIG past `max_total`
-// bytes or `max_count` entries.
+// bytes or `max_count` entries; on any error `out` holds an unspecified partial result.
 int read_string_array(pid_t tid, uint64_t addr, size_t max_total, size_t max_count,
                       std::vector<std::string>* out);
 

@@ -72,6 +72,15 @@ Verdict StaticDecider::file(std::string_view path, policy::FileOp op) {
   return Verdict::allowed("allow-default");
 }
 
+bool StaticDecider::file_silently_allowed(std::string_view path, policy::FileOp op) {
+  for (const auto* rules : {&paths_, &soft_})
+    for (const auto& r : *rules)
+      if ((r.ops & policy::op_bit(op)) &&
+          path_util::is_under(path.data(), path.size(), r.subject.data(), r.subject.size()))
+        return false;
+  return true;
+}
+
 Verdict StaticDecider::net(std::string_view ip, uint16_t port) {
   ++net_calls_;
   for (const auto& r : nets_) {

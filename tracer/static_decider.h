@@ -30,6 +30,7 @@ class StaticDecider : public Decider {
   // How many exec questions were asked with nested == false.
   uint64_t direct_exec_calls() const { return direct_exec_calls_; }
   Verdict file(std::string_view path, policy::FileOp op) override;
+  bool file_silently_allowed(std::string_view path, policy::FileOp op) override;
   Verdict net(std::string_view ip, uint16_t port) override;
 
   uint64_t exec_calls() const { return exec_calls_; }

@@ -154,6 +154,8 @@ bool Supervisor::prepare(std::string* err) {
     return false;
   }
   ctx.privileged = geteuid() == 0;
+  const char* stats = getenv("AGENTSH_TRACER_STATS");
+  if (stats != nullptr && *stats != '\0' && strcmp(stats, "0") != 0) ctx.stats.enable();
   ctx.proc_self_fd.reset(open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!ctx.proc_self_fd) {
     *err = "tracer: cannot open /proc/self/fd (is /proc mounted?)";
@@ -216,6 +218,7 @@ int Supervisor::run(pid_t child) {
     fprintf(stderr, "agentsh: tracer: %s (%s); the command was not started\n", what,
             strerror(errno));
     kill(child, SIGKILL);
+    ctx.audit_queue.stop();
     return wait_status(child);
   };
 
@@ -262,6 +265,7 @@ int Supervisor::run(pid_t child) {
   }
   ctx.procs.add_root(child, root_state);
 
+  ctx.audit_queue.start(ctx.audit_fn);
   WorkerPool pool(impl_->ctx, impl_->handler);
   std::string err;
   if (!pool.start(&err)) return abort_child(err.c_str());
@@ -277,6 +281,8 @@ int Supervisor::run(pid_t child) {
   int status = loop.run(child);
   child_ = 0;
   pool.stop();
+  ctx.audit_queue.stop();  // every record of the tree is delivered before run() returns
+  if (ctx.stats.enabled()) ctx.stats.print(stderr);
   return status;
 }
 
@@ -285,7 +291,12 @@ void Supervisor::kill_tree() {
     forward_signal(SIGKILL);
     return;
   }
-  for (pid_t p : impl_->ctx->procs.tgids()) kill(p, SIGKILL);
+  // The main child first: its status is the session's, and it must read "killed", not
+  // "exited" after its children died one kill earlier (a shell's `wait` returns then).
+  pid_t root = child_.load();
+  if (root > 0) kill(root, SIGKILL);
+  for (pid_t p : impl_->ctx->procs.tgids())
+    if (p != root) kill(p, SIGKILL);
 }
 
 void Supervisor::forward_signal(int sig) {

@@ -20,7 +20,7 @@ void SupervisorContext::audit(pid_t pid, std::string_view type, std::string_view
   e.rule = v.rule;
   e.message = v.message;
   e.source = "tracer";
-  audit_fn(e);
+  audit_queue.push(std::move(e));
 }
 
 void SupervisorContext::audit_builtin(pid_t pid, std::string_view type, std::string_view operation,

@@ -16,16 +16,21 @@
 
 #include "agentsh/audit_event.h"
 #include "common/scoped_fd.h"
+#include "tracer/audit_queue.h"
 #include "tracer/decider.h"
 #include "tracer/proc_fs.h"
 #include "tracer/process_table.h"
 #include "tracer/seccomp_listener.h"
+#include "tracer/stats.h"
 
 namespace agentsh::tracer {
 
 struct SupervisorContext {
   Decider* decider = nullptr;
   std::function<void(const AuditEvent&)> audit_fn;
+  // Delivers audit_fn's records off the notification path while the tree runs (mutable:
+  // auditing is logically const for the callers).
+  mutable AuditQueue audit_queue;
   std::string session_id;
   uint64_t gate = 0;
   uint16_t proxy_port = 0, dns_port = 0;
@@ -42,6 +47,7 @@ struct SupervisorContext {
 
   ProcessTable procs;
   SeccompListener listener;
+  Stats stats;  // enabled by AGENTSH_TRACER_STATS (set before any worker starts)
 
   // One audit record (source "tracer"). `effective` is what happened ("allow"/"deny").
   void audit(pid_t pid, std::string_view type, std::string_view operation, std::string_view target,

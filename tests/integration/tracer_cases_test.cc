@@ -387,6 +387,69 @@ TEST_P(TracerCase, DeniedFileOpensFailWithEaccesEveryWay) {
   }
 }
 
+// The open fast path (a plainly allowed lexical path opened with RESOLVE_NO_SYMLINKS)
+// must decide exactly like the general path: a directory opened without O_DIRECTORY is
+// a list, and a path through a symlink in its first component (merged /usr: /lib ->
+// usr/lib) is also judged where it leads.
+TEST_P(TracerCase, TracerPerfFastPathOpensDecideLikeTheGeneralPath) {
+  fs::create_directories(dir_ / "nolist");
+  StaticDecider d;
+  d.deny_path("deny-list", p("nolist"), op_bit(FileOp::kList))
+      .deny_path("deny-os-release", "/usr/lib/os-release", op_bit(FileOp::kRead));
+  auto run_with = [&](std::vector<std::string> argv) {
+    RunSpec s;
+    s.argv = std::move(argv);
+    s.decider = &d;
+    return run(s);
+  };
+  for (const char* op : {"read", "raw-read"}) {
+    SCOPED_TRACE(op);
+    RunResult r = run_with({bin("tracer_file"), op, p("nolist")});
+    EXPECT_HAS(r.out, std::string(op) + "=EACCES");
+    EXPECT_HAS(r.audit, "file|list|" + p("nolist") + "|deny|deny-list");
+    // Allowed directory: the open works (raw-read only opens), reading it is the
+    // kernel's EISDIR.
+    r = run_with({bin("tracer_file"), op, p("ok")});
+    EXPECT_HAS(r.out, std::string(op) + (std::string(op) == "read" ? "=EISDIR" : "=ok"));
+  }
+  std::error_code ec;
+  if (!fs::is_symlink("/lib", ec) || fs::read_symlink("/lib", ec) != "usr/lib" ||
+      !fs::exists("/usr/lib/os-release", ec))
+    GTEST_SKIP() << "needs a merged /usr (/lib -> usr/lib) with /usr/lib/os-release";
+  for (const char* op : {"read", "raw-read"}) {
+    SCOPED_TRACE(op);
+    RunResult r = run_with({bin("tracer_file"), op, "/lib/os-release"});
+    EXPECT_HAS(r.out, std::string(op) + "=EACCES");
+    EXPECT_HAS(r.audit, "file|read|/usr/lib/os-release|deny|deny-os-release");
+    r = run_with({bin("tracer_file"), op, "/usr/lib/os-release"});
+    EXPECT_HAS(r.out, std::string(op) + "=EACCES");
+    // The allowed neighbour through the same symlink opens and reads.
+    r = run_with({bin("tracer_file"), op, "/lib/x86_64-linux-gnu/libc.so.6"});
+    EXPECT_HAS(r.out, std::string(op) + "=ok");
+  }
+}
+
+// A set*id that changes nothing (make's children call setresuid(-1, 0, -1) as root) does
+// not mark the process as having foreign credentials — but a real change still does,
+// before and after such a no-op, and emulated opens then run with the caller's ids.
+TEST_P(TracerCase, TracerPerfNoOpCredentialCallsDoNotHideRealChanges) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (to become nobody)";
+  // Readable by root only, in a directory nobody may enter.
+  fs::create_directories(dir_ / "rootonly");
+  fs::permissions(dir_ / "rootonly", fs::perms::owner_all);
+  std::ofstream(dir_ / "rootonly" / "f") << "root";
+  fs::permissions(dir_ / "rootonly" / "f", fs::perms::owner_read | fs::perms::owner_write);
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
+  const std::string f = p("rootonly/f");
+  RunResult r = run_case({bin("tracer_perf_creds"), "noop", f});
+  EXPECT_HAS(r.out, "open=ok");
+  for (const char* mode : {"drop", "noop-then-drop", "fsuid"}) {
+    SCOPED_TRACE(mode);
+    r = run_case({bin("tracer_perf_creds"), mode, f});
+    EXPECT_HAS(r.out, "open=EACCES");
+  }
+}
+
 TEST_P(TracerCase, AllowedFileWritesHappenWithTheRightContent) {
   for (const char* op : {"write", "raw-openat", "raw-open", "thread-write", "openat2", "creat"}) {
     SCOPED_TRACE(op);
