@@ -18,7 +18,7 @@ namespace agentsh {
 
 namespace {
 
-bool write_all(int fd, const std::string& s) {
+bool write_all(int fd, std::string_view s) {
   size_t off = 0;
   while (off < s.size()) {
     ssize_t w = write(fd, s.data() + off, s.size() - off);
@@ -97,15 +97,23 @@ void OutputFilter::in_parent() {
 }
 
 void OutputFilter::pump() {
-  const int dest[2] = {1, 2};
   const proxy::DlpScanner* scanner = get_scanner_();
   if (scanner == nullptr || !scanner->enabled()) {
     // Nothing to redact after all (the build failed, or no rules): copy the bytes.
-    pass_through(dest);
+    relay(nullptr);
     return;
   }
   proxy::DlpStreamRedactor red[2] = {proxy::DlpStreamRedactor(*scanner),
                                      proxy::DlpStreamRedactor(*scanner)};
+  relay(red);
+  for (auto& r : red) redactions_ += r.finding_count();
+}
+
+// One loop for both streams. `red` is null (copy the bytes as they are) or two redactors,
+// one per stream, that may hold back the tail of a read until the next read (or an idle
+// pause) shows whether it starts a secret.
+void OutputFilter::relay(proxy::DlpStreamRedactor* red) {
+  const int dest[2] = {1, 2};
   struct pollfd pfd[2];
   int open_count = 0;
   for (int i = 0; i < 2; ++i) {
@@ -121,7 +129,7 @@ void OutputFilter::pump() {
     int pr = poll(pfd, 2, kIdleFlushMs);
     if (pr < 0 && errno == EINTR) continue;
     if (pr <= 0) {  // idle: release what was held back for a possible match
-      for (int i = 0; i < 2; ++i)
+      for (int i = 0; red != nullptr && i < 2; ++i)
         if (pfd[i].fd >= 0 && red[i].held_bytes() > 0) write_all(dest[i], red[i].flush());
       continue;
     }
@@ -130,48 +138,20 @@ void OutputFilter::pump() {
       ssize_t n = read(pfd[i].fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        write_all(dest[i], red[i].flush());
+        if (red != nullptr) write_all(dest[i], red[i].flush());
         pfd[i].fd = -1;
         --open_count;
         continue;
       }
-      write_all(dest[i], red[i].feed(std::string_view(buf, static_cast<size_t>(n))));
+      std::string_view chunk(buf, static_cast<size_t>(n));
+      if (red != nullptr)
+        write_all(dest[i], red[i].feed(chunk));
+      else
+        write_all(dest[i], chunk);
     }
   }
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; red != nullptr && i < 2; ++i)
     if (pfd[i].fd >= 0) write_all(dest[i], red[i].flush());
-    redactions_ += red[i].finding_count();
-  }
-}
-
-void OutputFilter::pass_through(const int dest[2]) {
-  struct pollfd pfd[2];
-  int open_count = 0;
-  for (int i = 0; i < 2; ++i) {
-    pfd[i] = {read_[i].get(), POLLIN, 0};
-    if (pfd[i].fd >= 0) ++open_count;
-  }
-  auto deadline = std::chrono::steady_clock::time_point::max();
-  char buf[65536];
-  while (open_count > 0) {
-    if (stop_ && deadline == std::chrono::steady_clock::time_point::max())
-      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kDrainMs);
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    int pr = poll(pfd, 2, kIdleFlushMs);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      ssize_t n = read(pfd[i].fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        pfd[i].fd = -1;
-        --open_count;
-        continue;
-      }
-      write_all(dest[i], std::string(buf, static_cast<size_t>(n)));
-    }
-  }
 }
 
 void OutputFilter::finish() {

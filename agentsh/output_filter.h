@@ -25,6 +25,7 @@ namespace agentsh {
 
 namespace proxy {
 class DlpScanner;
+class DlpStreamRedactor;
 }
 
 class OutputFilter {
@@ -51,7 +52,7 @@ class OutputFilter {
 
  private:
   void pump();
-  void pass_through(const int dest[2]);
+  void relay(proxy::DlpStreamRedactor* red);
 
   std::function<const proxy::DlpScanner*()> get_scanner_;
   bool configured_ = false;
