@@ -160,6 +160,7 @@ class NetRedirect : public ::testing::TestWithParam<Shape> {
     if (!netns_.ok()) GTEST_SKIP() << netns_.error();
     dir_.write("policies/default.yaml", kPolicy);
     dir_.write("hosts", "127.0.0.1 localhost\n127.0.0.3 allowed.test\n127.0.0.4 denied.test\n");
+    dir_.write("resolv.conf", "nameserver 10.9.9.9\noptions timeout:1 attempts:1\n");
     config_ = write_test_config(dir_);
     for (auto* s :
          {&allowed_, &denied_, &named_, &v6_, &http_allowed_, &http_denied_, &ssh_, &udp_denied_})
@@ -168,14 +169,18 @@ class NetRedirect : public ::testing::TestWithParam<Shape> {
   bool hook_governs() const {
     return std::string(GetParam().mode) != "--no-hook" && std::string(GetParam().suffix).empty();
   }
-  // agentsh exec MODE -- CMD… in a private mount namespace with our /etc/hosts.
+  // agentsh exec MODE -- CMD… in a private mount namespace with our /etc/hosts and an
+  // /etc/resolv.conf naming the unreachable resolver 10.9.9.9.
   RunResult exec(const std::vector<std::string>& cmd) {
     std::vector<std::string> argv = {"/usr/bin/unshare",
                                      "-m",
                                      "/bin/sh",
                                      "-c",
-                                     "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+                                     "mount --bind \"$0\" /etc/hosts && "
+                                     "mount --bind \"$1\" /etc/resolv.conf && shift && "
+                                     "exec \"$@\"",
                                      dir_.file("hosts"),
+                                     dir_.file("resolv.conf"),
                                      agentsh_bin(),
                                      "exec",
                                      "--config",
@@ -248,6 +253,12 @@ TEST_P(NetRedirect, PeerSurvivesDupAndFork) {
   RunResult r = probe({"dupfork", "::ffff:127.0.0.1", "8080"});
   EXPECT_EQ(r.out, "child peer=[::ffff:127.0.0.1]:8080\n") << r.err;
   EXPECT_EQ(r.status, 0);
+}
+
+// A short buffer gets what fits and the size the address needs, as from the kernel.
+TEST_P(NetRedirect, PeerIntoAShortBufferIsTruncatedLikeTheKernelDoes) {
+  RunResult r = probe({"peershort", "127.0.0.1", "8080"});
+  EXPECT_EQ(r.out, "peershort len=16 family=2 port=8080 guard=intact\n") << r.err;
 }
 
 TEST_P(NetRedirect, NonBlockingConnectPollsWritableWithSoErrorZero) {
@@ -325,6 +336,19 @@ TEST_P(NetRedirect, DnsQueryToAnyResolverIsAnsweredByAgentsh) {
       run({agentsh_bin(), "events", "query", "--config", config_, "--type", "dns"}, base_env(dir_))
           .out;
   EXPECT_NE(ev.find("deny-denied-name"), std::string::npos) << ev;
+  EXPECT_NE(ev.find("named-to-3"), std::string::npos) << ev;
+}
+
+// The libc resolver (getaddrinfo → glibc's own query sockets, out of the hook's reach)
+// asks agentsh's DNS proxy in every shape: resolv.conf names 10.9.9.9, which has no
+// route here, so only agentsh can answer (named.test → 127.0.0.3 by dns_redirects).
+TEST_P(NetRedirect, LibcResolverAsksTheSessionDnsProxy) {
+  RunResult r = probe({"resolve", "named.test", "8080"});
+  EXPECT_EQ(r.out, "connect OK peer=127.0.0.3:8080 read=HELLO 127.0.0.3:8080\n") << r.err;
+  EXPECT_EQ(named_->count(), 1);
+  std::string ev =
+      run({agentsh_bin(), "events", "query", "--config", config_, "--type", "dns"}, base_env(dir_))
+          .out;
   EXPECT_NE(ev.find("named-to-3"), std::string::npos) << ev;
 }
 
