@@ -169,6 +169,8 @@ void NetEmulator::remember_peer(int sock, const sockaddr_storage& original) {
 }
 
 Outcome NetEmulator::getpeername(const Caller& c) {
+  // Nothing redirected yet (e.g. every connect went through the hook): no fd copy at all.
+  if (peers_.size() == 0) return Outcome::proceed();
   // Anything unexpected: let the kernel answer (EBADF, ENOTSOCK, EFAULT…) as usual.
   ScopedFd sock = proc_fs::getfd(c.tid, as_fd(c.arg(0)));
   if (!sock) return Outcome::proceed();
