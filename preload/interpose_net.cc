@@ -3,7 +3,9 @@
 // recvfrom, recvmsg, recvmmsg, getpeername (redirected sockets show the peer the program
 // asked for),
 // getaddrinfo, gethostbyname, gethostbyname2, gethostbyname_r, gethostbyname2_r (their
-// answers go into the NameTable so a later connect() by IP is decided by domain).
+// answers go into the NameTable so a later connect() by IP is decided by domain; before
+// they run, this thread's resolver is pointed at the session's DNS proxy, since libc's
+// own query sockets are out of the hook's reach).
 //
 // House rules: no exceptions, no malloc on the decision path (the resolver wrappers call
 // libc's resolver, which allocates for the program as it always does), no locks, no
@@ -250,16 +252,27 @@ int hook_recvmmsg(int fd, struct mmsghdr* v, unsigned n, int flags, struct times
   return r;
 }
 
+namespace {
+int real_getpeername(int fd, struct sockaddr* sa, socklen_t* len) {
+  if (g_real.getpeername != nullptr) return g_real.getpeername(fd, sa, len);
+  return ret_int(sys::direct(SYS_getpeername, fd, sys::arg(sa), sys::arg(len)));
+}
+}  // namespace
+
 int hook_getpeername(int fd, struct sockaddr* sa, socklen_t* len) {
-  socklen_t cap = len != nullptr ? *len : 0;
-  int r;
-  if (g_real.getpeername != nullptr) {
-    r = g_real.getpeername(fd, sa, len);
-  } else {
-    r = ret_int(sys::direct(SYS_getpeername, fd, sys::arg(sa), sys::arg(len)));
-  }
-  if (r == 0 && governed()) net_guard::restore_peer(fd, sa, len, cap);
-  return r;
+  if (sa == nullptr || len == nullptr || static_cast<int>(*len) < 0 || !governed())
+    return real_getpeername(fd, sa, len);  // the kernel's EFAULT/EINVAL, or not ours
+  // The whole address into our own buffer first: a caller's short buffer (the kernel
+  // truncates and reports the full size) would hide whether the peer is agentsh's.
+  const socklen_t cap = *len;
+  struct sockaddr_storage full;
+  socklen_t flen = sizeof full;
+  int r = real_getpeername(fd, reinterpret_cast<struct sockaddr*>(&full), &flen);
+  if (r != 0) return r;
+  net_guard::restore_peer(fd, reinterpret_cast<struct sockaddr*>(&full), &flen, sizeof full);
+  memcpy(sa, &full, flen < cap ? flen : cap);
+  *len = flen;
+  return 0;
 }
 
 int hook_getaddrinfo(const char* node, const char* service, const struct addrinfo* hints,
@@ -269,6 +282,7 @@ int hook_getaddrinfo(const char* node, const char* service, const struct addrinf
   int r;
   {
     agentsh::hook::ReentryGuard guard;
+    net_guard::point_resolver_at_session_dns();
     r = g_real.getaddrinfo(node, service, hints, res);
   }
   if (r == 0 && node != nullptr && res != nullptr && !is_literal(node)) {
@@ -289,6 +303,7 @@ struct hostent* hook_gethostbyname(const char* name) {
   struct hostent* h;
   {
     agentsh::hook::ReentryGuard guard;
+    net_guard::point_resolver_at_session_dns();
     h = g_real.gethostbyname(name);
   }
   record_hostent(name, h);
@@ -301,6 +316,7 @@ struct hostent* hook_gethostbyname2(const char* name, int af) {
   struct hostent* h;
   {
     agentsh::hook::ReentryGuard guard;
+    net_guard::point_resolver_at_session_dns();
     h = g_real.gethostbyname2(name, af);
   }
   record_hostent(name, h);
@@ -314,6 +330,7 @@ int hook_gethostbyname_r(const char* name, struct hostent* ret, char* buf, size_
   int r;
   {
     agentsh::hook::ReentryGuard guard;
+    net_guard::point_resolver_at_session_dns();
     r = g_real.gethostbyname_r(name, ret, buf, len, result, h_errnop);
   }
   if (r == 0 && result != nullptr) record_hostent(name, *result);
@@ -327,6 +344,7 @@ int hook_gethostbyname2_r(const char* name, int af, struct hostent* ret, char* b
   int r;
   {
     agentsh::hook::ReentryGuard guard;
+    net_guard::point_resolver_at_session_dns();
     r = g_real.gethostbyname2_r(name, af, ret, buf, len, result, h_errnop);
   }
   if (r == 0 && result != nullptr) record_hostent(name, *result);

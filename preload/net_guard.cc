@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <resolv.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -345,6 +346,32 @@ NetOutcome decide_connect(const struct sockaddr* sa, socklen_t len) noexcept {
     o.err = EACCES;
   }
   return o;
+}
+
+void point_resolver_at_session_dns() noexcept {
+  const uint16_t dns_port = session_ports().dns;
+  if (dns_port == 0) return;
+  struct __res_state* st = &_res;  // this thread's
+  const in_addr_t lo = htonl(INADDR_LOOPBACK);
+  const auto pointed = [&] {
+    return st->nscount == 1 && st->nsaddr_list[0].sin_family == AF_INET &&
+           st->nsaddr_list[0].sin_port == htons(dns_port) &&
+           st->nsaddr_list[0].sin_addr.s_addr == lo;
+  };
+  if ((st->options & RES_INIT) != 0 && pointed()) return;
+  const int saved = errno;
+  if ((st->options & RES_INIT) == 0 && res_init() != 0) {
+    errno = saved;
+    return;  // the resolver cannot start anyway; its own call fails the same way
+  }
+  st->nsaddr_list[0].sin_family = AF_INET;
+  st->nsaddr_list[0].sin_port = htons(dns_port);
+  st->nsaddr_list[0].sin_addr.s_addr = lo;
+  st->nscount = 1;
+#ifdef RES_NORELOAD
+  st->options |= RES_NORELOAD;  // never reload resolv.conf over it
+#endif
+  errno = saved;
 }
 
 }  // namespace agentsh::hook::net_guard

@@ -63,4 +63,14 @@ void restore_source(int fd, struct sockaddr* from, socklen_t* len, socklen_t cap
 // After getpeername filled `sa`: for a redirected socket, the original destination.
 void restore_peer(int fd, struct sockaddr* sa, socklen_t* len, socklen_t cap) noexcept;
 
+// Before the libc resolver runs in this thread (getaddrinfo, gethostbyname*): when the
+// session has a DNS proxy, this thread's resolver state (`_res`, per thread in glibc)
+// is initialised if needed and its name servers replaced by 127.0.0.1:<dns_port>.
+// glibc's resolver sends its queries with internal socket calls the hook cannot
+// interpose, so without this, hook-only mode would let them reach the configured
+// resolver (a DNS exfiltration channel). glibc (>= 2.26) keeps an application-modified
+// `_res` as is (no reload from resolv.conf). Idempotent and cheap once done; may
+// allocate (res_init), like the resolver call it precedes; errno preserved.
+void point_resolver_at_session_dns() noexcept;
+
 }  // namespace agentsh::hook::net_guard

@@ -559,10 +559,13 @@ void Connection::on_resolved(const UpstreamResolver::Result& r, bool redirected)
   if (candidates_.empty()) {
     if (!have_deny) return fail_upstream(EHOSTUNREACH, "no address for " + connect_host_);
     // A bare address nobody named, refused only by the policy's default: say
-    // "connected" and decide by the SNI / Host the client sends first.
+    // "connected" and decide by the SNI / Host the client sends first — but only when
+    // some domain rule could permit this port; otherwise no name can help, and waiting
+    // would only hang a server-speaks-first client (SSH, SMTP) until timeouts.deferred.
     if ((kind_ == Kind::kConnect || kind_ == Kind::kTransparent) && !has_name_ &&
         !first_deny.matched && !told_client_ && !redirect_ && !peek_done_ &&
-        first_deny.rule != "agentsh-proxy-loop" && known_ip_) {
+        first_deny.rule != "agentsh-proxy-loop" && known_ip_ &&
+        ctx_->decider->name_may_permit(port_)) {
       deferred_ = true;
       deferred_deny_ = first_deny;
       told_client_ = true;

@@ -58,6 +58,17 @@ class NetDecider {
     (void)q;
     done(false);
   }
+
+  // Could a name the agent shows later (TLS SNI, HTTP Host) permit a connection to
+  // `port`, i.e. is there any rule with domain patterns that allows (or asks about) this
+  // port? The proxy asks it for a bare address that only the policy's default denies:
+  // false → refused at once (EACCES at connect); true → "connected" and decided by the
+  // SNI/Host that follows. Must be conservative: false only when no name can ever help.
+  // Same threading contract as decide(). Default: true (the decider cannot tell).
+  virtual bool name_may_permit(uint16_t port) {
+    (void)port;
+    return true;
+  }
 };
 
 namespace net_decider {

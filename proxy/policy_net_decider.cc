@@ -11,6 +11,20 @@ PolicyNetDecider::PolicyNetDecider(const policy::Engine& engine, Approver approv
     for (const auto& d : r.domains)
       s.specific_domains = s.specific_domains || (d != "*" && d != "**");
   }
+  // Every rule with domains that does not deny, whatever its order: a deny rule earlier
+  // in the list may shadow it for some names, but not necessarily for all of them.
+  for (const auto& r : engine_.policy().network_rules) {
+    if (r.domains.empty() || r.decision == policy::Decision::kDeny) continue;
+    if (r.ports.empty()) name_any_port_ = true;
+    name_ports_.insert(name_ports_.end(), r.ports.begin(), r.ports.end());
+  }
+}
+
+bool PolicyNetDecider::name_may_permit(uint16_t port) {
+  if (name_any_port_) return true;
+  for (const auto& [lo, hi] : name_ports_)
+    if (port >= lo && port <= hi) return true;
+  return false;
 }
 
 NetDecision PolicyNetDecider::decide(std::string_view domain, std::string_view ip, uint16_t port) {

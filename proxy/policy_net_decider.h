@@ -17,6 +17,8 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "policy/engine.h"
 #include "proxy/net_decider.h"
@@ -32,6 +34,9 @@ class PolicyNetDecider : public NetDecider {
 
   NetDecision decide(std::string_view domain, std::string_view ip, uint16_t port) override;
   void ask(const NetQuestion& q, std::function<void(bool approved)> done) override;
+  // True when some rule with domain patterns and a decision other than deny covers
+  // `port` (no ports = every port). Computed from the policy at construction.
+  bool name_may_permit(uint16_t port) override;
 
   // The engine's name for "no rule matched".
   static constexpr const char* kDefaultRule = "default-deny-network";
@@ -44,6 +49,9 @@ class PolicyNetDecider : public NetDecider {
   const policy::Engine& engine_;
   Approver approver_;
   std::unordered_map<std::string, Shape> shapes_;  // rule name → what it is about
+  // Ports some domain rule may permit: inclusive ranges, or every port.
+  std::vector<std::pair<uint16_t, uint16_t>> name_ports_;
+  bool name_any_port_ = false;
 };
 
 }  // namespace agentsh::proxy

@@ -10,6 +10,7 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -150,6 +151,7 @@ long NetEmulator::redirect(const Caller& c, int sock, int domain, const sockaddr
     ssize_t r = ::recv(sock, &status, 1, MSG_DONTWAIT);
     if (r == 1) {
       if (status != 0) return -status;
+      remember_peer(sock, ss);
       return nonblock ? -EINPROGRESS : 0;
     }
     if (r == 0) return -ECONNREFUSED;  // the proxy went away without answering
@@ -157,6 +159,54 @@ long NetEmulator::redirect(const Caller& c, int sock, int domain, const sockaddr
     int ev = wait_for(ctx_, c, sock, POLLIN);
     if (ev <= 0) return ev < 0 ? ev : -EINTR;
   }
+}
+
+void NetEmulator::remember_peer(int sock, const sockaddr_storage& original) {
+  uint64_t cookie = 0;
+  socklen_t cl = sizeof cookie;
+  if (getsockopt(sock, SOL_SOCKET, SO_COOKIE, &cookie, &cl) != 0) return;  // pre-4.13
+  peers_.put(cookie, original);
+}
+
+Outcome NetEmulator::getpeername(const Caller& c) {
+  // Nothing redirected yet (e.g. every connect went through the hook): no fd copy at all.
+  if (peers_.size() == 0) return Outcome::proceed();
+  // Anything unexpected: let the kernel answer (EBADF, ENOTSOCK, EFAULT…) as usual.
+  ScopedFd sock = proc_fs::getfd(c.tid, as_fd(c.arg(0)));
+  if (!sock) return Outcome::proceed();
+  uint64_t cookie = 0;
+  socklen_t cl = sizeof cookie;
+  sockaddr_storage orig{};
+  socklen_t olen = 0;
+  if (getsockopt(sock.get(), SOL_SOCKET, SO_COOKIE, &cookie, &cl) != 0 ||
+      !peers_.get(cookie, &orig, &olen))
+    return Outcome::proceed();
+  // Still connected to agentsh (an AF_UNSPEC disconnect followed by a connect the tracer
+  // did not redirect, e.g. to the proxy itself, must show the truth)?
+  sockaddr_storage real{};
+  socklen_t rlen = sizeof real;
+  if (::getpeername(sock.get(), reinterpret_cast<sockaddr*>(&real), &rlen) != 0)
+    return Outcome::error(errno);  // ENOTCONN after a reset, as without agentsh
+  std::string ip;
+  uint16_t port = 0;
+  if (!describe(real, &ip, &port) || !is_loopback(real) ||
+      (port != ctx_.proxy_port && port != ctx_.dns_port))
+    return Outcome::proceed();
+  int32_t ulen = 0;
+  if (remote_memory::read(c.tid, c.arg(2), &ulen, sizeof ulen) < 0) return Outcome::error(EFAULT);
+  if (ulen < 0) return Outcome::error(EINVAL);
+  const size_t n = std::min(static_cast<size_t>(ulen), static_cast<size_t>(olen));
+  const int32_t full = static_cast<int32_t>(olen);
+  iovec local[2] = {{&orig, n}, {const_cast<int32_t*>(&full), sizeof full}};
+  iovec remote[2] = {{reinterpret_cast<void*>(c.arg(1)), n},
+                     {reinterpret_cast<void*>(c.arg(2)), sizeof full}};
+  // Both pieces in one call; a partial write means a bad pointer, as the kernel's EFAULT.
+  const size_t want = n + sizeof full;
+  ssize_t w = n > 0 ? ::process_vm_writev(c.tid, local, 2, remote, 2, 0)
+                    : ::process_vm_writev(c.tid, local + 1, 1, remote + 1, 1, 0);
+  if (w < 0 || static_cast<size_t>(w) != want) return Outcome::error(EFAULT);
+  if (!ctx_.listener.id_valid(c.id)) return Outcome::error(ESRCH);
+  return Outcome::result(0);
 }
 
 bool NetEmulator::describe(const sockaddr_storage& ss, std::string* ip, uint16_t* port) {
@@ -241,13 +291,20 @@ Outcome NetEmulator::connect(const Caller& c) {
         socklen_t tolen = len;
         if (rewrite_dns_address(domain, &to, &tolen)) {
           long r = ::connect(sock.get(), reinterpret_cast<sockaddr*>(&to), tolen);
+          if (r == 0 || errno == EINPROGRESS) remember_peer(sock.get(), ss);
           return Outcome::from_ret(r < 0 ? -errno : r);
         }
       }
       return Outcome::from_ret(redirect(c, sock.get(), domain, ss));
     }
-    if (!dns_rewrite(sock.get(), domain, &ss, &len) && !permit(c, ss, "connect"))
-      return Outcome::error(EACCES);
+    const sockaddr_storage asked = ss;
+    if (dns_rewrite(sock.get(), domain, &ss, &len)) {
+      // A datagram socket connected to the DNS proxy: getpeername shows the resolver.
+      long r = ::connect(sock.get(), reinterpret_cast<sockaddr*>(&ss), len);
+      if (r == 0) remember_peer(sock.get(), asked);
+      return Outcome::from_ret(r < 0 ? -errno : r);
+    }
+    if (!permit(c, ss, "connect")) return Outcome::error(EACCES);
   } else if (len >= sizeof(sa_family_t) && !permit(c, ss, "connect")) {
     return Outcome::error(EACCES);
   }

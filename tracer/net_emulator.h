@@ -10,6 +10,9 @@
 // and the status byte read here, and the caller gets 0 (-EINPROGRESS for a non-blocking
 // socket, already connected) or the proxy's errno. The proxy decides, audits and
 // connects upstream; the tracer makes no local decision for those.
+// The original destination of every socket redirected that way (and of DNS sockets
+// connected to the DNS proxy) is remembered by socket cookie, and getpeername on such a
+// socket writes it into the caller's memory; other getpeername calls are continued.
 // Sockets that are not AF_INET/AF_INET6 are outside network policy; their calls are
 // continued when the caller cannot swap the fd underneath (single-threaded, file table
 // not shared), emulated otherwise.
@@ -20,6 +23,7 @@
 
 #include <string>
 
+#include "tracer/net_emulator_peer_map.h"
 #include "tracer/notification.h"
 #include "tracer/supervisor_context.h"
 
@@ -31,6 +35,10 @@ class NetEmulator {
   Outcome connect(const Caller& c);
   Outcome sendto(const Caller& c);
   Outcome sendmsg(const Caller& c);  // sendmsg and sendmmsg
+  // getpeername(fd, addr, addrlen): the original destination of a redirected socket
+  // (truncated to *addrlen like the kernel does, *addrlen set to its size); continued
+  // for every other socket.
+  Outcome getpeername(const Caller& c);
 
   // "ip", port from an inet sockaddr (v4-mapped v6 shown as v4). False for other families.
   static bool describe(const sockaddr_storage& ss, std::string* ip, uint16_t* port);
@@ -48,7 +56,10 @@ class NetEmulator {
   bool rewrite_dns_address(int domain, sockaddr_storage* ss, socklen_t* len) const;
   // The proxy redirect of a TCP connect (see above); a syscall-style return.
   long redirect(const Caller& c, int sock, int domain, const sockaddr_storage& ss);
+  // Records `original` as what getpeername on `sock` must show.
+  void remember_peer(int sock, const sockaddr_storage& original);
   SupervisorContext& ctx_;
+  NetEmulatorPeerMap peers_;
 };
 
 }  // namespace agentsh::tracer

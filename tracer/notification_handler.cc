@@ -97,6 +97,8 @@ Outcome NotificationHandler::dispatch(const Caller& c) {
       return net_.sendto(c);
     case Handler::kSendmsg:
       return net_.sendmsg(c);
+    case Handler::kGetpeername:
+      return net_.getpeername(c);
     case Handler::kSignal:
       return proc_.signal(c);
     case Handler::kPidfdSignal:

@@ -136,6 +136,9 @@ constexpr SyscallInfo kTable[] = {
                4),
     // Always: whether a msghdr names a destination (UDP, TCP Fast Open) is in memory.
     net(SYS_sendmsg, "sendmsg", Handler::kSendmsg, {A::kFd, A::kMsghdr, A::kFlags, _, _, _}),
+    // Always (not hot): the filter cannot tell which sockets the tracer redirected.
+    net(SYS_getpeername, "getpeername", Handler::kGetpeername,
+        {A::kFd, A::kSockaddr, A::kOther, _, _, _}),
     if_mask(other(SYS_clone, "clone", Family::kCreds, Handler::kTaint, EPERM,
                   {A::kFlags, A::kAddr, A::kOther, A::kOther, A::kOther, _}),
             0, kNsFlags),

@@ -42,6 +42,7 @@ enum class Handler : uint8_t {
   kConnect,      // connect: emulated on a duplicate of the socket
   kSendto,       // sendto with a destination: emulated
   kSendmsg,      // sendmsg/sendmmsg: the msghdr may carry a destination: emulated
+  kGetpeername,  // getpeername: a socket the tracer redirected shows its original peer
   kSignal,       // kill/tkill/tgkill/rt_(tg)sigqueueinfo: target must be in the tree
   kPidfdSignal,  // pidfd_send_signal: emulated on a duplicate of the pidfd
   kPtrace,       // ptrace: EPERM

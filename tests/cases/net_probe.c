@@ -8,6 +8,9 @@
  *                                   or "nbconnect ERR NAME" (immediate or via SO_ERROR)
  *   net_probe dupfork IP PORT       connect, dup the socket, fork: the child prints what
  *                                   getpeername says on the duplicate ("child peer=…")
+ *   net_probe peershort IP PORT     connect, then getpeername into a 4-byte buffer:
+ *                                   "peershort len=N family=F port=P" (truncated like the
+ *                                   kernel: the size the address needs, its first 4 bytes)
  *   net_probe tfo IP PORT           TCP Fast Open: sendto(MSG_FASTOPEN) with an address on an
  *                                   unconnected socket, then as connect ("tfo OK …")
  *   net_probe udp IP PORT           UDP sendto of one datagram: "sendto OK" / "sendto ERR NAME"
@@ -133,6 +136,30 @@ static int do_connect(const struct sockaddr_storage* ss, socklen_t len, int v6on
   char rest[256];
   after_connect(s, rest, sizeof rest);
   printf("connect OK %s\n", rest);
+  close(s);
+  return 0;
+}
+
+static int do_peershort(const struct sockaddr_storage* ss, socklen_t len) {
+  int s = socket(ss->ss_family, SOCK_STREAM, 0);
+  if (connect(s, (const struct sockaddr*)ss, len) != 0) {
+    printf("peershort ERR %s\n", ename(errno));
+    return 1;
+  }
+  /* Room for exactly family + port; the guard bytes after it must stay untouched. */
+  unsigned char buf[8];
+  memset(buf, 0xAA, sizeof buf);
+  socklen_t plen = 4;
+  if (getpeername(s, (struct sockaddr*)buf, &plen) != 0) {
+    printf("peershort ERR %s\n", ename(errno));
+    return 1;
+  }
+  sa_family_t fam;
+  uint16_t port;
+  memcpy(&fam, buf, sizeof fam);
+  memcpy(&port, buf + 2, sizeof port);
+  printf("peershort len=%u family=%d port=%d guard=%s\n", (unsigned)plen, (int)fam, ntohs(port),
+         buf[4] == 0xAA && buf[7] == 0xAA ? "intact" : "overwritten");
   close(s);
   return 0;
 }
@@ -375,7 +402,8 @@ int main(int argc, char** argv) {
   struct sockaddr_storage ss;
   const char* op = argv[1];
   if (!strcmp(op, "connect") || !strcmp(op, "connect6only") || !strcmp(op, "nbconnect") ||
-      !strcmp(op, "udp") || !strcmp(op, "tfo") || !strcmp(op, "dupfork")) {
+      !strcmp(op, "udp") || !strcmp(op, "tfo") || !strcmp(op, "dupfork") ||
+      !strcmp(op, "peershort")) {
     socklen_t len = addr_of(argv[2], atoi(argv[3]), &ss);
     if (len == 0) return 2;
     if (!strcmp(op, "connect")) return do_connect(&ss, len, 0);
@@ -383,6 +411,7 @@ int main(int argc, char** argv) {
     if (!strcmp(op, "nbconnect")) return do_nbconnect(&ss, len);
     if (!strcmp(op, "tfo")) return do_tfo(&ss, len);
     if (!strcmp(op, "dupfork")) return do_dupfork(&ss, len);
+    if (!strcmp(op, "peershort")) return do_peershort(&ss, len);
     int s = socket(ss.ss_family, SOCK_DGRAM, 0);
     if (sendto(s, "x", 1, 0, (struct sockaddr*)&ss, len) < 0) {
       printf("sendto ERR %s\n", ename(errno));

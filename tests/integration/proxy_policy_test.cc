@@ -44,6 +44,11 @@ TEST(ProxyPolicyDecider, ReferenceDefaultPolicy) {
   n = d.decide("registry.npm.example", "", 22);
   EXPECT_EQ(n.rule, "default-deny-network");  // domains: ["*"]
   EXPECT_FALSE(n.matched);
+  // Only port 443 has domain rules that allow: a bare address on any other port (SSH,
+  // SMTP) cannot be saved by a later SNI/Host and is refused at once.
+  EXPECT_TRUE(d.name_may_permit(443));
+  EXPECT_FALSE(d.name_may_permit(22));
+  EXPECT_FALSE(d.name_may_permit(80));
   n = d.decide("", "169.254.169.254", 80);
   EXPECT_EQ(n.effect, NetEffect::kDeny);
   EXPECT_TRUE(n.matched);
