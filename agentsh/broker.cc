@@ -23,7 +23,7 @@ namespace {
 constexpr int kMaxConnections = 256;  // open at once, on the loop
 constexpr int kMaxConcurrent = 256;   // handed to threads of their own
 constexpr auto kReadTimeout = std::chrono::milliseconds(5000);
-constexpr uint64_t kTagListen = 1, kTagWake = 2;  // epoll data; other values are Conn*
+constexpr uint64_t kTagListen = 1, kTagWake = 2, kTagDgram = 3;  // epoll data; else Conn*
 
 bool write_full(int fd, const void* buf, size_t n) {
   const char* p = static_cast<const char*>(buf);
@@ -124,6 +124,27 @@ bool Broker::start(const std::string& path, Handlers handlers, std::string* erro
     return false;
   }
   chmod(path.c_str(), 0666);
+  // The datagram door (broker_protocol.h kDgramSuffix). Optional: without it clients
+  // use the stream socket, so a path too long for it only costs speed.
+  std::string dpath = path + broker::kDgramSuffix;
+  dgram_path_.clear();
+  if (dpath.size() < sizeof addr.sun_path) {
+    sockaddr_un daddr{};
+    daddr.sun_family = AF_UNIX;
+    memcpy(daddr.sun_path, dpath.c_str(), dpath.size() + 1);
+    dgram_fd_.reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!dgram_fd_) {
+      *error = std::string("broker datagram socket: ") + strerror(errno);
+      return false;
+    }
+    unlink(dpath.c_str());
+    if (bind(dgram_fd_.get(), reinterpret_cast<sockaddr*>(&daddr), sizeof daddr) != 0) {
+      *error = "broker datagram socket " + dpath + ": " + strerror(errno);
+      return false;
+    }
+    chmod(dpath.c_str(), 0666);
+    dgram_path_ = dpath;
+  }
   epoll_fd_.reset(epoll_create1(EPOLL_CLOEXEC));
   wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!epoll_fd_ || !wake_fd_) {
@@ -136,6 +157,10 @@ bool Broker::start(const std::string& path, Handlers handlers, std::string* erro
   bool ok = epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, listen_fd_.get(), &ev) == 0;
   ev.data.u64 = kTagWake;
   ok = ok && epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev) == 0;
+  if (dgram_fd_) {
+    ev.data.u64 = kTagDgram;
+    ok = ok && epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, dgram_fd_.get(), &ev) == 0;
+  }
   if (!ok) {
     *error = std::string("broker epoll_ctl: ") + strerror(errno);
     return false;
@@ -156,6 +181,7 @@ void Broker::stop() {
   // approval by its own timeout).
   for (int i = 0; i < 600 && active_.load() > 0; ++i) usleep(10000);
   unlink(path_.c_str());
+  if (!dgram_path_.empty()) unlink(dgram_path_.c_str());
 }
 
 Broker::~Broker() {
@@ -175,6 +201,10 @@ void Broker::loop() {
       if (tag == kTagWake) continue;
       if (tag == kTagListen) {
         accept_one(conns);
+        continue;
+      }
+      if (tag == kTagDgram) {
+        recv_dgram();
         continue;
       }
       Conn* c = reinterpret_cast<Conn*>(tag);
@@ -230,6 +260,54 @@ void Broker::accept_one(std::vector<Conn*>& conns) {
   ev.data.u64 = reinterpret_cast<uint64_t>(c.get());
   if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, c->fd.get(), &ev) != 0) return;
   conns.push_back(c.release());
+}
+
+void Broker::recv_dgram() {
+  // One datagram per wake-up, like accept_one (the socket is level-triggered).
+  std::string buf(broker::kMaxDgramRequest, '\0');
+  struct iovec iov = {buf.data(), buf.size()};
+  alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 8)];
+  struct msghdr mh {};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctl;
+  mh.msg_controllen = sizeof ctl;
+  ssize_t n;
+  do {
+    n = recvmsg(dgram_fd_.get(), &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return;
+  // Own every fd that came along before looking at anything else: whatever is wrong
+  // with the request, none of them may leak into the supervisor.
+  std::vector<ScopedFd> fds;
+  for (struct cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm != nullptr; cm = CMSG_NXTHDR(&mh, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < k; ++i) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+      fds.emplace_back(fd);
+    }
+  }
+  // Exactly one reply channel, the whole request, nothing cut off.
+  if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || fds.size() != 1) return;
+  auto c = std::make_unique<Conn>();
+  size_t got = static_cast<size_t>(n);
+  if (got < sizeof c->h) return;
+  memcpy(&c->h, buf.data(), sizeof c->h);
+  if (c->h.magic != broker::kMagic || c->h.payload_len != got - sizeof c->h) return;
+  // The reply goes into the fd the client passed: it must be a seqpacket socket (the
+  // client's own pair), not some file or pipe it wants the supervisor to write into.
+  int type = 0;
+  socklen_t tl = sizeof type;
+  if (getsockopt(fds[0].get(), SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_SEQPACKET) {
+    return;
+  }
+  c->payload.assign(buf.data() + sizeof c->h, c->h.payload_len);
+  c->got_h = sizeof c->h;
+  c->got_p = c->payload.size();
+  c->fd = std::move(fds[0]);
+  dispatch(c.release());
 }
 
 bool Broker::read_some(Conn& c, bool* failed) {

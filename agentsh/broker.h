@@ -9,6 +9,8 @@
 // rule that asks). A slow or hostile client cannot stall the others: reads never block,
 // a connection that has not sent a whole request within 5 s is closed, and at most 256
 // connections are open at a time (more are closed at once: the client fails closed).
+// Small requests may also arrive as one datagram with a reply channel attached
+// (<path>.d, see broker_protocol.h): one wake-up per request instead of two.
 #pragma once
 
 #include <atomic>
@@ -71,6 +73,8 @@ class Broker {
   struct Conn;
   void loop();
   void accept_one(std::vector<Conn*>& conns);
+  // Serves one request from the datagram door (broker_protocol.h kDgramSuffix).
+  void recv_dgram();
   // Reads what `c` has to give; true when its request is complete.
   static bool read_some(Conn& c, bool* failed);
   // Answers a complete request; takes ownership of `c` (closes it or hands it on).
@@ -80,6 +84,8 @@ class Broker {
   std::string path_;
   Handlers handlers_;
   ScopedFd listen_fd_;
+  ScopedFd dgram_fd_;  // the datagram door; empty when the path would be too long
+  std::string dgram_path_;
   ScopedFd epoll_fd_;
   ScopedFd wake_fd_;  // eventfd: stop() wakes the loop
   std::thread thread_;

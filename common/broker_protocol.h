@@ -2,16 +2,29 @@
 // broker (agentsh/broker.*), over the unix stream socket named in the snapshot header.
 //
 // One connection per request; the client writes one Request (header + payload) and, for
-// requests that want one, reads one Reply. Hook-safe: fixed-size structs, no allocation.
-// The payload is a sequence of NUL-terminated strings whose meaning depends on the type.
+// requests that want one, reads one Reply (or one datagram, see kDgramSuffix). Hook-safe:
+// fixed-size structs, no allocation. The payload is a sequence of NUL-terminated strings whose
+// meaning depends on the type.
 #pragma once
 
 #include <cstdint>
 
 namespace agentsh::broker {
 
-inline constexpr uint32_t kMagic = 0x41475342;  // "AGSB"
+inline constexpr uint32_t kMagic = 0x41475342;     // "AGSB"
 inline constexpr uint32_t kMaxPayload = 4u << 20;  // 4 MiB: ARG_MAX-sized argv fits
+
+// The datagram door. A request that wants a reply may instead go as ONE datagram (header
+// + payload, nothing else) to the broker's SOCK_DGRAM socket at <broker_socket> +
+// kDgramSuffix, carrying in an SCM_RIGHTS message exactly one fd: one end of a fresh
+// SOCK_SEQPACKET socketpair, on which the broker writes the Reply as one record. The
+// broker then wakes once with the whole request (a stream connection wakes it on
+// `connect`, usually before the data is there), and the client still learns of a broker
+// that dies mid-request (its end of the pair reads EOF). Requests whose header + payload
+// exceed kMaxDgramRequest use the stream socket; so does a client whose datagram cannot
+// be delivered (no such socket: ENOENT/ECONNREFUSED).
+inline constexpr char kDgramSuffix[] = ".d";
+inline constexpr uint32_t kMaxDgramRequest = 32768;
 
 enum class MsgType : uint32_t {
   // payload: resolved executable path, cwd, then argv[0..n). Reply expected.

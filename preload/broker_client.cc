@@ -102,6 +102,64 @@ long read_reply(int fd, broker::Reply* reply) noexcept {
   return 0;
 }
 
+// The datagram door (broker_protocol.h kDgramSuffix): one sendmsg of iov[0..n) with one
+// end of a fresh SOCK_SEQPACKET pair attached, then one read of the Reply from the other
+// end. Returns 0 (reply filled), kNoDoor when the broker has no datagram socket (the
+// caller uses the stream socket; nothing was delivered), or another -errno.
+constexpr long kNoDoor = -200000;
+long dgram_round_trip(struct iovec* iov, int n, broker::Reply* reply) noexcept {
+  const char* path = HookState::get().broker_socket();
+  size_t pn = strlen(path);
+  struct sockaddr_un sa;
+  constexpr size_t kSuffix = sizeof broker::kDgramSuffix - 1;
+  if (pn == 0 || pn + kSuffix >= sizeof sa.sun_path) return kNoDoor;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path, path, pn);
+  memcpy(sa.sun_path + pn, broker::kDgramSuffix, kSuffix);
+  int sv[2];
+  long r = sys::call(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sys::arg(sv));
+  if (r < 0) return r;
+  long d = sys::call(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (d < 0) {
+    sys::close(sv[1]);
+    return sys::close_keep(sv[0], d);
+  }
+  alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+  memset(ctl, 0, sizeof ctl);
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_name = &sa;
+  mh.msg_namelen =
+      static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + pn + kSuffix + 1);
+  mh.msg_iov = iov;
+  mh.msg_iovlen = static_cast<size_t>(n);
+  mh.msg_control = ctl;
+  mh.msg_controllen = sizeof ctl;
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &sv[1], sizeof(int));
+  do {
+    r = sys::call(SYS_sendmsg, d, sys::arg(&mh), MSG_NOSIGNAL);
+  } while (r == -EINTR);
+  sys::close(static_cast<int>(d));
+  sys::close(sv[1]);  // the broker holds its own reference now (or nobody does)
+  if (r < 0) {
+    sys::close(sv[0]);
+    // Not delivered: no datagram socket there (an older broker), or it is not ours.
+    if (r == -ENOENT || r == -ECONNREFUSED || r == -EPROTOTYPE || r == -EMSGSIZE || r == -ENOBUFS ||
+        r == -ENOTSOCK) {
+      return kNoDoor;
+    }
+    return r;
+  }
+  r = read_reply(sv[0], reply);
+  sys::close(sv[0]);
+  return r;
+}
+
 }  // namespace
 
 void audit(const char* op, const char* target, const char* rule, const char* decision,
@@ -155,8 +213,6 @@ long exec_check(const char* resolved, const char* cwd, char* const argv[],
     for (; argv[argc] != nullptr; ++argc) payload += strlen(argv[argc]) + 1;
   }
   if (payload > broker::kMaxPayload) return -E2BIG;
-  long fd = dial(false);
-  if (fd < 0) return fd;
   broker::RequestHeader h =
       make_header(broker::MsgType::kExecCheck, 0, payload, static_cast<uint32_t>(argc));
   struct iovec iov[kIovBatch];
@@ -166,6 +222,16 @@ long exec_check(const char* resolved, const char* cwd, char* const argv[],
   set_str(&iov[2], cwd);
   int n = 3;
   long r = 0;
+  // The usual exec fits one datagram: one wake-up of the broker instead of two.
+  if (sizeof h + payload <= broker::kMaxDgramRequest && argc + 3 <= size_t{kIovBatch}) {
+    for (size_t i = 0; i < argc; ++i) set_str(&iov[n++], argv[i]);
+    r = dgram_round_trip(iov, n, reply);
+    if (r != kNoDoor) return r;
+    n = 3;
+    r = 0;
+  }
+  long fd = dial(false);
+  if (fd < 0) return fd;
   // argv goes out straight from the caller's strings, a batch of iovecs at a time:
   // no copy, no buffer that could be too small for an ARG_MAX-sized command line.
   for (size_t i = 0; i < argc && r == 0; ++i) {

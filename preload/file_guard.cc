@@ -514,6 +514,30 @@ long open(int dirfd, const char* path, int flags, unsigned mode) noexcept {
   return run_creat(dirfd, path, flags, spec, exec, existing);
 }
 
+// One name looked up in a directory the process already holds (dirfd or the cwd): no
+// '/', not "..". The kernel then traverses no symlink on the way: the only component is
+// the final one, and a lookup with AT_SYMLINK_NOFOLLOW does not follow it either. So the
+// lexical path (the held directory's path + the name) is exactly the object reached,
+// and the plain *at() call on the caller's dirfd needs no strict O_PATH handle. This is
+// what `find`, `ls -l` and fts do for every entry. "." is the held directory itself.
+bool one_name(const char* p) noexcept {
+  if (p == nullptr || p[0] == '\0') return false;
+  if (p[0] == '.' && p[1] == '.' && p[2] == '\0') return false;
+  return strchr(p, '/') == nullptr;
+}
+
+// The one-name fast path of the stat family (see one_name): the no-follow lookup answers
+// directly unless the call follows and the name is a symlink — then the link's target
+// is a new path the policy must see, and the caller takes the normal route. Returns
+// kNeedResolve for "take the normal route", else the syscall's result.
+template <typename Lookup>
+long one_name_stat(const path_resolver::Target& t, Lookup& lookup_nofollow) noexcept {
+  if (no_openat2() || !file_policy::peek_allows(t.dpath, t.dlen, Ops{FileOp::kStat})) {
+    return kNeedResolve;
+  }
+  return lookup_nofollow();
+}
+
 long stat(int dirfd, const char* path, struct stat* st, int at_flags) noexcept {
   if ((at_flags & AT_EMPTY_PATH) != 0 && (path == nullptr || path[0] == '\0')) {
     return sys::call(SYS_newfstatat, dirfd, sys::arg(path), sys::arg(st), at_flags);
@@ -531,7 +555,20 @@ long stat(int dirfd, const char* path, struct stat* st, int at_flags) noexcept {
   Spec spec;
   spec.ops = Ops{FileOp::kStat};
   spec.follow = !nofollow;
-  return run(dirfd, path, spec, exec);
+  if (!one_name(path)) return run(dirfd, path, spec, exec);
+  Target t;
+  long r = path_resolver::build(dirfd, path, &t);
+  if (r < 0) return r;
+  auto lookup = [&]() noexcept -> long {
+    long e = sys::call(SYS_newfstatat, dirfd, sys::arg(path), sys::arg(st),
+                       at_flags | AT_SYMLINK_NOFOLLOW);
+    // Without a symlink, lstat and stat see the same object and fail the same way.
+    if (e < 0 || nofollow || !S_ISLNK(st->st_mode)) return e;
+    return kNeedResolve;
+  };
+  r = one_name_stat(t, lookup);
+  if (r != kNeedResolve) return r;
+  return run_built(t, spec, exec);
 }
 
 long statx(int dirfd, const char* path, int at_flags, unsigned mask, struct statx* stx) noexcept {
@@ -552,7 +589,22 @@ long statx(int dirfd, const char* path, int at_flags, unsigned mask, struct stat
   Spec spec;
   spec.ops = Ops{FileOp::kStat};
   spec.follow = !nofollow;
-  return run(dirfd, path, spec, exec);
+  if (!one_name(path)) return run(dirfd, path, spec, exec);
+  Target t;
+  long r = path_resolver::build(dirfd, path, &t);
+  if (r < 0) return r;
+  auto lookup = [&]() noexcept -> long {
+    long e = sys::call(SYS_statx, dirfd, sys::arg(path), at_flags | AT_SYMLINK_NOFOLLOW, mask,
+                       sys::arg(stx));
+    if (e < 0 || nofollow) return e;
+    // The type is what tells a symlink apart; a filesystem that did not report it
+    // takes the normal route.
+    if ((stx->stx_mask & STATX_TYPE) == 0 || S_ISLNK(stx->stx_mode)) return kNeedResolve;
+    return e;
+  };
+  r = one_name_stat(t, lookup);
+  if (r != kNeedResolve) return r;
+  return run_built(t, spec, exec);
 }
 
 long access(int dirfd, const char* path, int mode, int at_flags) noexcept {

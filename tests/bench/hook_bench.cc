@@ -144,6 +144,10 @@ void BM_HookFopen(benchmark::State& s) {
 void BM_HookStat(benchmark::State& s) {
   hook_vs_bare(s, tracer_mode(), "stat", "/usr/include/stdio.h", false, 100000, 7);
 }
+// One name relative to a directory fd, not followed: what find/fts do per entry.
+void BM_HookLstatAtOneName(benchmark::State& s) {
+  hook_vs_bare(s, tracer_mode(), "lstatat", "/usr/include/stdio.h", false, 100000, 7);
+}
 void BM_HookLoopOverhead(benchmark::State& s) {
   hook_vs_bare(s, tracer_mode(), "close", "-", false, 1000000, 3);  // not interposed: ratio ~1
 }
@@ -162,6 +166,7 @@ BENCHMARK(BM_HookOpenViaMergedUsrSymlink)
     ->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_HookFopen)->UseManualTime()->Iterations(8)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_HookStat)->UseManualTime()->Iterations(8)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_HookLstatAtOneName)->UseManualTime()->Iterations(8)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_HookLoopOverhead)->UseManualTime()->Iterations(8)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_HookExecTrueTracerMode)->UseManualTime()->Iterations(3)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HookExecTrueBrokerMode)->UseManualTime()->Iterations(3)->Unit(benchmark::kMicrosecond);

@@ -3,6 +3,8 @@
  * rounds of N operations) on stdout.
  *   hook_bench_loop open PATH N ROUNDS      open(O_RDONLY)+close
  *   hook_bench_loop stat PATH N ROUNDS      stat
+ *   hook_bench_loop lstatat PATH N ROUNDS   fstatat(dirfd, basename, AT_SYMLINK_NOFOLLOW)
+ *                                           with dirfd = PATH's directory (find, fts)
  *   hook_bench_loop fopen PATH N ROUNDS     fopen+fclose
  *   hook_bench_loop exec PROG N ROUNDS      fork + execv(PROG) + waitpid
  *   hook_bench_loop close - N ROUNDS        close(-1): the loop's own cost */
@@ -40,7 +42,7 @@ static double now_ns(void) {
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: hook_bench_loop open|stat|fopen|exec|close PATH N ROUNDS\n");
+    fprintf(stderr, "usage: hook_bench_loop open|stat|lstatat|fopen|exec|close PATH N ROUNDS\n");
     return 2;
   }
   const char* mode = argv[1];
@@ -62,6 +64,17 @@ int main(int argc, char** argv) {
       for (long i = 0; i < n; ++i) {
         if (stat(path, &st) != 0) return 1;
       }
+    } else if (!strcmp(mode, "lstatat")) {
+      const char* slash = strrchr(path, '/');
+      if (slash == NULL || slash == path) return 2;
+      char dir[4096];
+      snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+      int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0) return 1;
+      for (long i = 0; i < n; ++i) {
+        if (fstatat(dfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) != 0) return 1;
+      }
+      close(dfd);
     } else if (!strcmp(mode, "fopen")) {
       for (long i = 0; i < n; ++i) {
         FILE* f = fopen(path, "r");

@@ -126,13 +126,27 @@ class FakeBroker {
         ::listen(fd_.get(), 128) != 0) {
       throw std::runtime_error("fake broker: cannot listen on " + path_);
     }
+    // The datagram door, as agentsh/broker.cc has it (see common/broker_protocol.h).
+    dpath_ = path_ + broker::kDgramSuffix;
+    dfd_ = ScopedFd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_un da{};
+    da.sun_family = AF_UNIX;
+    std::strncpy(da.sun_path, dpath_.c_str(), sizeof da.sun_path - 1);
+    ::unlink(dpath_.c_str());
+    if (dpath_.size() >= sizeof da.sun_path ||
+        ::bind(dfd_.get(), reinterpret_cast<sockaddr*>(&da), sizeof da) != 0) {
+      throw std::runtime_error("fake broker: cannot bind " + dpath_);
+    }
     thread_ = std::thread([this] { loop(); });
   }
   ~FakeBroker() {
     stop_ = true;
     thread_.join();
     ::unlink(path_.c_str());
+    ::unlink(dpath_.c_str());
   }
+  // Requests that came through the datagram door (the rest came over the stream socket).
+  int dgram_requests() const { return dgram_requests_; }
   const std::string& path() const { return path_; }
 
   void answer(const std::string& command, ExecAnswer a) {
@@ -174,19 +188,49 @@ class FakeBroker {
 
  private:
   bool pending() {
-    pollfd p{fd_.get(), POLLIN, 0};
-    return ::poll(&p, 1, 0) > 0;
+    pollfd p[2] = {{fd_.get(), POLLIN, 0}, {dfd_.get(), POLLIN, 0}};
+    return ::poll(p, 2, 0) > 0;
   }
 
   void loop() {
     while (!stop_) {
-      pollfd p{fd_.get(), POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
+      pollfd p[2] = {{fd_.get(), POLLIN, 0}, {dfd_.get(), POLLIN, 0}};
+      if (::poll(p, 2, 50) <= 0) continue;
       busy_ = true;
-      ScopedFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (c) serve(c.get());
+      if (p[0].revents != 0) {
+        ScopedFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (c) serve(c.get());
+      }
+      if (p[1].revents != 0) serve_dgram();
       busy_ = false;
     }
+  }
+
+  // One datagram: header + payload, one SCM_RIGHTS fd to answer on.
+  void serve_dgram() {
+    std::string buf(broker::kMaxDgramRequest, '\0');
+    iovec iov{buf.data(), buf.size()};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl;
+    mh.msg_controllen = sizeof ctl;
+    ssize_t n = ::recvmsg(dfd_.get(), &mh, MSG_CMSG_CLOEXEC);
+    if (n < 0) return;
+    ScopedFd reply_fd;
+    cmsghdr* cm = CMSG_FIRSTHDR(&mh);
+    if (cm != nullptr && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+      reply_fd = ScopedFd(fd);
+    }
+    broker::RequestHeader h{};
+    if (!reply_fd || static_cast<size_t>(n) < sizeof h) return;
+    std::memcpy(&h, buf.data(), sizeof h);
+    if (h.magic != broker::kMagic || h.payload_len != static_cast<size_t>(n) - sizeof h) return;
+    ++dgram_requests_;
+    handle(h, buf.substr(sizeof h, h.payload_len), reply_fd.get());
   }
 
   static bool read_all(int fd, void* buf, size_t n) {
@@ -206,6 +250,11 @@ class FakeBroker {
     if (!read_all(c, &h, sizeof h) || h.magic != broker::kMagic) return;
     std::string payload(h.payload_len, '\0');
     if (!read_all(c, payload.data(), payload.size())) return;
+    handle(h, payload, c);
+  }
+
+  // Answers one request (from either socket) on `c`.
+  void handle(const broker::RequestHeader& h, const std::string& payload, int c) {
     std::vector<std::string> parts;
     for (size_t i = 0; i < payload.size();) {
       size_t e = payload.find('\0', i);
@@ -261,8 +310,9 @@ class FakeBroker {
     ::send(c, &reply, sizeof reply, MSG_NOSIGNAL);
   }
 
-  std::string path_;
-  ScopedFd fd_;
+  std::string path_, dpath_;
+  ScopedFd fd_, dfd_;
+  std::atomic<int> dgram_requests_{0};
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> busy_{false};
