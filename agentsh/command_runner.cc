@@ -251,6 +251,7 @@ int CommandRunner::run() {
   // A session named on the command line must exist; one inherited from the
   // environment is used when found (its id still tags the audit rows).
   creq.session_required = opts_.session_explicit;
+  creq.use_policy_cache = true;
   std::string err;
   if (!load_policy_context(creq, &s.ctx, &err)) {
     fprintf(stderr, "agentsh: %s\n", err.c_str());

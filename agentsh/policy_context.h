@@ -19,6 +19,11 @@ struct ContextRequest {
   std::string workspace;         // "" = session workspace, else cwd
   std::string session_id;        // "" = none
   bool session_required = false;  // an unknown session is an error (else ignored)
+  // Keep validated policies in <state>/cache (policy/loader_cache.h): a valid policy
+  // seen before is read back instead of parsed. Invalid policies are always parsed, so
+  // diagnostics are the same either way. For `agentsh exec`, whose start-up it shortens
+  // and whose snapshot hides that directory from the agent.
+  bool use_policy_cache = false;
 };
 
 struct PolicyContext {
