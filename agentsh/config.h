@@ -98,6 +98,11 @@ bool resolve_policy(const Config& cfg, const std::string& policy_arg, std::strin
 // audit_db if writable, else $XDG_STATE_HOME/agentsh or ~/.local/state/agentsh.
 std::string state_dir(const Config& cfg);
 
+// Where `agentsh exec` keeps validated policies (policy/loader_cache.h):
+// <state_dir>/policy-cache. Hidden from the agent by the exec's snapshot: a file the
+// agent could replace would decide what the agent may do.
+std::string policy_cache_dir(const Config& cfg);
+
 // Parses "30s", "5m", "1h", "250ms", "2h30m" → milliseconds; false if malformed.
 bool parse_duration_ms(const std::string& s, int64_t* out);
 // Parses "10MB", "512KB", "1GB", "1000" → bytes.

@@ -68,10 +68,9 @@ bool load_policy_context(const ContextRequest& req, PolicyContext* out, std::str
     *error = err;
     return false;
   }
-  // The same directory as the DLP pattern cache (command_runner.cc), hidden from the agent.
-  std::string cache_dir = req.use_policy_cache ? state_dir(out->cfg) + "/cache" : std::string();
-  policy::LoadResult lr =
-      policy::loader_cache::load_policy_text_cached(text, out->policy_origin, cache_dir);
+  if (req.use_policy_cache) out->policy_cache_dir = policy_cache_dir(out->cfg);
+  policy::LoadResult lr = policy::loader_cache::load_policy_text_cached(text, out->policy_origin,
+                                                                       out->policy_cache_dir);
   for (const auto& w : lr.warnings) out->warnings.push_back(w.format());
   if (!lr.ok) {
     *error = "policy error: " +

@@ -35,6 +35,7 @@ struct PolicyContext {
   std::string policy_origin;  // path or "<embedded>"
   policy::Policy policy;
   std::vector<std::string> warnings;  // config + policy warnings (callers decide to show)
+  std::string policy_cache_dir;       // the policy cache used ("" = none): to hide it
 };
 
 // Returns false with a one-line `error` (already prefixed with what failed).
