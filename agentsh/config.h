@@ -54,7 +54,7 @@ struct Config {
   proxy::LlmRateLimits llm_rate_limits;
 
   // dlp
-  std::string dlp_mode = "redact";  // redact | disabled
+  std::string dlp_mode = "redact";          // redact | disabled
   std::map<std::string, bool> dlp_builtin;  // email, phone, credit_card, ssn, api_keys
   std::vector<DlpPattern> dlp_custom;
 

@@ -106,7 +106,6 @@ int main(int argc, char** argv) {
       return s.fn(args);
     }
   }
-  fprintf(stderr, "agentsh: unknown command '%s'\nRun 'agentsh help' for the list.\n",
-          sub.c_str());
+  fprintf(stderr, "agentsh: unknown command '%s'\nRun 'agentsh help' for the list.\n", sub.c_str());
   return 2;
 }

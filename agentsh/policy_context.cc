@@ -70,7 +70,7 @@ bool load_policy_context(const ContextRequest& req, PolicyContext* out, std::str
   }
   if (req.use_policy_cache) out->policy_cache_dir = policy_cache_dir(out->cfg);
   policy::LoadResult lr = policy::loader_cache::load_policy_text_cached(text, out->policy_origin,
-                                                                       out->policy_cache_dir);
+                                                                        out->policy_cache_dir);
   for (const auto& w : lr.warnings) out->warnings.push_back(w.format());
   if (!lr.ok) {
     *error = "policy error: " +

@@ -16,8 +16,8 @@ namespace agentsh {
 struct ContextRequest {
   std::string config_path;
   std::string policy_arg;
-  std::string workspace;         // "" = session workspace, else cwd
-  std::string session_id;        // "" = none
+  std::string workspace;          // "" = session workspace, else cwd
+  std::string session_id;         // "" = none
   bool session_required = false;  // an unknown session is an error (else ignored)
   // Keep validated policies in <state>/cache (policy/loader_cache.h): a valid policy
   // seen before is read back instead of parsed. Invalid policies are always parsed, so

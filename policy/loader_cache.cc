@@ -113,14 +113,14 @@ const std::string& build_id() {
 // const) or Reader, which have the same member names, so the two cannot disagree about
 // the layout. Declared before Writer and Reader, which find them by ordinary lookup.
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, SourcePos>
+requires std::is_same_v<std::remove_const_t<X>, SourcePos>
 void fields(A& a, X& p) {
   a.val(p.file);
   a.val(p.line);
   a.val(p.column);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, EnvPolicy>
+requires std::is_same_v<std::remove_const_t<X>, EnvPolicy>
 void fields(A& a, X& e) {
   a.val(e.allow);
   a.val(e.deny);
@@ -130,7 +130,7 @@ void fields(A& a, X& e) {
   a.val(e.present);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, FileRule>
+requires std::is_same_v<std::remove_const_t<X>, FileRule>
 void fields(A& a, X& r) {
   a.val(r.name);
   a.val(r.description);
@@ -144,7 +144,7 @@ void fields(A& a, X& r) {
   a.val(r.pos);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, NetworkRule>
+requires std::is_same_v<std::remove_const_t<X>, NetworkRule>
 void fields(A& a, X& r) {
   a.val(r.name);
   a.val(r.description);
@@ -157,7 +157,7 @@ void fields(A& a, X& r) {
   a.val(r.pos);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, CommandRedirect>
+requires std::is_same_v<std::remove_const_t<X>, CommandRedirect>
 void fields(A& a, X& r) {
   a.val(r.command);
   a.val(r.args);
@@ -165,7 +165,7 @@ void fields(A& a, X& r) {
   a.val(r.environment);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, CommandRule>
+requires std::is_same_v<std::remove_const_t<X>, CommandRule>
 void fields(A& a, X& r) {
   a.val(r.name);
   a.val(r.description);
@@ -179,7 +179,7 @@ void fields(A& a, X& r) {
   a.val(r.pos);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, SignalRule>
+requires std::is_same_v<std::remove_const_t<X>, SignalRule>
 void fields(A& a, X& r) {
   a.val(r.name);
   a.val(r.description);
@@ -196,7 +196,7 @@ void fields(A& a, X& r) {
   a.val(r.pos);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, DnsRedirect>
+requires std::is_same_v<std::remove_const_t<X>, DnsRedirect>
 void fields(A& a, X& r) {
   a.val(r.name);
   a.val(r.match);
@@ -206,7 +206,7 @@ void fields(A& a, X& r) {
   a.val(r.pos);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, ConnectRedirect>
+requires std::is_same_v<std::remove_const_t<X>, ConnectRedirect>
 void fields(A& a, X& r) {
   a.val(r.name);
   a.val(r.match);
@@ -219,7 +219,7 @@ void fields(A& a, X& r) {
   a.val(r.pos);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, ResourceLimits>
+requires std::is_same_v<std::remove_const_t<X>, ResourceLimits>
 void fields(A& a, X& l) {
   a.val(l.max_memory_mb);
   a.val(l.memory_swap_max_mb);
@@ -234,7 +234,7 @@ void fields(A& a, X& l) {
   a.val(l.present);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, AuditSettings>
+requires std::is_same_v<std::remove_const_t<X>, AuditSettings>
 void fields(A& a, X& s) {
   a.val(s.log_allowed);
   a.val(s.log_denied);
@@ -246,7 +246,7 @@ void fields(A& a, X& s) {
   a.val(s.present);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, Policy>
+requires std::is_same_v<std::remove_const_t<X>, Policy>
 void fields(A& a, X& p) {
   a.val(p.version);
   a.val(p.name);
@@ -263,7 +263,7 @@ void fields(A& a, X& p) {
   a.val(p.audit);
 }
 template <class A, class X>
-  requires std::is_same_v<std::remove_const_t<X>, Diagnostic>
+requires std::is_same_v<std::remove_const_t<X>, Diagnostic>
 void fields(A& a, X& d) {
   a.val(d.file);
   a.val(d.line);
@@ -276,10 +276,8 @@ class Writer {
  public:
   std::string out;
   template <class T>
-    requires std::is_arithmetic_v<T> || std::is_enum_v<T>
-  void val(const T& v) {
-    out.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
+  requires std::is_arithmetic_v<T> || std::is_enum_v<T>
+  void val(const T& v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
   void val(const std::string& s) {
     val(uint64_t(s.size()));
     out += s;
@@ -308,10 +306,8 @@ class Writer {
     if (o) val(*o);
   }
   template <class T>
-    requires requires(Writer& w, const T& t) { fields(w, t); }
-  void val(const T& t) {
-    fields(*this, t);
-  }
+  requires requires(Writer& w, const T& t) { fields(w, t); }
+  void val(const T& t) { fields(*this, t); }
 };
 
 class Reader {
@@ -321,10 +317,8 @@ class Reader {
   bool at_end() const { return p_ == end_; }
 
   template <class T>
-    requires std::is_arithmetic_v<T> || std::is_enum_v<T>
-  void val(T& v) {
-    take(&v, sizeof v);
-  }
+  requires std::is_arithmetic_v<T> || std::is_enum_v<T>
+  void val(T& v) { take(&v, sizeof v); }
   void val(std::string& s) {
     uint64_t n = 0;
     val(n);
@@ -372,10 +366,8 @@ class Reader {
     }
   }
   template <class T>
-    requires requires(Reader& r, T& t) { fields(r, t); }
-  void val(T& t) {
-    fields(*this, t);
-  }
+  requires requires(Reader& r, T& t) { fields(r, t); }
+  void val(T& t) { fields(*this, t); }
 
  private:
   void fail() { ok_ = false; }

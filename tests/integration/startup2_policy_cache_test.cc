@@ -106,8 +106,7 @@ TEST_F(Startup2PolicyCache, BrokenPolicyNamesFileLineColumnEveryTimeAndIsNotCach
   for (int i = 0; i < 2; ++i) {
     RunResult r = exec({"/bin/true"});
     EXPECT_EQ(r.status, 2);
-    EXPECT_NE(r.err.find(dir_.file("policies/default.yaml") + ":6:5"), std::string::npos)
-        << r.err;
+    EXPECT_NE(r.err.find(dir_.file("policies/default.yaml") + ":6:5"), std::string::npos) << r.err;
     if (i == 0) first = r.err;
     EXPECT_EQ(r.err, first);
   }

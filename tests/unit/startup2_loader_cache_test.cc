@@ -231,7 +231,8 @@ TEST_F(Startup2LoaderCache, CachedPolicyEqualsParsedPolicy) {
   LoadResult first = loader_cache::load_policy_text_cached(kPolicy, "/p/cache-test.yaml", dir_);
   ASSERT_TRUE(first.ok);
   std::string file = only_file();
-  EXPECT_EQ(file, loader_cache::path_for(dir_, loader_cache::key_for(kPolicy, "/p/cache-test.yaml")));
+  EXPECT_EQ(file,
+            loader_cache::path_for(dir_, loader_cache::key_for(kPolicy, "/p/cache-test.yaml")));
   struct stat st;
   ASSERT_EQ(stat(file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
