@@ -57,6 +57,7 @@ CREATE INDEX IF NOT EXISTS events_decision ON events(effective, decision);
 
 constexpr auto kLinger = std::chrono::milliseconds(5);
 constexpr size_t kMaxBatch = 512;
+constexpr int kBusyTimeoutMs = 5000;  // every connection: writers queue behind each other
 
 int64_t now_us() {
   struct timeval tv;
@@ -73,7 +74,7 @@ Db open_db(const std::string& path, int flags, std::string* error) {
       *error = "audit database " + path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
     return nullptr;
   }
-  sqlite3_busy_timeout(db.get(), 5000);
+  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
   return db;
 }
 
@@ -123,9 +124,30 @@ struct AuditStore::Impl {
     // connection, and the checkpoint (with its fsyncs, and deleting/recreating the -wal
     // and -shm files) cost a few ms at the end of each run. The price: the next first
     // connection rebuilds the WAL index by reading the WAL, so the WAL is kept short —
-    // commits checkpoint once it passes 128 pages (512 KiB), i.e. every few dozen runs.
+    // once a commit leaves it past 128 pages (512 KiB), i.e. every few dozen runs, it is
+    // checkpointed and truncated.
+    //
+    // Not sqlite3_wal_autocheckpoint: its PASSIVE checkpoint backfills the frames, but
+    // only a later write by the same connection restarts the WAL from its start; an
+    // exec writes once and exits, and the next one's index rebuild forgets what was
+    // backfilled. The WAL then only grew (16 MB read back at every start, ~7 ms, after a
+    // few thousand runs). TRUNCATE leaves an empty file. If another connection holds
+    // the WAL (a reader, a concurrent exec) it returns SQLITE_BUSY at once — the busy
+    // timeout is off around it, so an exit never waits for someone else's reader — and
+    // the next commit past the threshold tries again. (While another connection is open
+    // the shared index survives and needs no rebuild anyway.)
     sqlite3_db_config(db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-    sqlite3_wal_autocheckpoint(db.get(), 128);
+    sqlite3_wal_hook(
+        db.get(),
+        [](void*, sqlite3* h, const char* name, int pages) -> int {
+          if (pages >= 128) {
+            sqlite3_busy_timeout(h, 0);
+            sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+            sqlite3_busy_timeout(h, kBusyTimeoutMs);
+          }
+          return SQLITE_OK;
+        },
+        nullptr);
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db.get(),
                            "INSERT INTO events(ts_us,session,command_id,pid,type,operation,"

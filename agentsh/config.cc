@@ -361,6 +361,10 @@ std::string state_dir(const Config& cfg) {
   return "/tmp/agentsh-" + std::to_string(getuid());
 }
 
+std::string policy_cache_dir(const Config& cfg) {
+  return state_dir(cfg) + "/policy-cache";
+}
+
 bool parse_duration_ms(const std::string& s, int64_t* out) {
   if (s.empty()) return false;
   int64_t total = 0;

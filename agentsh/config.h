@@ -54,7 +54,7 @@ struct Config {
   proxy::LlmRateLimits llm_rate_limits;
 
   // dlp
-  std::string dlp_mode = "redact";  // redact | disabled
+  std::string dlp_mode = "redact";          // redact | disabled
   std::map<std::string, bool> dlp_builtin;  // email, phone, credit_card, ssn, api_keys
   std::vector<DlpPattern> dlp_custom;
 
@@ -97,6 +97,11 @@ bool resolve_policy(const Config& cfg, const std::string& policy_arg, std::strin
 // A writable state directory for files the config does not place: the directory of
 // audit_db if writable, else $XDG_STATE_HOME/agentsh or ~/.local/state/agentsh.
 std::string state_dir(const Config& cfg);
+
+// Where `agentsh exec` keeps validated policies (policy/loader_cache.h):
+// <state_dir>/policy-cache. Hidden from the agent by the exec's snapshot: a file the
+// agent could replace would decide what the agent may do.
+std::string policy_cache_dir(const Config& cfg);
 
 // Parses "30s", "5m", "1h", "250ms", "2h30m" → milliseconds; false if malformed.
 bool parse_duration_ms(const std::string& s, int64_t* out);

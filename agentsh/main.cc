@@ -1,4 +1,8 @@
 // agentsh: the command. Dispatches to one function per subcommand (agentsh/commands.h).
+#include <dlfcn.h>
+
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -50,9 +54,29 @@ void print_help(FILE* out) {
           "Exit status: the command's own; 126 = blocked by policy; 2 = bad usage.\n");
 }
 
+// Set first thing in main(): from then on OPENSSL_init_ssl below is the real one.
+std::atomic<bool> g_in_main{false};
+
 }  // namespace
 
+// Start-up: libcpp-httplib (Debian builds it with OpenSSL) runs a static constructor that
+// calls OPENSSL_init_ssl(LOAD_SSL_STRINGS | LOAD_CRYPTO_STRINGS): error-string tables,
+// every cipher and digest, /usr/lib/ssl/openssl.cnf — about 1.5 ms before main() on
+// every `agentsh exec`, which never uses TLS through httplib. The executable comes first
+// in symbol lookup, so this definition receives that call: before main() it does nothing
+// (OpenSSL >= 1.1 initialises itself on first use — SSL_CTX_new and friends call
+// OPENSSL_init_ssl themselves, which then lands here after main() and is forwarded);
+// after main() every call goes to libssl's. Thread-safety: the flag is atomic; the
+// forwarded pointer is resolved once (a function-local static).
+extern "C" int OPENSSL_init_ssl(uint64_t opts, const void* settings) {
+  if (!g_in_main.load(std::memory_order_acquire)) return 1;
+  using Fn = int (*)(uint64_t, const void*);
+  static const Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "OPENSSL_init_ssl"));
+  return real != nullptr ? real(opts, settings) : 0;
+}
+
 int main(int argc, char** argv) {
+  g_in_main.store(true, std::memory_order_release);
   if (argc < 2) {
     print_help(stderr);
     return 2;
@@ -82,7 +106,6 @@ int main(int argc, char** argv) {
       return s.fn(args);
     }
   }
-  fprintf(stderr, "agentsh: unknown command '%s'\nRun 'agentsh help' for the list.\n",
-          sub.c_str());
+  fprintf(stderr, "agentsh: unknown command '%s'\nRun 'agentsh help' for the list.\n", sub.c_str());
   return 2;
 }

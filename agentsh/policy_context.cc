@@ -9,6 +9,7 @@
 
 #include "agentsh/project_root.h"
 #include "policy/loader.h"
+#include "policy/loader_cache.h"
 
 namespace agentsh {
 
@@ -67,7 +68,9 @@ bool load_policy_context(const ContextRequest& req, PolicyContext* out, std::str
     *error = err;
     return false;
   }
-  policy::LoadResult lr = policy::load_policy_text(text, out->policy_origin);
+  if (req.use_policy_cache) out->policy_cache_dir = policy_cache_dir(out->cfg);
+  policy::LoadResult lr = policy::loader_cache::load_policy_text_cached(text, out->policy_origin,
+                                                                        out->policy_cache_dir);
   for (const auto& w : lr.warnings) out->warnings.push_back(w.format());
   if (!lr.ok) {
     *error = "policy error: " +

@@ -16,9 +16,14 @@ namespace agentsh {
 struct ContextRequest {
   std::string config_path;
   std::string policy_arg;
-  std::string workspace;         // "" = session workspace, else cwd
-  std::string session_id;        // "" = none
+  std::string workspace;          // "" = session workspace, else cwd
+  std::string session_id;         // "" = none
   bool session_required = false;  // an unknown session is an error (else ignored)
+  // Keep validated policies in <state>/cache (policy/loader_cache.h): a valid policy
+  // seen before is read back instead of parsed. Invalid policies are always parsed, so
+  // diagnostics are the same either way. For `agentsh exec`, whose start-up it shortens
+  // and whose snapshot hides that directory from the agent.
+  bool use_policy_cache = false;
 };
 
 struct PolicyContext {
@@ -30,6 +35,7 @@ struct PolicyContext {
   std::string policy_origin;  // path or "<embedded>"
   policy::Policy policy;
   std::vector<std::string> warnings;  // config + policy warnings (callers decide to show)
+  std::string policy_cache_dir;       // the policy cache used ("" = none): to hide it
 };
 
 // Returns false with a one-line `error` (already prefixed with what failed).
