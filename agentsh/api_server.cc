@@ -1,5 +1,5 @@
-#include "common/fs_util.h"
 #include "agentsh/api_server.h"
+#include "common/fs_util.h"
 
 #include <signal.h>
 #include <sys/random.h>
@@ -107,7 +107,8 @@ bool ApiServer::start(std::string* error) {
   // A client that goes away mid-response, or a command that stops reading its stdin,
   // must be an error return (EPIPE), not the death of the whole server.
   signal(SIGPIPE, SIG_IGN);
-  if (!fs_util::make_dirs(cfg_.sessions_dir, 0750) || access(cfg_.sessions_dir.c_str(), W_OK) != 0) {
+  if (!fs_util::make_dirs(cfg_.sessions_dir, 0750) ||
+      access(cfg_.sessions_dir.c_str(), W_OK) != 0) {
     *error = "sessions directory " + cfg_.sessions_dir + ": " + strerror(errno) +
              " (set sessions.base_dir in " + cfg_.source + " to a writable directory)";
     return false;

@@ -14,8 +14,8 @@ namespace agentsh {
 class ArgParser {
  public:
   explicit ArgParser(std::string command) : command_(std::move(command)) {}
-  ArgParser& option(const std::string& name);  // takes a value: --name V | --name=V
-  ArgParser& flag(const std::string& name);    // boolean
+  ArgParser& option(const std::string& name);    // takes a value: --name V | --name=V
+  ArgParser& flag(const std::string& name);      // boolean
   ArgParser& repeated(const std::string& name);  // takes a value, may repeat
   // Parses; stops at "--" (the rest is available via rest()). If `stop_at_positional`,
   // the first positional and everything after it also go to rest() (for exec-like

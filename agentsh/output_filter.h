@@ -26,7 +26,7 @@ namespace agentsh {
 namespace proxy {
 class DlpScanner;
 class DlpStreamRedactor;
-}
+}  // namespace proxy
 
 class OutputFilter {
  public:

@@ -224,7 +224,7 @@ bool SessionStore::touch(const std::string& id) {
   if (!s) return false;
   s->last_active_us = now_us();
   return fs_util::write_file_atomic(dir_ + "/" + id + "/session.json", to_json(*s).dump(2) + "\n",
-                                   0640);
+                                    0640);
 }
 
 }  // namespace agentsh

@@ -1,6 +1,6 @@
 // Shell shim installer (contract in shell_installer.h).
-#include "common/fs_util.h"
 #include "agentsh/shell_installer.h"
+#include "common/fs_util.h"
 
 #include <fcntl.h>
 #include <limits.h>

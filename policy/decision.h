@@ -21,12 +21,18 @@ inline constexpr int kDecisionCount = 6;
 
 constexpr std::string_view decision_name(Decision d) {
   switch (d) {
-    case Decision::kAllow: return "allow";
-    case Decision::kAudit: return "audit";
-    case Decision::kRedirect: return "redirect";
-    case Decision::kSoftDelete: return "soft_delete";
-    case Decision::kApprove: return "approve";
-    case Decision::kDeny: return "deny";
+    case Decision::kAllow:
+      return "allow";
+    case Decision::kAudit:
+      return "audit";
+    case Decision::kRedirect:
+      return "redirect";
+    case Decision::kSoftDelete:
+      return "soft_delete";
+    case Decision::kApprove:
+      return "approve";
+    case Decision::kDeny:
+      return "deny";
   }
   return "deny";
 }
@@ -36,17 +42,35 @@ bool parse_decision(std::string_view s, Decision* out) noexcept;
 
 // File operations as named by policies. Bit positions in an OpMask.
 enum class FileOp : uint8_t {
-  kRead = 0, kOpen, kStat, kList, kReadlink, kAccess, kWrite, kCreate, kDelete, kRmdir,
-  kMkdir, kRename, kLink, kSymlink, kChmod, kChown, kMknod, kExec,
+  kRead = 0,
+  kOpen,
+  kStat,
+  kList,
+  kReadlink,
+  kAccess,
+  kWrite,
+  kCreate,
+  kDelete,
+  kRmdir,
+  kMkdir,
+  kRename,
+  kLink,
+  kSymlink,
+  kChmod,
+  kChown,
+  kMknod,
+  kExec,
   kCount
 };
 using OpMask = uint32_t;
 inline constexpr OpMask kAllOps = (1u << static_cast<int>(FileOp::kCount)) - 1;
-constexpr OpMask op_bit(FileOp op) { return 1u << static_cast<int>(op); }
+constexpr OpMask op_bit(FileOp op) {
+  return 1u << static_cast<int>(op);
+}
 
 inline constexpr std::string_view kFileOpNames[] = {
-    "read",  "open",   "stat",   "list",  "readlink", "access", "write", "create", "delete",
-    "rmdir", "mkdir",  "rename", "link",  "symlink",  "chmod",  "chown", "mknod",  "exec"};
+    "read",  "open",  "stat",   "list", "readlink", "access", "write", "create", "delete",
+    "rmdir", "mkdir", "rename", "link", "symlink",  "chmod",  "chown", "mknod",  "exec"};
 static_assert(sizeof(kFileOpNames) / sizeof(kFileOpNames[0]) ==
               static_cast<size_t>(FileOp::kCount));
 

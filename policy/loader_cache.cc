@@ -1,28 +1,21 @@
 #include "policy/loader_cache.h"
 
 #include <elf.h>
-#include <fcntl.h>
 #include <link.h>
-#include <mbedtls/sha256.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 
-#include "common/fs_util.h"
-#include "common/scoped_fd.h"
+#include "common/cache_file.h"
 
 namespace agentsh::policy::loader_cache {
 
 namespace {
 
-constexpr off_t kMaxBytes = 16 << 20;
-constexpr char kMagic[8] = {'A', 'G', 'S', 'H', 'P', 'O', 'L', 'C'};
 constexpr uint32_t kFormat = 1;
-constexpr size_t kKeyLen = 32;
+constexpr cache_file::Kind kKind = {{'A', 'G', 'S', 'H', 'P', 'O', 'L', 'C'}, kFormat, 16u << 20};
 
 // The serializer below lists every field of the model. A field added to a struct
 // without being added here would silently vanish from cached policies: these asserts
@@ -41,37 +34,6 @@ static_assert(sizeof(ResourceLimits) == 88, "policy model changed: update loader
 static_assert(sizeof(AuditSettings) == 16, "policy model changed: update loader_cache fields()");
 static_assert(sizeof(Policy) == 416, "policy model changed: update loader_cache fields()");
 static_assert(sizeof(Diagnostic) == 104, "policy model changed: update loader_cache fields()");
-
-struct FileHeader {
-  char magic[8];
-  uint32_t format;
-  uint32_t reserved;
-  char key[kKeyLen];
-  uint64_t payload_len;
-  uint64_t payload_hash;
-};
-static_assert(sizeof(FileHeader) == 64);
-
-bool trusted(const struct stat& st) {
-  return st.st_uid == geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
-}
-
-uint64_t payload_hash(const char* p, size_t n) {
-  constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
-  uint64_t h = 0x243f6a8885a308d3ull ^ (n * kMul);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    h = (h ^ w) * kMul;
-    h ^= h >> 29;
-  }
-  uint64_t tail = 0;
-  memcpy(&tail, p + i, n - i);
-  h = (h ^ tail ^ (uint64_t(n - i) << 56)) * kMul;
-  h ^= h >> 32;
-  return h;
-}
 
 // The GNU build id of the main program (ld --build-id, Debian's default): a hash of the
 // linked binary, so it changes with any change to the code. Empty if there is none (the
@@ -398,47 +360,14 @@ std::string key_for(std::string_view yaml, const std::string& origin) {
   material += origin;
   material.push_back('\0');
   material.append(yaml.data(), yaml.size());
-  unsigned char digest[32];
-  mbedtls_sha256_ret(reinterpret_cast<const unsigned char*>(material.data()), material.size(),
-                     digest, 0);
-  static const char kHex[] = "0123456789abcdef";
-  std::string key;
-  for (int i = 0; i < 16; ++i) {
-    key.push_back(kHex[digest[i] >> 4]);
-    key.push_back(kHex[digest[i] & 15]);
-  }
-  return key;
+  return cache_file::key_of(material);
 }
 
 bool load(const std::string& dir, const std::string& key, LoadResult* out) {
-  struct stat dst;
-  if (dir.empty() || key.size() != kKeyLen || stat(dir.c_str(), &dst) != 0 ||
-      !S_ISDIR(dst.st_mode) || !trusted(dst))
-    return false;
-  ScopedFd fd(open(path_for(dir, key).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) return false;
-  struct stat st;
-  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !trusted(st) ||
-      st.st_size <= off_t(sizeof(FileHeader)) || st.st_size > kMaxBytes)
-    return false;
-  std::string bytes(size_t(st.st_size), '\0');
-  size_t got = 0;
-  while (got < bytes.size()) {
-    ssize_t n = read(fd.get(), bytes.data() + got, bytes.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    got += size_t(n);
-  }
-  FileHeader h;
-  memcpy(&h, bytes.data(), sizeof h);
-  const char* payload = bytes.data() + sizeof h;
-  const size_t payload_len = bytes.size() - sizeof h;
-  if (memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.format != kFormat ||
-      memcmp(h.key, key.data(), kKeyLen) != 0 || h.payload_len != payload_len ||
-      h.payload_hash != payload_hash(payload, payload_len))
-    return false;
+  std::string payload;
+  if (!cache_file::load(kKind, dir, path_for(dir, key), key, &payload)) return false;
   LoadResult r;
-  Reader rd(payload, payload_len);
+  Reader rd(payload.data(), payload.size());
   rd.val(r.policy);
   rd.val(r.warnings);
   if (!rd.ok() || !rd.at_end()) return false;
@@ -448,22 +377,11 @@ bool load(const std::string& dir, const std::string& key, LoadResult* out) {
 }
 
 bool store(const std::string& dir, const std::string& key, const LoadResult& r) {
-  if (dir.empty() || !r.ok || key.size() != kKeyLen) return false;
-  mkdir(dir.c_str(), 0700);  // may exist already
-  struct stat dst;
-  if (stat(dir.c_str(), &dst) != 0 || !S_ISDIR(dst.st_mode) || !trusted(dst)) return false;
+  if (!r.ok) return false;
   Writer w;
   w.val(r.policy);
   w.val(r.warnings);
-  FileHeader h{};
-  memcpy(h.magic, kMagic, sizeof kMagic);
-  h.format = kFormat;
-  memcpy(h.key, key.data(), kKeyLen);
-  h.payload_len = w.out.size();
-  h.payload_hash = payload_hash(w.out.data(), w.out.size());
-  std::string data(reinterpret_cast<const char*>(&h), sizeof h);
-  data += w.out;
-  return fs_util::write_file_atomic(path_for(dir, key), data, 0600);
+  return cache_file::store(kKind, dir, path_for(dir, key), key, w.out);
 }
 
 LoadResult load_policy_text_cached(std::string_view yaml, const std::string& origin,

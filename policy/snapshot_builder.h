@@ -19,13 +19,11 @@ class Builder {
   Builder();
   // `globs` must already be variable- and brace-expanded. A glob "X/**" also covers X
   // itself for the non-mutating ops of the rule (see the .cc).
-  void add_file_rule(std::string_view name, std::string_view message,
-                     std::string_view redirect_to, policy::OpMask ops, policy::Decision d,
-                     const std::vector<std::string>& globs);
+  void add_file_rule(std::string_view name, std::string_view message, std::string_view redirect_to,
+                     policy::OpMask ops, policy::Decision d, const std::vector<std::string>& globs);
   // `domains` are lower-cased here; ports are inclusive ranges.
   void add_net_rule(std::string_view name, std::string_view message, policy::Decision d,
-                    const std::vector<std::string>& domains,
-                    const std::vector<cidr::Cidr>& cidrs,
+                    const std::vector<std::string>& domains, const std::vector<cidr::Cidr>& cidrs,
                     const std::vector<std::pair<uint16_t, uint16_t>>& ports);
   void add_protected(std::string_view path, ProtectKind kind);
   void set_flags(uint32_t flags) { flags_ = flags; }

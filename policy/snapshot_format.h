@@ -50,7 +50,7 @@ struct FileRule {
   uint8_t decision;  // policy::Decision
   uint8_t flags;     // FileRuleFlags
   uint8_t pad[2];
-  Array globs;       // of Glob
+  Array globs;  // of Glob
   // Fast reject of whole rules (derived from `globs`; View::attach recomputes and checks
   // it): bit (c & 63) is set for the second byte c of every glob whose literal prefix is
   // at least 2 bytes long ("/etc/**" sets the bit of 'e'). Unless kRuleScanAlways is set,
@@ -84,7 +84,7 @@ struct NetRule {
 };
 
 enum HeaderFlags : uint32_t {
-  kFlagEnforce = 1,           // 0 = observe only (decide + audit, never deny)
+  kFlagEnforce = 1,  // 0 = observe only (decide + audit, never deny)
   // Exec decisions: when set, the hook asks the supervisor's broker before every exec
   // (hook-only mode). When clear, the tracer stops every execve/execveat and decides
   // there, so the hook only keeps itself in the child's environment.
@@ -109,7 +109,7 @@ struct Header {
   Str hook_library;   // absolute path of libagentsh_hook.so (re-injected on exec)
   Str snapshot_path;  // where this blob lives (re-injected as AGENTSH_SNAPSHOT)
   Str policy_name;
-  Str trash_dir;      // where soft_delete moves files (created by the supervisor)
+  Str trash_dir;        // where soft_delete moves files (created by the supervisor)
   uint16_t proxy_port;  // 127.0.0.1:<port>, always reachable; 0 = no proxy
   uint16_t dns_port;    // 127.0.0.1:<port>, always reachable; 0 = no DNS proxy
   // The syscall gate (see tracer/README.md): the hook maps one page at exactly this

@@ -94,7 +94,8 @@ TEST_F(ExecDlpTest, BinaryOutputPassesByteForByte) {
 
 TEST_F(ExecDlpTest, AuditRowsAreRedacted) {
   exec({"/bin/echo", "AKIAIOSFODNN7EXAMPLE"});
-  RunResult q = run({agentsh_bin(), "events", "query", "--config", config_, "--json"}, base_env(dir_));
+  RunResult q =
+      run({agentsh_bin(), "events", "query", "--config", config_, "--json"}, base_env(dir_));
   EXPECT_EQ(q.status, 0) << q.err;
   EXPECT_NE(q.out.find("/bin/echo [REDACTED:AWS_KEY]"), std::string::npos) << q.out;
   EXPECT_EQ(q.out.find("AKIAIOSFODNN7EXAMPLE"), std::string::npos) << q.out;
@@ -107,10 +108,10 @@ class ExecApprovalTest : public ::testing::Test {
   void SetUp() override {
     port_ = 20000 + (getpid() % 20000);
     dir_.write("policies/default.yaml", kPolicy);
-    config_ = write_test_config(dir_, "server:\n  http:\n    addr: \"127.0.0.1:" +
-                                          std::to_string(port_) +
-                                          "\"\napprovals:\n  enabled: true\n  mode: api\n"
-                                          "  timeout: \"20s\"\n");
+    config_ =
+        write_test_config(dir_, "server:\n  http:\n    addr: \"127.0.0.1:" + std::to_string(port_) +
+                                    "\"\napprovals:\n  enabled: true\n  mode: api\n"
+                                    "  timeout: \"20s\"\n");
     make_fake_tool(dir_, "npm");
     server_ = fork();
     ASSERT_GE(server_, 0);
@@ -152,8 +153,10 @@ class ExecApprovalTest : public ::testing::Test {
     for (int i = 0; i < 150 && id.empty(); ++i) {
       RunResult l = run({agentsh_bin(), "approve", "list", "--json", "--server", url("")}, env());
       auto j = nlohmann::json::parse(l.out, nullptr, false);
-      if (j.is_array() && !j.empty()) id = j[0].value("id", "");
-      else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (j.is_array() && !j.empty())
+        id = j[0].value("id", "");
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     EXPECT_FALSE(id.empty()) << "no pending approval appeared";
     if (!id.empty()) {

@@ -21,7 +21,9 @@ std::string repo_root() {
   return getcwd(buf, sizeof buf) ? buf : ".";
 }
 
-std::string agentsh_bin() { return repo_root() + "/build/bin/agentsh"; }
+std::string agentsh_bin() {
+  return repo_root() + "/build/bin/agentsh";
+}
 
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
               const std::string& input, int timeout_s, const std::string& cwd) {
@@ -80,9 +82,12 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
     if (pf.fd >= 0) close(pf.fd);
   int status = 0;
   waitpid(pid, &status, 0);
-  if (timed_out) r.status = -1;
-  else if (WIFEXITED(status)) r.status = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) r.status = 128 + WTERMSIG(status);
+  if (timed_out)
+    r.status = -1;
+  else if (WIFEXITED(status))
+    r.status = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    r.status = 128 + WTERMSIG(status);
   return r;
 }
 
@@ -93,7 +98,8 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
-  if (!path_.empty()) [[maybe_unused]] int rc = system(("rm -rf '" + path_ + "'").c_str());
+  if (!path_.empty()) [[maybe_unused]]
+    int rc = system(("rm -rf '" + path_ + "'").c_str());
 }
 
 void TempDir::write(const std::string& name, const std::string& content, int mode) const {
@@ -111,21 +117,27 @@ std::string TempDir::read(const std::string& name) const {
   return ss.str();
 }
 
-bool TempDir::exists(const std::string& name) const { return access(file(name).c_str(), F_OK) == 0; }
+bool TempDir::exists(const std::string& name) const {
+  return access(file(name).c_str(), F_OK) == 0;
+}
 
 std::string write_test_config(const TempDir& dir, const std::string& extra) {
-  std::string cfg =
-      "sessions:\n  base_dir: \"" + dir.path() + "/state/sessions\"\n"
-      "audit:\n  enabled: true\n  storage:\n    sqlite_path: \"" + dir.path() + "/state/events.db\"\n"
-      "policies:\n  dir: \"" + dir.path() + "/policies\"\n  default_policy: \"default\"\n" + extra;
+  std::string cfg = "sessions:\n  base_dir: \"" + dir.path() +
+                    "/state/sessions\"\n"
+                    "audit:\n  enabled: true\n  storage:\n    sqlite_path: \"" +
+                    dir.path() +
+                    "/state/events.db\"\n"
+                    "policies:\n  dir: \"" +
+                    dir.path() + "/policies\"\n  default_policy: \"default\"\n" + extra;
   dir.write("config.yaml", cfg);
   return dir.file("config.yaml");
 }
 
 void make_fake_tool(const TempDir& dir, const std::string& name) {
-  dir.write("bin/" + name,
-            "#!/bin/sh\ntouch '" + dir.file("ran-" + name) + "'\necho \"EXECUTED-" + name + " $*\"\n",
-            0755);
+  dir.write(
+      "bin/" + name,
+      "#!/bin/sh\ntouch '" + dir.file("ran-" + name) + "'\necho \"EXECUTED-" + name + " $*\"\n",
+      0755);
 }
 
 std::vector<std::string> base_env(const TempDir& dir) {

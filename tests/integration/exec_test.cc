@@ -70,10 +70,12 @@ TEST_F(ExecTest, BlockedCommandExits126NamesTheRuleAndNeverRuns) {
 }
 
 TEST_F(ExecTest, WrappersAreSeenThrough) {
-  for (std::vector<std::string> cmd :
-       {std::vector<std::string>{"env", "sudo", "whoami"}, {"nice", "-n", "5", "sudo", "ls"},
-        {"timeout", "5", "sudo", "ls"}, {"/bin/sh", "-c", "echo hi; sudo ls"},
-        {"env", "-i", "PATH=/bin", "sudo", "id"}, {"nohup", "env", "sudo", "id"}}) {
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"env", "sudo", "whoami"},
+                                       {"nice", "-n", "5", "sudo", "ls"},
+                                       {"timeout", "5", "sudo", "ls"},
+                                       {"/bin/sh", "-c", "echo hi; sudo ls"},
+                                       {"env", "-i", "PATH=/bin", "sudo", "id"},
+                                       {"nohup", "env", "sudo", "id"}}) {
     RunResult r = exec(cmd);
     EXPECT_EQ(r.status, 126) << cmd[0] << " " << cmd[1];
     EXPECT_NE(r.err.find("command=sudo"), std::string::npos) << r.err;
@@ -108,8 +110,9 @@ TEST_F(ExecTest, RecursiveDeleteBlockedSingleDeleteAllowed) {
 
 TEST_F(ExecTest, ExitStatusAndSignalsPassThrough) {
   EXPECT_EQ(exec({"/bin/sh", "-c", "exit 7"}).status, 7);
-  EXPECT_EQ(exec({"python3", "-c", "import os,signal; os.kill(os.getpid(), signal.SIGTERM)"}).status,
-            128 + SIGTERM);
+  EXPECT_EQ(
+      exec({"python3", "-c", "import os,signal; os.kill(os.getpid(), signal.SIGTERM)"}).status,
+      128 + SIGTERM);
 }
 
 TEST_F(ExecTest, StdinReachesTheCommand) {
@@ -125,9 +128,9 @@ TEST_F(ExecTest, CommandNotFoundIs127) {
 }
 
 TEST_F(ExecTest, DeniedVariablesNeverReachTheCommand) {
-  RunResult r = exec({"/usr/bin/env"}, {"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI-FAKE", "OPENAI_API_KEY=sk-1",
-                                   "DATABASE_URL=postgres://x", "NODE_ENV=production",
-                                   "RANDOM_UNLISTED=1"});
+  RunResult r = exec({"/usr/bin/env"},
+                     {"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI-FAKE", "OPENAI_API_KEY=sk-1",
+                      "DATABASE_URL=postgres://x", "NODE_ENV=production", "RANDOM_UNLISTED=1"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("PATH="), std::string::npos);
   EXPECT_NE(r.out.find("NODE_ENV=production"), std::string::npos);  // NODE_* allowed
@@ -138,9 +141,11 @@ TEST_F(ExecTest, DeniedVariablesNeverReachTheCommand) {
 }
 
 TEST_F(ExecTest, ExplicitEnvPassesUnlessDenied) {
-  std::vector<std::string> argv = {agentsh_bin(), "exec", "--config", config_,
-                                   "--env", "GIT_AUTHOR_NAME=TestAgent",
-                                   "--env", "AWS_SECRET_ACCESS_KEY=nope", "--", "/usr/bin/env"};
+  std::vector<std::string> argv = {agentsh_bin(), "exec",
+                                   "--config",    config_,
+                                   "--env",       "GIT_AUTHOR_NAME=TestAgent",
+                                   "--env",       "AWS_SECRET_ACCESS_KEY=nope",
+                                   "--",          "/usr/bin/env"};
   RunResult r = run(argv, base_env(dir_));
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("GIT_AUTHOR_NAME=TestAgent"), std::string::npos);
@@ -178,8 +183,8 @@ TEST_F(ExecTest, AuditRowsForDecisions) {
 }
 
 TEST_F(ExecTest, SigtermIsForwardedAndAuditIsFlushed) {
-  std::vector<std::string> argv = {agentsh_bin(), "exec", "--config", config_, "--",
-                                   "/bin/sleep", "30"};
+  std::vector<std::string> argv = {agentsh_bin(), "exec",       "--config", config_,
+                                   "--",          "/bin/sleep", "30"};
   auto env = base_env(dir_);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
@@ -208,7 +213,7 @@ TEST_F(ExecTest, SigtermIsForwardedAndAuditIsFlushed) {
 
 TEST_F(ExecTest, PolicyTestPrintsDecisionEffectiveRuleReason) {
   RunResult r = agentsh({"debug", "policy-test", "--config", config_, "--workspace", "/tmp", "--op",
-                   "file_read", "--path", "/etc/shadow"});
+                         "file_read", "--path", "/etc/shadow"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("Decision:  DENY\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Effective: deny\n"), std::string::npos) << r.out;
@@ -216,17 +221,17 @@ TEST_F(ExecTest, PolicyTestPrintsDecisionEffectiveRuleReason) {
   EXPECT_NE(r.out.find("Reason:"), std::string::npos) << r.out;
 
   RunResult a = agentsh({"debug", "policy-test", "--config", config_, "--workspace", "/tmp", "--op",
-                   "file_read", "--path", "/root/.ssh/id_rsa"});
+                         "file_read", "--path", "/root/.ssh/id_rsa"});
   EXPECT_NE(a.out.find("Decision:  APPROVE\n"), std::string::npos) << a.out;
   EXPECT_NE(a.out.find("Effective: deny\n"), std::string::npos) << a.out;  // fails closed
 
-  RunResult n = agentsh({"debug", "policy-test", "--config", config_, "--op", "net_connect", "--path",
-                   "169.254.169.254:80"});
+  RunResult n = agentsh({"debug", "policy-test", "--config", config_, "--op", "net_connect",
+                         "--path", "169.254.169.254:80"});
   EXPECT_NE(n.out.find("Decision:  DENY"), std::string::npos) << n.out;
   EXPECT_NE(n.out.find("block-private-networks"), std::string::npos) << n.out;
 
   RunResult j = agentsh({"debug", "policy-test", "--config", config_, "--op", "exec", "--path",
-                   "env sudo whoami", "--json"});
+                         "env sudo whoami", "--json"});
   EXPECT_NE(j.out.find("\"decision\": \"deny\""), std::string::npos) << j.out;
   EXPECT_NE(j.out.find("\"rule\": \"block-shell-escape\""), std::string::npos) << j.out;
 
@@ -237,9 +242,9 @@ TEST_F(ExecTest, PolicyTestPrintsDecisionEffectiveRuleReason) {
 TEST_F(ExecTest, PolicyValidateAcceptsEveryReferencePolicy) {
   std::vector<std::string> args = {"policy", "validate", "--quiet",
                                    "../shared/reference/default-policy.yaml"};
-  for (const char* p : {"agent-default", "agent-observe", "agent-sandbox", "agent-strict",
-                        "bench-realistic", "ci-strict", "default", "dev-safe", "server-config",
-                        "signal-strict", "system-readonly"})
+  for (const char* p :
+       {"agent-default", "agent-observe", "agent-sandbox", "agent-strict", "bench-realistic",
+        "ci-strict", "default", "dev-safe", "server-config", "signal-strict", "system-readonly"})
     args.push_back(std::string("../shared/reference/policies/") + p + ".yaml");
   RunResult r = agentsh(args);
   EXPECT_EQ(r.status, 0) << r.out << r.err;
@@ -253,13 +258,15 @@ TEST_F(ExecTest, PolicyValidatePinpointsErrors) {
   } cases[] = {
       {"version: 1\nname: x\nfile_rules:\n  - name: r1\n    pathz: [\"/a\"]\n    decision: allow\n",
        ":5:5", "pathz"},
-      {"version: 1\nname: x\nfile_rules:\n  - name: r2\n    paths: [\"/a\"]\n    operations: [read]\n"
+      {"version: 1\nname: x\nfile_rules:\n  - name: r2\n    paths: [\"/a\"]\n    operations: "
+       "[read]\n"
        "    decision: maybe\n",
        ":7:", "maybe"},
       {"version: 1\nname: x\ncommand_rules:\n  - name: r3\n    commands: [ls]\n    args_patterns: "
        "[\"(unclosed\"]\n    decision: deny\n",
        ":6:", "r3"},
-      {"version: 1\nname: x\nfile_rules:\n  - name: r4\n    paths: [\"/a[\"]\n    operations: [read]\n"
+      {"version: 1\nname: x\nfile_rules:\n  - name: r4\n    paths: [\"/a[\"]\n    operations: "
+       "[read]\n"
        "    decision: deny\n",
        ":5:", "r4"},
   };

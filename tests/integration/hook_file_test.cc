@@ -352,7 +352,8 @@ TEST_F(HookFileTest, SoftDeleteAcrossFilesystems) {
   char tmpl[] = "/dev/shm/agentsh-xdev-XXXXXX";
   if (!fs::exists("/dev/shm") || mkdtemp(tmpl) == nullptr) GTEST_SKIP() << "no /dev/shm";
   std::string x = tmpl;
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   fs::create_directories(world_.trash());
   if (stat(x.c_str(), &a) != 0 || stat(world_.trash().c_str(), &b) != 0 || a.st_dev == b.st_dev) {
     fs::remove_all(x);

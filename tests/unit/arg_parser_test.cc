@@ -8,7 +8,8 @@ namespace {
 TEST(ArgParser, OptionsFlagsAndRest) {
   ArgParser p("exec");
   p.option("policy").flag("json").repeated("env");
-  ASSERT_TRUE(p.parse({"--policy", "strict", "--json", "--env=A=1", "--env", "B=2", "--", "ls", "-l"}));
+  ASSERT_TRUE(
+      p.parse({"--policy", "strict", "--json", "--env=A=1", "--env", "B=2", "--", "ls", "-l"}));
   EXPECT_EQ(p.get("policy"), "strict");
   EXPECT_TRUE(p.has("json"));
   EXPECT_EQ(p.get_all("env"), (std::vector<std::string>{"A=1", "B=2"}));
@@ -28,10 +29,8 @@ TEST(ArgParser, Errors) {
     std::vector<std::string> args;
     const char* msg;
   } cases[] = {
-      {{"--nope"}, "unknown option --nope"},
-      {{"-x"}, "unknown option -x"},
-      {{"--policy"}, "needs a value"},
-      {{"--policy", "a", "--policy", "b"}, "given twice"},
+      {{"--nope"}, "unknown option --nope"}, {{"-x"}, "unknown option -x"},
+      {{"--policy"}, "needs a value"},       {{"--policy", "a", "--policy", "b"}, "given twice"},
       {{"--json=1"}, "takes no value"},
   };
   for (const auto& c : cases) {
