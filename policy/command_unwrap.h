@@ -39,4 +39,10 @@ Result unwrap(const std::vector<std::string>& argv, int max_depth = 8);
 // The name wrappers are recognised by: basename, minus a trailing ".real".
 std::string wrapper_name(const std::string& argv0);
 
+// Every wrapper_name unwrap() looks inside (shells included). A command whose
+// wrapper_name is not listed here is always exactly one layer: the list is the gate of
+// unwrap() itself, so the hook's exec fast table (snapshot ExecFast), which leaves
+// these to the broker, cannot miss one.
+const std::vector<std::string>& wrapper_names();
+
 }  // namespace agentsh::command_unwrap

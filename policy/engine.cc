@@ -304,26 +304,6 @@ std::unique_ptr<Engine> Engine::compile(const Policy& policy, const Variables& v
     b.add_net_rule(r.name, r.message, r.decision, domains, cidrs, r.ports);
   }
 
-  for (const std::string& path : options.protect_readonly) {
-    b.add_protected(path, snapshot::kProtectReadOnly);
-  }
-  for (const std::string& path : options.protect_hidden) {
-    b.add_protected(path, snapshot::kProtectHidden);
-  }
-  uint32_t flags = options.snapshot_flags & ~static_cast<uint32_t>(snapshot::kFlagEnforce);
-  if (options.enforce) flags |= snapshot::kFlagEnforce;
-  b.set_flags(flags);
-  b.set_approval_mode(options.approval_mode);
-  b.set_session(options.session_id, options.broker_socket, options.hook_library,
-                options.snapshot_path, p.name, options.proxy_port, options.dns_port);
-  b.set_trash_dir(options.trash_dir);
-  b.set_gate_addr(options.gate_addr);
-  e->snapshot_ = b.finish();
-  if (!e->view_.attach(e->snapshot_.data(), e->snapshot_.size())) {
-    if (error) *error = "internal error: the compiled policy snapshot does not validate";
-    return nullptr;
-  }
-
   for (const CommandRule& r : p.command_rules) {
     auto c = std::make_unique<CompiledCommandRule>();
     c->rule = &r;
@@ -356,6 +336,38 @@ std::unique_ptr<Engine> Engine::compile(const Policy& policy, const Variables& v
       }
     }
     e->command_rules_.push_back(std::move(c));
+  }
+
+  // The exec fast table (snapshot_format.h ExecFast): the command rules as the broker
+  // applies them (nested context), names exactly as name_matches sees them, and the
+  // wrappers command_unwrap looks inside.
+  b.enable_exec_fast();
+  for (const auto& c : e->command_rules_) {
+    if (!c->nested) continue;
+    std::vector<snapshot::Builder::ExecName> names;
+    for (const CompiledCommandRule::Name& n : c->names) names.push_back({n.text, n.glob, n.path});
+    b.add_exec_rule(c->rule->decision, !c->args.empty(), names);
+  }
+  for (const std::string& w : command_unwrap::wrapper_names()) b.add_exec_wrapper(w);
+
+  for (const std::string& path : options.protect_readonly) {
+    b.add_protected(path, snapshot::kProtectReadOnly);
+  }
+  for (const std::string& path : options.protect_hidden) {
+    b.add_protected(path, snapshot::kProtectHidden);
+  }
+  uint32_t flags = options.snapshot_flags & ~static_cast<uint32_t>(snapshot::kFlagEnforce);
+  if (options.enforce) flags |= snapshot::kFlagEnforce;
+  b.set_flags(flags);
+  b.set_approval_mode(options.approval_mode);
+  b.set_session(options.session_id, options.broker_socket, options.hook_library,
+                options.snapshot_path, p.name, options.proxy_port, options.dns_port);
+  b.set_trash_dir(options.trash_dir);
+  b.set_gate_addr(options.gate_addr);
+  e->snapshot_ = b.finish();
+  if (!e->view_.attach(e->snapshot_.data(), e->snapshot_.size())) {
+    if (error) *error = "internal error: the compiled policy snapshot does not validate";
+    return nullptr;
   }
 
   e->env_allow_ = p.env.allow;

@@ -3,13 +3,14 @@
 // Layout produced (every section 8-byte aligned, which satisfies the 4-byte rule of the
 // format and lets the Header's uint64_t be read in place):
 //   Header | FileRule[] | Glob[] | NetRule[] | Str[] (domains) | Cidr[] | PortRange[] |
-//   Protected[] | string area
+//   Protected[] | ExecFast | ExecRule[] | ExecKey[] | ExecGlob[] | string area
 // The string area starts with a NUL byte so that the empty Str {0, 0} reads as "".
 // Str offsets are relative to the start of the string area (Header::strings.off).
 #include "policy/snapshot_builder.h"
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -142,6 +143,14 @@ void Builder::add_protected(std::string_view path, ProtectKind kind) {
   protect_.emplace_back(std::string(path), kind);
 }
 
+void Builder::add_exec_rule(policy::Decision d, bool has_args, const std::vector<ExecName>& names) {
+  exec_rules_.push_back(PendingExecRule{d, has_args, names});
+}
+
+void Builder::add_exec_wrapper(std::string_view name) {
+  exec_wrappers_.emplace_back(name);
+}
+
 void Builder::set_session(std::string_view session_id, std::string_view broker_socket,
                           std::string_view hook_library, std::string_view snapshot_path,
                           std::string_view policy_name, uint16_t proxy_port, uint16_t dns_port) {
@@ -174,6 +183,56 @@ std::string Builder::finish() {
   Array ports = reserve<PortRange>(&cursor, n_ports);
   Array protect = reserve<Protected>(&cursor, protect_.size());
 
+  // The exec fast table: literal names folded into one key each (the first rule without
+  // args that lists it, whether a rule with args lists it), globs kept per rule, and the
+  // rules that name every command folded into the section header.
+  ExecFast ef;
+  memset(&ef, 0, sizeof ef);
+  ef.any_plain = kExecNoRule;
+  struct KeyAcc {
+    uint32_t plain = kExecNoRule;
+    bool args = false;
+    uint8_t flags = 0;
+  };
+  std::map<std::pair<int, std::string>, KeyAcc> exec_keys;  // (is path, text): sorted
+  struct PendingGlob {
+    std::string pattern;
+    uint32_t rule;
+    bool path;
+  };
+  std::vector<PendingGlob> exec_globs;
+  for (size_t i = 0; exec_fast_ && i < exec_rules_.size(); ++i) {
+    const PendingExecRule& r = exec_rules_[i];
+    const uint32_t idx = to_u32(i);
+    bool every = r.names.empty();
+    for (const ExecName& n : r.names) every = every || n.text == "*";
+    if (every) {
+      if (r.has_args) ef.any_args = 1;
+      if (!r.has_args && ef.any_plain == kExecNoRule) ef.any_plain = idx;
+      continue;
+    }
+    for (const ExecName& n : r.names) {
+      if (n.glob) {
+        exec_globs.push_back(PendingGlob{n.text, idx, n.path});
+        continue;
+      }
+      KeyAcc& k = exec_keys[{n.path ? 1 : 0, n.text}];
+      if (n.path) k.flags |= kExecKeyPath;
+      if (r.has_args) {
+        k.args = true;
+      } else if (k.plain == kExecNoRule) {
+        k.plain = idx;
+      }
+    }
+  }
+  if (exec_fast_) {
+    for (const std::string& w : exec_wrappers_) exec_keys[{0, w}].flags |= kExecKeyWrapper;
+  }
+  Array exec_fast = reserve<ExecFast>(&cursor, exec_fast_ ? 1 : 0);
+  Array exec_rules = reserve<ExecRule>(&cursor, exec_fast_ ? exec_rules_.size() : 0);
+  Array exec_key_arr = reserve<ExecKey>(&cursor, exec_keys.size());
+  Array exec_glob_arr = reserve<ExecGlob>(&cursor, exec_globs.size());
+
   Header h;
   memset(&h, 0, sizeof h);
   memcpy(h.magic, kMagic, sizeof h.magic);
@@ -192,6 +251,7 @@ std::string Builder::finish() {
   h.proxy_port = proxy_port_;
   h.dns_port = dns_port_;
   h.gate_addr = gate_addr_;
+  h.exec_fast = exec_fast;
 
   // Pass 2: the records (strings are interned as we go; the area is placed last).
   std::vector<FileRule> out_file_rules;
@@ -263,6 +323,37 @@ std::string Builder::finish() {
     out_protect.push_back(p);
   }
 
+  ef.rules = exec_rules;
+  ef.keys = exec_key_arr;
+  ef.globs = exec_glob_arr;
+  std::vector<ExecRule> out_exec_rules;
+  for (size_t i = 0; i < exec_rules.count; ++i) {
+    ExecRule er;
+    memset(&er, 0, sizeof er);
+    er.decision = static_cast<uint8_t>(exec_rules_[i].decision);
+    er.has_args = exec_rules_[i].has_args ? 1 : 0;
+    out_exec_rules.push_back(er);
+  }
+  std::vector<ExecKey> out_exec_keys;
+  for (const auto& [key, acc] : exec_keys) {
+    ExecKey k;
+    memset(&k, 0, sizeof k);
+    k.text = strings.add(key.second);
+    k.plain = acc.plain;
+    k.args = acc.args ? 1 : 0;
+    k.flags = acc.flags;
+    out_exec_keys.push_back(k);
+  }
+  std::vector<ExecGlob> out_exec_globs;
+  for (const PendingGlob& g : exec_globs) {
+    ExecGlob og;
+    memset(&og, 0, sizeof og);
+    og.pattern = strings.add(g.pattern);
+    og.rule = g.rule;
+    og.path = g.path ? 1 : 0;
+    out_exec_globs.push_back(og);
+  }
+
   h.strings = Array{to_u32(cursor), to_u32(strings.bytes().size())};
   size_t total = cursor + strings.bytes().size();
   h.total_size = to_u32(total);
@@ -289,6 +380,16 @@ std::string Builder::finish() {
   }
   for (size_t i = 0; i < out_protect.size(); ++i) {
     put(&blob, to_u32(protect.off + i * sizeof(Protected)), out_protect[i]);
+  }
+  if (exec_fast.count == 1) put(&blob, exec_fast.off, ef);
+  for (size_t i = 0; i < out_exec_rules.size(); ++i) {
+    put(&blob, to_u32(exec_rules.off + i * sizeof(ExecRule)), out_exec_rules[i]);
+  }
+  for (size_t i = 0; i < out_exec_keys.size(); ++i) {
+    put(&blob, to_u32(exec_key_arr.off + i * sizeof(ExecKey)), out_exec_keys[i]);
+  }
+  for (size_t i = 0; i < out_exec_globs.size(); ++i) {
+    put(&blob, to_u32(exec_glob_arr.off + i * sizeof(ExecGlob)), out_exec_globs[i]);
   }
   memcpy(blob.data() + cursor, strings.bytes().data(), strings.bytes().size());
   return blob;

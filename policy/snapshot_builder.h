@@ -33,6 +33,20 @@ class Builder {
                    std::string_view policy_name, uint16_t proxy_port, uint16_t dns_port);
   void set_trash_dir(std::string_view dir) { trash_dir_ = dir; }
   void set_gate_addr(uint64_t addr) { gate_addr_ = addr; }
+
+  // The exec fast table (snapshot_format.h ExecFast). Without enable_exec_fast() the
+  // snapshot has none and the hook asks the broker about every exec.
+  struct ExecName {
+    std::string text;   // variables expanded
+    bool glob = false;  // a well-formed glob with metacharacters
+    bool path = false;  // contains '/': compared with the whole path
+  };
+  void enable_exec_fast() { exec_fast_ = true; }
+  // One command rule that applies in the nested context, in policy order (the caller
+  // skips `context: [direct]`-only rules). No names, or the name "*": every command.
+  void add_exec_rule(policy::Decision d, bool has_args, const std::vector<ExecName>& names);
+  // A command command_unwrap looks inside (by its wrapper_name).
+  void add_exec_wrapper(std::string_view name);
   // Lays out the blob. The Builder may be reused after finish() only by a new instance.
   std::string finish();
 
@@ -48,6 +62,14 @@ class Builder {
   uint16_t proxy_port_ = 0, dns_port_ = 0;
   std::string trash_dir_;
   uint64_t gate_addr_ = 0;
+  struct PendingExecRule {
+    policy::Decision decision;
+    bool has_args;
+    std::vector<ExecName> names;
+  };
+  bool exec_fast_ = false;
+  std::vector<PendingExecRule> exec_rules_;
+  std::vector<std::string> exec_wrappers_;
 
  public:
   ~Builder();

@@ -83,6 +83,53 @@ struct NetRule {
   Array ports;    // of PortRange
 };
 
+// The exec fast table (hook-only mode): what the hook needs to allow an exec in-process,
+// without a broker round trip, exactly when the broker's Engine::check_command(argv,
+// resolved, nested=true) would say plain "allow" whatever the arguments. Compiled by
+// Engine::compile from the command rules that apply in the nested context, in policy
+// order; read by View::exec_fast_allow. Anything it cannot settle (a wrapper the engine
+// unwraps, a rule with args_patterns naming the command, any decision but allow) means
+// "ask the broker", so the table can only ever be stricter than the engine.
+inline constexpr uint32_t kExecNoRule = 0xffffffffu;
+
+struct ExecRule {    // one command rule (nested context), in policy order
+  uint8_t decision;  // policy::Decision
+  uint8_t has_args;  // args_patterns: the decision depends on argv
+  uint8_t pad[2];
+};
+
+enum ExecKeyFlags : uint8_t {
+  kExecKeyPath = 1,     // a rule name with '/': compared with the whole command path
+  kExecKeyWrapper = 2,  // command_unwrap looks inside this command (key = wrapper_name)
+};
+
+// A literal command name some rule lists (or a wrapper name). Sorted by (flags &
+// kExecKeyPath, then text as unsigned bytes, shorter first); unique.
+struct ExecKey {
+  Str text;
+  uint32_t plain;  // first rule without args_patterns listing it, or kExecNoRule
+  uint8_t args;    // some rule with args_patterns lists it
+  uint8_t flags;   // ExecKeyFlags
+  uint8_t pad[2];
+};
+
+// A command name that is a glob ("python3.*"): matched like the engine does, per query.
+struct ExecGlob {
+  Str pattern;
+  uint32_t rule;  // index into the rules
+  uint8_t path;   // matched against the whole path ('/' separates) instead of the basename
+  uint8_t pad[3];
+};
+
+struct ExecFast {
+  uint32_t any_plain;  // first rule without args that names every command ("*"), or kExecNoRule
+  uint8_t any_args;    // a rule with args_patterns names every command
+  uint8_t pad[3];
+  Array rules;  // of ExecRule
+  Array keys;   // of ExecKey
+  Array globs;  // of ExecGlob
+};
+
 enum HeaderFlags : uint32_t {
   kFlagEnforce = 1,  // 0 = observe only (decide + audit, never deny)
   // Exec decisions: when set, the hook asks the supervisor's broker before every exec
@@ -117,7 +164,10 @@ struct Header {
   // filter lets governed syscalls whose instruction pointer lies in that page run
   // without a stop, because the hook has already decided them. 0 = no gate.
   uint64_t gate_addr;
-  uint32_t reserved[6];
+  // The exec fast table: one ExecFast (count 1), or none (count 0: a snapshot from a
+  // builder that had no command rules to compile — every exec goes to the broker).
+  Array exec_fast;
+  uint32_t reserved[4];
 };
 
 }  // namespace agentsh::snapshot

@@ -71,12 +71,26 @@ bool is_loopback(const cidr::IpAddr& ip) noexcept {
   return memcmp(ip.b, kV4Lo, 16) == 0 || memcmp(ip.b, kV6Lo, 16) == 0;
 }
 
+// The ExecKey order: basename keys before path keys, then the bytes (unsigned), a
+// prefix before its extensions — the order std::map<pair<int, string>> gives the builder.
+int exec_key_cmp(unsigned a_path, const char* a, size_t alen, unsigned b_path, const char* b,
+                 size_t blen) noexcept {
+  if (a_path != b_path) return a_path < b_path ? -1 : 1;
+  size_t n = alen < blen ? alen : blen;
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return alen == blen ? 0 : (alen < blen ? -1 : 1);
+}
+
 }  // namespace
 
 bool View::attach(const void* data, size_t size) noexcept {
   base_ = nullptr;
   size_ = 0;
   hdr_ = nullptr;
+  exec_ = nullptr;
   if (data == nullptr || size < sizeof(Header)) return false;
   // The Header holds a uint64_t and every record is read in place: an mmap()ed file or
   // a heap buffer is always aligned enough; anything else is a caller bug.
@@ -156,9 +170,41 @@ bool View::attach(const void* data, size_t size) noexcept {
     if (p.kind != kProtectReadOnly && p.kind != kProtectHidden) return false;
   }
 
+  // The exec fast table: bounds, rule indices, and the key order binary search relies on.
+  const ExecFast* ef = nullptr;
+  if (h->exec_fast.count > 1 || !array_ok(h->exec_fast, sizeof(ExecFast), size)) return false;
+  if (h->exec_fast.count == 1) {
+    ef = at<ExecFast>(base, h->exec_fast.off);
+    if (!array_ok(ef->rules, sizeof(ExecRule), size) ||
+        !array_ok(ef->keys, sizeof(ExecKey), size) ||
+        !array_ok(ef->globs, sizeof(ExecGlob), size)) {
+      return false;
+    }
+    const uint32_t nrules = ef->rules.count;
+    auto rule_ok = [nrules](uint32_t r) noexcept { return r == kExecNoRule || r < nrules; };
+    if (!rule_ok(ef->any_plain)) return false;
+    for (uint32_t i = 0; i < nrules; ++i) {
+      if (at<ExecRule>(base, ef->rules.off)[i].decision >= policy::kDecisionCount) return false;
+    }
+    const ExecKey* keys = at<ExecKey>(base, ef->keys.off);
+    for (uint32_t i = 0; i < ef->keys.count; ++i) {
+      if (!str_ok(keys[i].text) || !rule_ok(keys[i].plain)) return false;
+      if (i > 0 && exec_key_cmp(keys[i - 1].flags & kExecKeyPath, sbase + keys[i - 1].text.off,
+                                keys[i - 1].text.len, keys[i].flags & kExecKeyPath,
+                                sbase + keys[i].text.off, keys[i].text.len) >= 0) {
+        return false;
+      }
+    }
+    for (uint32_t i = 0; i < ef->globs.count; ++i) {
+      const ExecGlob& g = at<ExecGlob>(base, ef->globs.off)[i];
+      if (!str_ok(g.pattern) || g.rule >= nrules) return false;
+    }
+  }
+
   base_ = base;
   size_ = size;
   hdr_ = h;
+  exec_ = ef;
   return true;
 }
 
@@ -284,6 +330,98 @@ NetVerdict View::check_net(const char* domain, size_t dlen, const cidr::IpAddr* 
     return v;
   }
   return v;
+}
+
+const ExecKey* View::exec_key(bool path, const char* text, size_t len) const noexcept {
+  const char* sbase = reinterpret_cast<const char*>(base_ + hdr_->strings.off);
+  const ExecKey* keys = at<ExecKey>(base_, exec_->keys.off);
+  const unsigned want = path ? kExecKeyPath : 0;
+  uint32_t lo = 0, hi = exec_->keys.count;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    const ExecKey& k = keys[mid];
+    int c = exec_key_cmp(k.flags & kExecKeyPath, sbase + k.text.off, k.text.len, want, text, len);
+    if (c == 0) return &k;
+    if (c < 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return nullptr;
+}
+
+// Mirrors Engine::CompiledCommandRule::name_matches over every rule at once: a literal
+// name matches the basename (or, with a '/', the whole path) exactly or followed by
+// ".suffix" (bash → bash.real), so the name itself and every prefix ending before a
+// '.' that is not the last character are looked up; globs are matched as the engine
+// matches them; "*" (and a rule without names) matches everything.
+bool View::exec_name(const char* n, size_t len, uint32_t* plain) const noexcept {
+  uint32_t best = exec_->any_plain;
+  bool args = exec_->any_args != 0;
+  auto take = [&](const ExecKey* k) noexcept {
+    if (k == nullptr) return;
+    if (k->args != 0) args = true;
+    if (k->plain < best) best = k->plain;
+  };
+  size_t b = len;
+  while (b > 0 && n[b - 1] != '/') --b;
+  const char* base = n + b;
+  const size_t blen = len - b;
+  take(exec_key(false, base, blen));
+  for (size_t p = 0; p + 1 < blen; ++p) {
+    if (base[p] == '.') take(exec_key(false, base, p));
+  }
+  take(exec_key(true, n, len));
+  for (size_t p = 0; p + 1 < len; ++p) {
+    if (n[p] == '.') take(exec_key(true, n, p));
+  }
+  const char* sbase = reinterpret_cast<const char*>(base_ + hdr_->strings.off);
+  const ExecGlob* globs = at<ExecGlob>(base_, exec_->globs.off);
+  const ExecRule* rules = at<ExecRule>(base_, exec_->rules.off);
+  for (uint32_t i = 0; i < exec_->globs.count; ++i) {
+    const ExecGlob& g = globs[i];
+    bool hit = g.path != 0 ? glob::match(sbase + g.pattern.off, g.pattern.len, n, len, '/', false)
+                           : glob::match(sbase + g.pattern.off, g.pattern.len, base, blen, '\0',
+                                         false);
+    if (!hit) continue;
+    if (rules[g.rule].has_args != 0) {
+      args = true;
+    } else if (g.rule < best) {
+      best = g.rule;
+    }
+  }
+  *plain = best;
+  return !args;
+}
+
+bool View::exec_fast_allow(const char* argv0, const char* resolved) const noexcept {
+  if (hdr_ == nullptr || exec_ == nullptr || argv0 == nullptr || argv0[0] == '\0') return false;
+  const size_t alen = strlen(argv0);
+  // A wrapper (env, sh -c, xargs, find -exec, …) runs commands the engine finds in its
+  // arguments: only the broker can unwrap them. The name is command_unwrap's
+  // wrapper_name: the basename without a trailing ".real".
+  size_t b = alen;
+  while (b > 0 && argv0[b - 1] != '/') --b;
+  size_t wlen = alen - b;
+  constexpr size_t kReal = 5;  // ".real"
+  if (wlen > kReal && memcmp(argv0 + alen - kReal, ".real", kReal) == 0) wlen -= kReal;
+  const ExecKey* w = exec_key(false, argv0 + b, wlen);
+  if (w != nullptr && (w->flags & kExecKeyWrapper) != 0) return false;
+
+  const ExecRule* rules = at<ExecRule>(base_, exec_->rules.off);
+  uint32_t plain = kExecNoRule;
+  if (!exec_name(argv0, alen, &plain)) return false;
+  if (plain != kExecNoRule && rules[plain].decision != static_cast<uint8_t>(policy::Decision::kAllow))
+    return false;
+  // The engine judges the resolved path too when it differs from argv[0].
+  if (resolved != nullptr && resolved[0] != '\0' && strcmp(resolved, argv0) != 0) {
+    if (!exec_name(resolved, strlen(resolved), &plain)) return false;
+    if (plain != kExecNoRule &&
+        rules[plain].decision != static_cast<uint8_t>(policy::Decision::kAllow))
+      return false;
+  }
+  return true;
 }
 
 }  // namespace agentsh::snapshot

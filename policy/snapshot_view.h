@@ -46,6 +46,13 @@ class View {
   NetVerdict check_net(const char* domain, size_t dlen, const cidr::IpAddr* ip,
                        uint16_t port) const noexcept;
 
+  // The exec fast path (hook-only mode). True when the broker's engine would answer a
+  // plain allow for an exec of `resolved` (the path as the hook resolved it; may be null)
+  // named `argv0`, whatever the other arguments: no wrapper to look inside, no rule with
+  // args_patterns naming either name, every matching rule (or the default) allows.
+  // False = ask the broker (also without a fast table, or for an empty argv0).
+  bool exec_fast_allow(const char* argv0, const char* resolved) const noexcept;
+
   // String accessor (returns "" for an empty Str).
   const char* str(const Str& s) const noexcept;
   size_t str_len(const Str& s) const noexcept { return s.len; }
@@ -54,6 +61,12 @@ class View {
   const uint8_t* base_ = nullptr;
   size_t size_ = 0;
   const Header* hdr_ = nullptr;
+  const ExecFast* exec_ = nullptr;  // null: no fast table
+
+  // The first plain rule matching the command name `n` (kExecNoRule: none), the way
+  // the engine matches names; false when a rule with args_patterns matches it.
+  bool exec_name(const char* n, size_t len, uint32_t* plain) const noexcept;
+  const ExecKey* exec_key(bool path, const char* text, size_t len) const noexcept;
 };
 
 }  // namespace agentsh::snapshot
