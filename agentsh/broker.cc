@@ -177,6 +177,12 @@ void Broker::stop() {
     // The loop also wakes once a second; it will notice stopping_.
   }
   thread_.join();
+  // Datagrams already queued (audit records of the last execs) are served, not dropped:
+  // the serving thread is gone, so this thread drains the door.
+  if (dgram_fd_) {
+    while (recv_dgram()) {
+    }
+  }
   // Let requests handed to threads finish (they are bounded by the read timeout; an
   // approval by its own timeout).
   for (int i = 0; i < 600 && active_.load() > 0; ++i) usleep(10000);
@@ -262,7 +268,16 @@ void Broker::accept_one(std::vector<Conn*>& conns) {
   conns.push_back(c.release());
 }
 
-void Broker::recv_dgram() {
+Broker::Stats Broker::stats() const {
+  Stats st;
+  st.exec_checks = n_exec_checks_.load();
+  st.exec_audits = n_exec_audits_.load();
+  st.audits = n_audits_.load();
+  st.approvals = n_approvals_.load();
+  return st;
+}
+
+bool Broker::recv_dgram() {
   // One datagram per wake-up, like accept_one (the socket is level-triggered).
   std::string buf(broker::kMaxDgramRequest, '\0');
   struct iovec iov = {buf.data(), buf.size()};
@@ -276,7 +291,7 @@ void Broker::recv_dgram() {
   do {
     n = recvmsg(dgram_fd_.get(), &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return;
+  if (n < 0) return false;
   // Own every fd that came along before looking at anything else: whatever is wrong
   // with the request, none of them may leak into the supervisor.
   std::vector<ScopedFd> fds;
@@ -289,25 +304,33 @@ void Broker::recv_dgram() {
       fds.emplace_back(fd);
     }
   }
-  // Exactly one reply channel, the whole request, nothing cut off.
-  if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || fds.size() != 1) return;
+  // The whole request, nothing cut off.
+  if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) return true;
   auto c = std::make_unique<Conn>();
   size_t got = static_cast<size_t>(n);
-  if (got < sizeof c->h) return;
+  if (got < sizeof c->h) return true;
   memcpy(&c->h, buf.data(), sizeof c->h);
-  if (c->h.magic != broker::kMagic || c->h.payload_len != got - sizeof c->h) return;
-  // The reply goes into the fd the client passed: it must be a seqpacket socket (the
-  // client's own pair), not some file or pipe it wants the supervisor to write into.
-  int type = 0;
-  socklen_t tl = sizeof type;
-  if (getsockopt(fds[0].get(), SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_SEQPACKET) {
-    return;
+  if (c->h.magic != broker::kMagic || c->h.payload_len != got - sizeof c->h) return true;
+  // Requests without a reply come alone; the others with exactly one reply channel.
+  const bool no_reply =
+      c->h.type == broker::MsgType::kExecAudit || c->h.type == broker::MsgType::kAudit;
+  if (fds.size() != (no_reply ? 0u : 1u)) return true;
+  if (!no_reply) {
+    // The reply goes into the fd the client passed: it must be a seqpacket socket (the
+    // client's own pair), not some file or pipe it wants the supervisor to write into.
+    int type = 0;
+    socklen_t tl = sizeof type;
+    if (getsockopt(fds[0].get(), SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+        type != SOCK_SEQPACKET) {
+      return true;
+    }
+    c->fd = std::move(fds[0]);
   }
   c->payload.assign(buf.data() + sizeof c->h, c->h.payload_len);
   c->got_h = sizeof c->h;
   c->got_p = c->payload.size();
-  c->fd = std::move(fds[0]);
   dispatch(c.release());
+  return true;
 }
 
 bool Broker::read_some(Conn& c, bool* failed) {
@@ -376,7 +399,13 @@ bool Broker::read_some(Conn& c, bool* failed) {
 void Broker::dispatch(Conn* raw) {
   std::unique_ptr<Conn> c(raw);
   switch (c->h.type) {
+    case broker::MsgType::kExecAudit: {
+      ++n_exec_audits_;
+      if (handlers_.exec_audit) handlers_.exec_audit(exec_request(c->h, split_payload(c->payload)));
+      return;
+    }
     case broker::MsgType::kAudit: {
+      ++n_audits_;
       std::vector<std::string> parts = split_payload(c->payload);
       auto part = [&](size_t i) { return i < parts.size() ? parts[i] : std::string(); };
       BrokerAudit a;
@@ -391,6 +420,7 @@ void Broker::dispatch(Conn* raw) {
       return;
     }
     case broker::MsgType::kExecCheck: {
+      ++n_exec_checks_;
       if (handlers_.exec_check_nonblocking) {
         ExecCheckRequest req = exec_request(c->h, split_payload(c->payload));
         if (std::optional<broker::Reply> r = handlers_.exec_check_nonblocking(req)) {
@@ -405,6 +435,7 @@ void Broker::dispatch(Conn* raw) {
       break;  // may block: a thread of its own
     }
     case broker::MsgType::kApproval:
+      ++n_approvals_;
       break;
     default:
       return;  // unknown type: close

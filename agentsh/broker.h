@@ -10,7 +10,10 @@
 // a connection that has not sent a whole request within 5 s is closed, and at most 256
 // connections are open at a time (more are closed at once: the client fails closed).
 // Small requests may also arrive as one datagram with a reply channel attached
-// (<path>.d, see broker_protocol.h): one wake-up per request instead of two.
+// (<path>.d, see broker_protocol.h): one wake-up per request instead of two. Requests
+// that want no reply (kExecAudit, kAudit) may come there with no channel at all; those
+// still queued when the broker stops are served before it returns, so a record the
+// hook could hand over is never dropped at the end of a run.
 #pragma once
 
 #include <atomic>
@@ -52,6 +55,8 @@ class Broker {
     // (having done nothing, recorded nothing) when the answer needs exec_check.
     std::function<std::optional<broker::Reply>(const ExecCheckRequest&)> exec_check_nonblocking;
     std::function<void(const BrokerAudit&)> audit;              // called on the serving thread
+    // An exec the hook allowed in-process (kExecAudit): record it. Serving thread.
+    std::function<void(const ExecCheckRequest&)> exec_audit;
     std::function<broker::Reply(const ApprovalAsk&)> approval;  // may block
   };
   Broker() = default;
@@ -65,6 +70,12 @@ class Broker {
   void stop();
   const std::string& path() const { return path_; }
 
+  // Requests served so far, by kind (AGENTSH_BROKER_STATS=1 prints them after a run).
+  struct Stats {
+    uint64_t exec_checks = 0, exec_audits = 0, audits = 0, approvals = 0;
+  };
+  Stats stats() const;
+
   // Helpers to fill a Reply.
   static broker::Reply allow();
   static broker::Reply deny(int err, const std::string& rule, const std::string& message);
@@ -73,8 +84,9 @@ class Broker {
   struct Conn;
   void loop();
   void accept_one(std::vector<Conn*>& conns);
-  // Serves one request from the datagram door (broker_protocol.h kDgramSuffix).
-  void recv_dgram();
+  // Serves one request from the datagram door (broker_protocol.h kDgramSuffix). False
+  // when there was nothing to read.
+  bool recv_dgram();
   // Reads what `c` has to give; true when its request is complete.
   static bool read_some(Conn& c, bool* failed);
   // Answers a complete request; takes ownership of `c` (closes it or hands it on).
@@ -91,6 +103,7 @@ class Broker {
   std::thread thread_;
   std::atomic<int> active_{0};  // requests handed to threads of their own
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> n_exec_checks_{0}, n_exec_audits_{0}, n_audits_{0}, n_approvals_{0};
 };
 
 }  // namespace agentsh

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -543,12 +544,9 @@ bool CommandRunner::start_broker(const std::string& path, std::string* err) {
   // One exec check. `may_block` false (the broker's serving thread): a verdict that asks
   // a person returns nullopt before anything is recorded, and the broker retries on a
   // thread of its own with `may_block` true.
-  auto decide = [&s](const ExecCheckRequest& req, bool may_block) -> std::optional<broker::Reply> {
-    policy::Verdict nv = s.engine->check_command(req.argv, req.resolved, /*nested=*/true);
-    if (nv.effect == policy::Effect::kAsk && !may_block) return std::nullopt;
-    std::string target = join_args(req.argv), why;
-    bool allowed = nv.effect == policy::Effect::kAllow ||
-                   (nv.effect == policy::Effect::kAsk && s.ask("exec", "exec", target, nv, &why));
+  // The audit row of one exec the hook put to us (or allowed in-process, below).
+  auto exec_event = [](const ExecCheckRequest& req, const std::string& target,
+                       const policy::Verdict& nv, bool allowed, const std::string& why) {
     AuditEvent ev;
     ev.pid = req.pid;
     ev.type = "exec";
@@ -559,7 +557,16 @@ bool CommandRunner::start_broker(const std::string& path, std::string* err) {
     ev.rule = nv.rule;
     ev.message = allowed ? nv.message : (why.empty() ? nv.reason : why);
     ev.source = "hook";
-    s.record(ev);
+    return ev;
+  };
+  auto decide = [&s, exec_event](const ExecCheckRequest& req,
+                                 bool may_block) -> std::optional<broker::Reply> {
+    policy::Verdict nv = s.engine->check_command(req.argv, req.resolved, /*nested=*/true);
+    if (nv.effect == policy::Effect::kAsk && !may_block) return std::nullopt;
+    std::string target = join_args(req.argv), why;
+    bool allowed = nv.effect == policy::Effect::kAllow ||
+                   (nv.effect == policy::Effect::kAsk && s.ask("exec", "exec", target, nv, &why));
+    s.record(exec_event(req, target, nv, allowed, why));
     if (!allowed)
       return Broker::deny(EACCES, nv.rule,
                           blocked_line(nv, req.argv.empty() ? req.resolved : req.argv[0], why));
@@ -580,6 +587,27 @@ bool CommandRunner::start_broker(const std::string& path, std::string* err) {
   };
   h.exec_check_nonblocking = [decide](const ExecCheckRequest& req) { return decide(req, false); };
   h.exec_check = [decide](const ExecCheckRequest& req) { return *decide(req, true); };
+  // An exec the hook allowed in-process from the snapshot's exec fast table: the same
+  // row as above, from the same engine verdict (message templates and all). The table is
+  // built to allow only what the engine allows plainly; should they ever disagree, the
+  // row says so and agentsh warns once — the exec has already run.
+  h.exec_audit = [&s, exec_event](const ExecCheckRequest& req) {
+    policy::Verdict nv = s.engine->check_command(req.argv, req.resolved, /*nested=*/true);
+    AuditEvent ev = exec_event(req, join_args(req.argv), nv, true, "");
+    if (nv.decision != policy::Decision::kAllow || nv.effect != policy::Effect::kAllow) {
+      ev.message += std::string(ev.message.empty() ? "" : " ") +
+                    "(allowed in-process by the hook's exec fast table, but the policy says " +
+                    std::string(policy::decision_name(nv.decision)) + ": " + nv.reason + ")";
+      static std::atomic<bool> warned{false};
+      if (!warned.exchange(true))
+        fprintf(stderr,
+                "agentsh: WARNING: internal error: the hook allowed '%s' in-process but the "
+                "policy says %s (rule %s); please report this\n",
+                ev.target.c_str(), std::string(policy::decision_name(nv.decision)).c_str(),
+                nv.rule.c_str());
+    }
+    s.record(ev);
+  };
   h.audit = [&s](const BrokerAudit& a) {
     AuditEvent ev;
     ev.pid = a.pid;
@@ -681,6 +709,16 @@ int CommandRunner::spawn_and_wait(std::vector<std::string>& argv, const std::str
   s.trace.mark("output drained");
   s.broker.stop();
   s.trace.mark("broker stopped");
+  if (const char* e = getenv("AGENTSH_BROKER_STATS"); e && *e && strcmp(e, "0") != 0) {
+    Broker::Stats bs = s.broker.stats();
+    fprintf(stderr,
+            "agentsh: broker: exec checks %llu, in-process exec audits %llu, audit records "
+            "%llu, approvals %llu\n",
+            static_cast<unsigned long long>(bs.exec_checks),
+            static_cast<unsigned long long>(bs.exec_audits),
+            static_cast<unsigned long long>(bs.audits),
+            static_cast<unsigned long long>(bs.approvals));
+  }
   if (s.proxy) s.proxy->stop();
   s.trace.mark("proxy stopped");
   if (s.audit) s.audit->flush();

@@ -35,6 +35,11 @@ enum class MsgType : uint32_t {
   // payload: kind ("file"|"network"), operation, target, rule, message. Reply expected;
   // blocks until a person answers or the rule's timeout passes.
   kApproval = 3,
+  // payload as kExecCheck. No reply. An exec the hook allowed in-process (the snapshot's
+  // exec fast table, policy/snapshot_format.h ExecFast): the broker writes the audit row
+  // it writes for a kExecCheck. Sent as one datagram to the door with NO fd attached,
+  // MSG_DONTWAIT; a client that cannot send it asks with kExecCheck instead.
+  kExecAudit = 4,
 };
 
 struct RequestHeader {

@@ -102,21 +102,33 @@ long read_reply(int fd, broker::Reply* reply) noexcept {
   return 0;
 }
 
+// The door's address (<broker_socket> + kDgramSuffix). Returns the address length, or 0
+// when the path is empty or too long for one.
+socklen_t door_address(struct sockaddr_un* sa) noexcept {
+  const char* path = HookState::get().broker_socket();
+  size_t pn = strlen(path);
+  constexpr size_t kSuffix = sizeof broker::kDgramSuffix - 1;
+  if (pn == 0 || pn + kSuffix >= sizeof sa->sun_path) return 0;
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  memcpy(sa->sun_path, path, pn);
+  memcpy(sa->sun_path + pn, broker::kDgramSuffix, kSuffix);
+  return static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + pn + kSuffix + 1);
+}
+
+// Header and iovecs of an exec request (kExecCheck / kExecAudit) that fits one datagram:
+// iov[0] = *h, then resolved, cwd, argv. Returns the number of iovecs, or 0 when the
+// request is too big for one datagram (or for `iov`).
+
 // The datagram door (broker_protocol.h kDgramSuffix): one sendmsg of iov[0..n) with one
 // end of a fresh SOCK_SEQPACKET pair attached, then one read of the Reply from the other
 // end. Returns 0 (reply filled), kNoDoor when the broker has no datagram socket (the
 // caller uses the stream socket; nothing was delivered), or another -errno.
 constexpr long kNoDoor = -200000;
 long dgram_round_trip(struct iovec* iov, int n, broker::Reply* reply) noexcept {
-  const char* path = HookState::get().broker_socket();
-  size_t pn = strlen(path);
   struct sockaddr_un sa;
-  constexpr size_t kSuffix = sizeof broker::kDgramSuffix - 1;
-  if (pn == 0 || pn + kSuffix >= sizeof sa.sun_path) return kNoDoor;
-  memset(&sa, 0, sizeof sa);
-  sa.sun_family = AF_UNIX;
-  memcpy(sa.sun_path, path, pn);
-  memcpy(sa.sun_path + pn, broker::kDgramSuffix, kSuffix);
+  socklen_t salen = door_address(&sa);
+  if (salen == 0) return kNoDoor;
   int sv[2];
   long r = sys::call(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sys::arg(sv));
   if (r < 0) return r;
@@ -130,8 +142,7 @@ long dgram_round_trip(struct iovec* iov, int n, broker::Reply* reply) noexcept {
   struct msghdr mh;
   memset(&mh, 0, sizeof mh);
   mh.msg_name = &sa;
-  mh.msg_namelen =
-      static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + pn + kSuffix + 1);
+  mh.msg_namelen = salen;
   mh.msg_iov = iov;
   mh.msg_iovlen = static_cast<size_t>(n);
   mh.msg_control = ctl;
@@ -245,6 +256,45 @@ long exec_check(const char* resolved, const char* cwd, char* const argv[],
   if (r == 0) r = read_reply(static_cast<int>(fd), reply);
   sys::close(static_cast<int>(fd));
   return r;
+}
+
+bool exec_audit(const char* resolved, const char* cwd, char* const argv[]) noexcept {
+  size_t argc = 0;
+  size_t payload = strlen(resolved) + 1 + strlen(cwd) + 1;
+  if (argv != nullptr) {
+    for (; argv[argc] != nullptr; ++argc) {
+      payload += strlen(argv[argc]) + 1;
+      if (argc + 4 > size_t{kIovBatch}) return false;  // more strings than iovecs
+    }
+  }
+  broker::RequestHeader h =
+      make_header(broker::MsgType::kExecAudit, 0, payload, static_cast<uint32_t>(argc));
+  if (sizeof h + payload > broker::kMaxDgramRequest) return false;
+  struct sockaddr_un sa;
+  socklen_t salen = door_address(&sa);
+  if (salen == 0) return false;
+  struct iovec iov[kIovBatch];
+  iov[0].iov_base = &h;
+  iov[0].iov_len = sizeof h;
+  set_str(&iov[1], resolved);
+  set_str(&iov[2], cwd);
+  int n = 3;
+  for (size_t i = 0; i < argc; ++i) set_str(&iov[n++], argv[i]);
+  long d = sys::call(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (d < 0) return false;
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_name = &sa;
+  mh.msg_namelen = salen;
+  mh.msg_iov = iov;
+  mh.msg_iovlen = static_cast<size_t>(n);
+  long r;
+  do {
+    r = sys::call(SYS_sendmsg, d, sys::arg(&mh), MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (r == -EINTR);
+  sys::close(static_cast<int>(d));
+  // A datagram is queued whole or not at all.
+  return r == static_cast<long>(sizeof h + payload);
 }
 
 }  // namespace agentsh::hook::broker_client

@@ -26,4 +26,11 @@ bool approve(const char* kind, const char* op, const char* target, const char* r
 long exec_check(const char* resolved, const char* cwd, char* const argv[],
                 broker::Reply* reply) noexcept;
 
+// Hands the broker the audit record of an exec the hook allowed in-process (kExecAudit):
+// one datagram to the door, no reply channel, MSG_DONTWAIT — the caller never waits.
+// True only when the whole request was queued at the broker; false (too big for one
+// datagram, no door, queue full, broker gone) means nothing was delivered and the
+// caller must ask with exec_check instead, which records the exec itself.
+bool exec_audit(const char* resolved, const char* cwd, char* const argv[]) noexcept;
+
 }  // namespace agentsh::hook::broker_client

@@ -133,6 +133,20 @@ Verdict ask(const char* resolved, char* const argv[], broker::Reply* reply, bool
   return v;
 }
 
+// The snapshot's exec fast table (policy/snapshot_format.h ExecFast): a plain allow
+// whatever the argv — no wrapper, no rule with args_patterns, nothing but allow — is
+// decided here, without the broker round trip, and its audit record handed to the
+// broker without waiting (kExecAudit). When the record cannot be handed over (queue
+// full, too big for one datagram, no door) the broker is asked as before and records
+// the exec itself: an exec is never left unaudited. Stack only (vfork-safe).
+bool allowed_in_process(const char* resolved, char* const argv[]) noexcept {
+  if (argv == nullptr || argv[0] == nullptr) return false;
+  if (!HookState::get().view().exec_fast_allow(argv[0], resolved)) return false;
+  char cwd[kPathMax];
+  if (sys::getcwd(cwd, sizeof cwd) < 0) cwd[0] = '\0';
+  return broker_client::exec_audit(resolved, cwd, argv);
+}
+
 // PATH of the calling process (glibc's exec*p and posix_spawnp search that one).
 const char* path_env() noexcept {
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
@@ -238,13 +252,15 @@ long execve_checked(int dirfd, const char* path, char* const argv[], char* const
       long probe = sys::call(SYS_faccessat, AT_FDCWD, sys::arg(resolved), X_OK);
       if (probe < 0) return probe;
     }
-    broker::Reply reply;
-    Verdict v = ask(resolved, argv, &reply, true);
-    if (v.kind == Kind::kDeny) {
-      *denied = true;
-      return -v.err;
+    if (!allowed_in_process(resolved, argv)) {
+      broker::Reply reply;
+      Verdict v = ask(resolved, argv, &reply, true);
+      if (v.kind == Kind::kDeny) {
+        *denied = true;
+        return -v.err;
+      }
+      if (v.kind == Kind::kRedirect) return exec_redirect(&reply, envp);
     }
-    if (v.kind == Kind::kRedirect) return exec_redirect(&reply, envp);
     gated = true;
   }
   return exec_raw(dirfd, path, argv, envp, at_flags, gated);
@@ -345,7 +361,7 @@ int spawn(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa,
     if (exec_path != nullptr) {
       char resolved[kPathMax];
       long r = exec_target(AT_FDCWD, exec_path, 0, resolved);
-      if (r >= 0) {
+      if (r >= 0 && !allowed_in_process(resolved, argv)) {
         broker::Reply reply;
         Verdict v = ask(resolved, argv, &reply, false);
         if (v.kind == Kind::kDeny) return v.err;
