@@ -1,4 +1,7 @@
-// Exec governance. When the snapshot sets kFlagHookExecViaBroker every exec, spawn,
+// Exec governance. When the snapshot sets kFlagHookExecViaBroker an exec or spawn the
+// snapshot's exec fast table settles (a plain allow whatever the argv, see
+// snapshot::View::exec_fast_allow) runs at once, its audit record handed to the broker
+// without waiting (kExecAudit); every other exec, spawn,
 // system() and popen() is first put to the supervisor's broker (which unwraps env, xargs,
 // sh -c … with the full engine); a denial prints exactly one line to stderr
 //   agentsh: blocked by policy: rule=<rule> command=<name>
