@@ -398,6 +398,10 @@ int CommandRunner::run() {
   eo.hook_library = s.hook;
   eo.snapshot_path = s.rt.path() + "/policy.snap";
   eo.trash_dir = s.trash;
+  // AGENTSH_HOOK_EXEC_FAST=0: no exec fast table, every hook-only exec asks the broker
+  // (to compare, or to rule the table out when chasing a problem).
+  if (const char* f = getenv("AGENTSH_HOOK_EXEC_FAST"); f && strcmp(f, "0") == 0)
+    eo.exec_fast_table = false;
   if (tracer_full) {
     // The tracer stops every execve and decides there; the hook only keeps itself in
     // the environment. Its already-decided file/network syscalls pass the gate.

@@ -341,7 +341,7 @@ std::unique_ptr<Engine> Engine::compile(const Policy& policy, const Variables& v
   // The exec fast table (snapshot_format.h ExecFast): the command rules as the broker
   // applies them (nested context), names exactly as name_matches sees them, and the
   // wrappers command_unwrap looks inside.
-  b.enable_exec_fast();
+  if (options.exec_fast_table) b.enable_exec_fast();
   for (const auto& c : e->command_rules_) {
     if (!c->nested) continue;
     std::vector<snapshot::Builder::ExecName> names;

@@ -37,6 +37,9 @@ struct EngineOptions {
   std::string trash_dir;
   uint64_t gate_addr = 0;
   uint32_t snapshot_flags = 0;  // snapshot::HeaderFlags beyond kFlagEnforce
+  // Compile the exec fast table into the snapshot (snapshot_format.h ExecFast). Off: the
+  // hook asks the broker about every exec (AGENTSH_HOOK_EXEC_FAST=0, for A/B runs).
+  bool exec_fast_table = true;
   // agentsh's own files: always readable, never writable (library, snapshot, runtime
   // dir), and hidden paths (audit database, CA key).
   std::vector<std::string> protect_readonly, protect_hidden;
