@@ -320,8 +320,7 @@ bool Broker::recv_dgram() {
     // client's own pair), not some file or pipe it wants the supervisor to write into.
     int type = 0;
     socklen_t tl = sizeof type;
-    if (getsockopt(fds[0].get(), SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
-        type != SOCK_SEQPACKET) {
+    if (getsockopt(fds[0].get(), SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_SEQPACKET) {
       return true;
     }
     c->fd = std::move(fds[0]);

@@ -54,7 +54,7 @@ class Broker {
     // Optional fast path, called on the serving thread: must not block; returns nullopt
     // (having done nothing, recorded nothing) when the answer needs exec_check.
     std::function<std::optional<broker::Reply>(const ExecCheckRequest&)> exec_check_nonblocking;
-    std::function<void(const BrokerAudit&)> audit;              // called on the serving thread
+    std::function<void(const BrokerAudit&)> audit;  // called on the serving thread
     // An exec the hook allowed in-process (kExecAudit): record it. Serving thread.
     std::function<void(const ExecCheckRequest&)> exec_audit;
     std::function<broker::Reply(const ApprovalAsk&)> approval;  // may block

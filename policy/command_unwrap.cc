@@ -410,10 +410,9 @@ std::string wrapper_name(const std::string& argv0) {
 
 const std::vector<std::string>& wrapper_names() {
   static const std::vector<std::string> kNames = {
-      "env",   "nice",    "nohup",   "timeout", "time", "stdbuf", "setsid", "xargs",
-      "chrt",  "ionice",  "taskset", "exec",    "command", "busybox", "find", "eval",
-      "sh",    "bash",    "dash",    "zsh",     "ksh",  "ash",    "mksh",   "yash",
-      "posh",  "rbash"};
+      "env",    "nice",    "nohup", "timeout", "time",    "stdbuf", "setsid", "xargs", "chrt",
+      "ionice", "taskset", "exec",  "command", "busybox", "find",   "eval",   "sh",    "bash",
+      "dash",   "zsh",     "ksh",   "ash",     "mksh",    "yash",   "posh",   "rbash"};
   return kNames;
 }
 

@@ -381,9 +381,9 @@ bool View::exec_name(const char* n, size_t len, uint32_t* plain) const noexcept 
   const ExecRule* rules = at<ExecRule>(base_, exec_->rules.off);
   for (uint32_t i = 0; i < exec_->globs.count; ++i) {
     const ExecGlob& g = globs[i];
-    bool hit = g.path != 0 ? glob::match(sbase + g.pattern.off, g.pattern.len, n, len, '/', false)
-                           : glob::match(sbase + g.pattern.off, g.pattern.len, base, blen, '\0',
-                                         false);
+    bool hit = g.path != 0
+                   ? glob::match(sbase + g.pattern.off, g.pattern.len, n, len, '/', false)
+                   : glob::match(sbase + g.pattern.off, g.pattern.len, base, blen, '\0', false);
     if (!hit) continue;
     if (rules[g.rule].has_args != 0) {
       args = true;
@@ -412,7 +412,8 @@ bool View::exec_fast_allow(const char* argv0, const char* resolved) const noexce
   const ExecRule* rules = at<ExecRule>(base_, exec_->rules.off);
   uint32_t plain = kExecNoRule;
   if (!exec_name(argv0, alen, &plain)) return false;
-  if (plain != kExecNoRule && rules[plain].decision != static_cast<uint8_t>(policy::Decision::kAllow))
+  if (plain != kExecNoRule &&
+      rules[plain].decision != static_cast<uint8_t>(policy::Decision::kAllow))
     return false;
   // The engine judges the resolved path too when it differs from argv[0].
   if (resolved != nullptr && resolved[0] != '\0' && strcmp(resolved, argv0) != 0) {

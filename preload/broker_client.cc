@@ -259,12 +259,14 @@ long exec_check(const char* resolved, const char* cwd, char* const argv[],
 }
 
 bool exec_audit(const char* resolved, const char* cwd, char* const argv[]) noexcept {
+  // Up to 253 argv strings (compilers get long command lines); 4 KiB of stack.
+  constexpr size_t kAuditIov = 256;
   size_t argc = 0;
   size_t payload = strlen(resolved) + 1 + strlen(cwd) + 1;
   if (argv != nullptr) {
     for (; argv[argc] != nullptr; ++argc) {
       payload += strlen(argv[argc]) + 1;
-      if (argc + 4 > size_t{kIovBatch}) return false;  // more strings than iovecs
+      if (argc + 4 > kAuditIov) return false;  // more strings than iovecs
     }
   }
   broker::RequestHeader h =
@@ -273,7 +275,7 @@ bool exec_audit(const char* resolved, const char* cwd, char* const argv[]) noexc
   struct sockaddr_un sa;
   socklen_t salen = door_address(&sa);
   if (salen == 0) return false;
-  struct iovec iov[kIovBatch];
+  struct iovec iov[kAuditIov];
   iov[0].iov_base = &h;
   iov[0].iov_len = sizeof h;
   set_str(&iov[1], resolved);

@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # The acceptance checks again in hook-only mode (sandbox.ptrace.enabled: false): the
-# LD_PRELOAD hook and its broker decide exec — through the snapshot's exec fast table
-# where it settles the exec, the broker otherwise. Checks the tracer alone can pass
-# (static binaries, raw syscalls) are expected to fail here; the point is to compare
-# AGENTSH_HOOK_EXEC_FAST=1 (default) against AGENTSH_HOOK_EXEC_FAST=0 (every exec asks
-# the broker): the results must be the same. Run through the shared lab:
+# LD_PRELOAD hook and its broker decide exec — in-process through the snapshot's exec
+# fast table where it settles the exec, through the broker otherwise. Run through the
+# shared lab (which starts the inner script with a clean environment):
 #   AGENTSH_LAB_INNER=$PWD/tests/acceptance/hook_exec_only.sh ../shared/acceptance/run.sh .
-#   AGENTSH_HOOK_EXEC_FAST=0 AGENTSH_LAB_INNER=… ../shared/acceptance/run.sh .
-# (run.sh sets HERE to the shared acceptance directory.)
+# To compare with every exec going to the broker, change AGENTSH_HOOK_EXEC_FAST below
+# to 0. (run.sh sets HERE to the shared acceptance directory.)
 set -u
 source "$HERE/setup.sh"
 python3 - <<'PY'
@@ -19,7 +17,7 @@ if "ptrace:\n    enabled: false" not in s:
     s = re.sub(r"(?m)^sandbox:\n", "sandbox:\n  ptrace:\n    enabled: false\n", s, count=1)
 open(p, "w").write(s)
 PY
-export AGENTSH_HOOK_EXEC_FAST=${AGENTSH_HOOK_EXEC_FAST:-1}
+export AGENTSH_HOOK_EXEC_FAST=1
 kill "$AGENTSH_SERVER_PID" 2>/dev/null; wait "$AGENTSH_SERVER_PID" 2>/dev/null
 agentsh server --config /etc/agentsh/config.yaml >"$LAB/server.log" 2>&1 &
 AGENTSH_SERVER_PID=$!

@@ -50,9 +50,9 @@ ExecWorld& without_table() {
 }
 
 double loop_ns(const std::vector<std::string>& env, long n, int rounds) {
-  auto r = run({case_bin("hook_bench_loop"), "exec", "/bin/true", std::to_string(n),
-                std::to_string(rounds)},
-               env, "");
+  auto r = run(
+      {case_bin("hook_bench_loop"), "exec", "/bin/true", std::to_string(n), std::to_string(rounds)},
+      env, "");
   if (r.status != 0) {
     fprintf(stderr, "hook_bench_loop exec: status %d: %s\n", r.status, r.err.c_str());
     return -1;

@@ -99,8 +99,8 @@ class HookExecFast : public ::testing::Test {
   }
 
   std::string events() {
-    RunResult q = run({agentsh_bin(), "events", "query", "--config", config_, "--json"},
-                      base_env(dir_));
+    RunResult q =
+        run({agentsh_bin(), "events", "query", "--config", config_, "--json"}, base_env(dir_));
     EXPECT_EQ(q.status, 0) << q.err;
     return q.out;
   }
@@ -132,9 +132,12 @@ class HookExecFast : public ::testing::Test {
 
 TEST_F(HookExecFast, PlainAllowedExecsNeverReachTheBroker) {
   Stats st;
+  std::string many = "/bin/true";  // 200 arguments: still one datagram
+  for (int i = 0; i < 200; ++i) many += " a" + std::to_string(i);
   RunResult r = script(
-      "i=0; while [ $i -lt 25 ]; do /bin/true; i=$((i+1)); done\n"
-      "/bin/echo done; ls -d / ; cat /dev/null; npm --version >/dev/null 2>&1; echo npm=$?\n",
+      "i=0; while [ $i -lt 24 ]; do /bin/true; i=$((i+1)); done\n" + many +
+          "\n"
+          "/bin/echo done; ls -d / ; cat /dev/null; npm --version >/dev/null 2>&1; echo npm=$?\n",
       &st);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "done\n/\nnpm=0\n");
@@ -148,8 +151,8 @@ TEST_F(HookExecFast, PlainAllowedExecsNeverReachTheBroker) {
 
 TEST_F(HookExecFast, SpawnAndVforkChildrenUseTheTableToo) {
   Stats st;
-  std::string prog = (fs::path(agentsh_bin()).parent_path().parent_path() / "tests/cases/hook_exec")
-                         .string();
+  std::string prog =
+      (fs::path(agentsh_bin()).parent_path().parent_path() / "tests/cases/hook_exec").string();
   RunResult r = script(prog + " spawnp /bin/echo spawned\n" + prog + " vfork /bin/true\n", &st);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "spawned\nspawn=0 exit=0\nexit=0\n");
@@ -210,8 +213,8 @@ TEST_F(HookExecFast, InProcessExecsAreAuditedLikeBrokerOnes) {
   std::vector<std::string> asked = rows_for("/bin/echo bbbbbbbbbbbbbbbb");
   ASSERT_EQ(fast.size(), 1u) << events();
   ASSERT_EQ(asked.size(), 1u);
-  for (const char* f : {"type", "operation", "decision", "effective", "rule", "source", "session",
-                        "command_id"}) {
+  for (const char* f :
+       {"type", "operation", "decision", "effective", "rule", "source", "session", "command_id"}) {
     EXPECT_EQ(field(fast[0], f), field(asked[0], f)) << f;
   }
   EXPECT_EQ(field(fast[0], "type"), "\"exec\"");
@@ -225,9 +228,7 @@ TEST_F(HookExecFast, InProcessExecsAreAuditedLikeBrokerOnes) {
 
 TEST_F(HookExecFast, EveryInProcessExecLeavesExactlyOneRow) {
   Stats st;
-  RunResult r = script(
-      "i=0; while [ $i -lt 40 ]; do /bin/true row $i; i=$((i+1)); done\n",
-      &st);
+  RunResult r = script("i=0; while [ $i -lt 40 ]; do /bin/true row $i; i=$((i+1)); done\n", &st);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(st.audits, 40);
   EXPECT_EQ(st.checks, 0);

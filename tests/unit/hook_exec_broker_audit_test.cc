@@ -108,9 +108,10 @@ TEST_F(HookExecBrokerAudit, AuditDatagramsWithoutAChannelAreRecorded) {
             0);
   // An exec check without a channel: nobody to answer; dropped.
   ASSERT_EQ(send_door(request(broker::MsgType::kExecCheck, {"/bin/y", "/w", "y"}), -1), 0);
-  ASSERT_EQ(send_door(request(broker::MsgType::kExecAudit, {"/usr/bin/true", "/w", "/bin/true", "a b"}),
-                      -1),
-            0);
+  ASSERT_EQ(
+      send_door(request(broker::MsgType::kExecAudit, {"/usr/bin/true", "/w", "/bin/true", "a b"}),
+                -1),
+      0);
   // stop() serves what is still queued before it returns.
   broker_.stop();
   EXPECT_EQ(audits(), std::vector<std::string>{"777|/usr/bin/true|/w|/bin/true|a b"});

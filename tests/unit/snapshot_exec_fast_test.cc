@@ -31,8 +31,10 @@ std::string repo_file(const std::string& rel) {
   return here.substr(0, here.rfind('/') + 1) + "../../" + rel;
 }
 
-const Variables kVars = {{"HOME", "/home/agent"}, {"PROJECT_ROOT", "/home/agent/proj"},
-                         {"WORKSPACE", "/home/agent/proj"}, {"GIT_ROOT", "/home/agent/proj"},
+const Variables kVars = {{"HOME", "/home/agent"},
+                         {"PROJECT_ROOT", "/home/agent/proj"},
+                         {"WORKSPACE", "/home/agent/proj"},
+                         {"GIT_ROOT", "/home/agent/proj"},
                          {"TMPDIR", "/tmp"}};
 
 std::unique_ptr<Engine> compile(const Policy& p, ApprovalMode mode, bool enforce) {
@@ -71,11 +73,10 @@ const std::vector<Argv> kTails = {
 // Names to try: every command the policy names (globs turned into names they match),
 // every wrapper, and commands nobody names, in several spellings.
 std::vector<std::string> candidate_names(const Policy& p) {
-  std::set<std::string> names = {"true",      "false",      "ls",         "frobnicate",
-                                 "bash.real", "sh.real",    "python3.11", "sudo.real",
-                                 "git.exe",   "node",       "cc1",        "collect2",
-                                 "[",         "x.y.z",      ".hidden",    "env.real",
-                                 "mkfs.ext4", "tool-x",     "foo.bin",    "rm"};
+  std::set<std::string> names = {"true",     "false",      "ls",        "frobnicate", "bash.real",
+                                 "sh.real",  "python3.11", "sudo.real", "git.exe",    "node",
+                                 "cc1",      "collect2",   "[",         "x.y.z",      ".hidden",
+                                 "env.real", "mkfs.ext4",  "tool-x",    "foo.bin",    "rm"};
   for (const std::string& w : command_unwrap::wrapper_names()) names.insert(w);
   for (const CommandRule& r : p.command_rules) {
     for (std::string c : r.commands) {
