@@ -178,9 +178,10 @@ void Broker::stop() {
   }
   thread_.join();
   // Datagrams already queued (audit records of the last execs) are served, not dropped:
-  // the serving thread is gone, so this thread drains the door.
+  // the serving thread is gone, so this thread drains the door. Bounded: processes left
+  // running in the background may keep sending, and stop() must return.
   if (dgram_fd_) {
-    while (recv_dgram()) {
+    for (int i = 0; i < 4096 && recv_dgram(); ++i) {
     }
   }
   // Let requests handed to threads finish (they are bounded by the read timeout; an
