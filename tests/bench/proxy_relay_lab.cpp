@@ -15,7 +15,8 @@
 // (voluntary+involuntary). Relay keys: PIPE (pipe bytes, default 262144), SNDBUF (SO_SNDBUF
 // of the receiver-side socket, 0 = autotuning), RCVBUF (SO_RCVBUF of both relay sockets),
 // LOWAT (SO_RCVLOWAT of the upstream socket), COPY (userspace copies through a buffer of
-// that size instead of splice), RENO (TCP_CONGESTION reno on the receiver-side socket).
+// that size instead of splice), RENO (TCP_CONGESTION reno on the receiver-side socket),
+// IDLE_IN (wait for upstream data only while nothing is queued toward the receiver).
 // Environment: REPS, MB, PIN_S / PIN_C / PIN_R (pin sender / receiver / relay to a CPU),
 // PLACE=1 (print on which CPU each party ran, sampled at every wake-up).
 #include <fcntl.h>
@@ -169,7 +170,7 @@ void sender(int lfd) {
 
 // One relay configuration, parsed from "KEY=VALUE,…".
 struct RelayConfig {
-  long pipe = 256 * 1024, sndbuf = 0, rcvbuf = 0, lowat = 0, copy = 0, reno = 0;
+  long pipe = 256 * 1024, sndbuf = 0, rcvbuf = 0, lowat = 0, copy = 0, reno = 0, idle_in = 0;
   static RelayConfig parse(const std::string& spec) {
     RelayConfig c;
     auto get = [&](const char* key, long dflt) {
@@ -183,6 +184,7 @@ struct RelayConfig {
     c.lowat = get("LOWAT", 0);
     c.copy = get("COPY", 0);
     c.reno = get("RENO", 0);
+    c.idle_in = get("IDLE_IN", 0);
     return c;
   }
 };
@@ -250,8 +252,8 @@ void relay_one(const RelayConfig& cfg, int c, int u) {
       if (!progress) break;
     }
     if (eof && queued == 0) break;
-    const uint32_t um =
-        !eof && !maybe_full && queued < (cfg.copy ? 1 : cap) ? uint32_t{EPOLLIN} : 0u;
+    const size_t in_limit = cfg.idle_in ? 1 : (cfg.copy ? 1 : cap);
+    const uint32_t um = !eof && !maybe_full && queued < in_limit ? uint32_t{EPOLLIN} : 0u;
     const uint32_t cm = queued ? uint32_t{EPOLLOUT} : 0u;
     if (um != umask) {
       ev.events = umask = um;
