@@ -772,6 +772,10 @@ bool Connection::ensure_pipe(Flow& f) {
 }
 
 bool Connection::pump(Flow& f, int src, int dst, bool can_read, bool* moved, std::string* error) {
+  // A splice that moves less than asked found the destination socket full (or the source
+  // drained): asking again in this call would only return EAGAIN. Level-triggered epoll
+  // reports the socket again when it is ready, so nothing stalls (`update_interest`).
+  bool dst_full = false, src_dry = false;
   for (int round = 0; round < 32; ++round) {
     bool progress = false;
     size_t sent = 0;
@@ -783,13 +787,15 @@ bool Connection::pump(Flow& f, int src, int dst, bool can_read, bool* moved, std
       }
       progress = progress || sent > 0;
     }
-    while (f.out.empty() && f.pipe.bytes > 0) {
-      ssize_t n = splice(f.pipe.r.get(), nullptr, dst, nullptr, f.pipe.bytes,
-                         SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    while (f.out.empty() && f.pipe.bytes > 0 && !dst_full) {
+      const size_t want = f.pipe.bytes;
+      ssize_t n =
+          splice(f.pipe.r.get(), nullptr, dst, nullptr, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n > 0) {
         f.pipe.bytes -= static_cast<size_t>(n);
         f.pipe.maybe_full = false;
         progress = true;
+        if (static_cast<size_t>(n) < want) dst_full = true;
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -797,14 +803,16 @@ bool Connection::pump(Flow& f, int src, int dst, bool can_read, bool* moved, std
       *error = n == 0 ? "peer closed" : std::strerror(errno);
       return false;
     }
-    if (can_read && !f.src_eof && src >= 0) {
+    if (can_read && !f.src_eof && src >= 0 && !src_dry) {
       if (f.use_pipe) {
         if (f.pipe.bytes < f.pipe.cap && !f.pipe.maybe_full) {
-          ssize_t n = splice(src, nullptr, f.pipe.w.get(), nullptr, f.pipe.cap - f.pipe.bytes,
+          const size_t want = f.pipe.cap - f.pipe.bytes;
+          ssize_t n = splice(src, nullptr, f.pipe.w.get(), nullptr, want,
                              SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
           if (n > 0) {
             f.pipe.bytes += static_cast<size_t>(n);
             progress = true;
+            if (static_cast<size_t>(n) < want) src_dry = true;
           } else if (n == 0) {
             f.src_eof = true;
             progress = true;

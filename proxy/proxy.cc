@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -87,6 +88,13 @@ std::unique_ptr<Proxy> Proxy::start(Options options, std::string* error) {
   ctx.timeouts = o.timeouts;
   ctx.limits = o.limits;
   ctx.listen_ip = listen_ip;
+  // Clients of a loopback listener are on this host: a small send buffer toward them
+  // costs no throughput (see ProxyLimits::client_sndbuf); a remote one keeps autotuning.
+  p->client_is_local_ =
+      listen_ip.v6
+          ? (std::all_of(listen_ip.b, listen_ip.b + 15, [](uint8_t x) { return x == 0; }) &&
+             listen_ip.b[15] == 1)
+          : listen_ip.b[0] == 127;
   UpstreamResolver::Options ro;
   ro.conf = rc;
   ro.hosts_path = o.hosts_file;
@@ -213,6 +221,10 @@ void Proxy::on_accept() {
     }
     int one = 1;
     setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (ctx_->limits.client_sndbuf > 0 && client_is_local_) {
+      const int sb = static_cast<int>(ctx_->limits.client_sndbuf);
+      setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &sb, sizeof(sb));
+    }
     const uint64_t id = next_conn_id_++;
     auto c = std::make_unique<Connection>(ctx_.get(), id, std::move(fd));
     if (!c->start()) continue;

@@ -101,7 +101,8 @@ class Proxy {
   std::unique_ptr<DnsServer> dns_;
   std::unique_ptr<Listener> listener_;
   ScopedFd listen_fd_;
-  ScopedFd spare_fd_;  // released to accept-and-close when out of descriptors
+  ScopedFd spare_fd_;             // released to accept-and-close when out of descriptors
+  bool client_is_local_ = false;  // the listener is on a loopback address
   uint16_t http_port_ = 0, dns_port_ = 0;
   uint64_t next_conn_id_ = 1;
   std::thread thread_;
