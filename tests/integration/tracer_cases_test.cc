@@ -790,8 +790,7 @@ TEST_P(TracerCase, TheTreeDiesWithTheSupervisor) {
   kill(h, SIGKILL);
   int st;
   waitpid(h, &st, 0);
-  // The top command dies with the supervisor: PR_SET_PDEATHSIG (attach mode) or
-  // PTRACE_O_EXITKILL (follow mode).
+  // PTRACE_O_EXITKILL: the tracee gets SIGKILL when its tracer goes away.
   bool gone = false;
   for (int i = 0; i < 500 && !gone; ++i) {
     std::string stat = slurp("/proc/" + std::to_string(sleeper) + "/stat");
