@@ -48,22 +48,43 @@ enum class How : unsigned char {
   kFollow,  // a plain path syscall (magic /proc links, redirect targets, no openat2)
 };
 
-// Set when the kernel has no openat2 (ENOSYS): every operation then resolves first and
-// uses plain syscalls (a symlink swapped in between is the residual risk; the tracer,
-// if any, still sees them).
+// Set when the kernel has no openat2 (ENOSYS) or a seccomp profile refuses it (EPERM):
+// every operation then resolves first and uses plain syscalls (a symlink swapped in
+// between is the residual risk; the tracer, if any, still sees them).
 int g_no_openat2 = 0;
+// Whether openat2 itself is refused, learnt the first time an openat2 says EPERM (EPERM
+// is also an ordinary answer: O_NOATIME on another's file, an immutable file opened for
+// writing…): 0 = not probed, 1 = works, 2 = refused. Probed lazily rather than in the
+// constructor: a process that never opens a file pays nothing.
+int g_openat2_probe = 0;
 
 bool no_openat2() noexcept {
   return __atomic_load_n(&g_no_openat2, __ATOMIC_RELAXED) != 0;
 }
 
+// After an openat2 answered `r`: is openat2 unusable here (ENOSYS, or EPERM for the
+// syscall itself)? Then remembers it for the process. Idempotent, lock-free; two threads
+// probing at once both get the same answer.
+bool openat2_unusable(long r) noexcept {
+  if (r != -ENOSYS && r != -EPERM) return false;
+  if (r == -EPERM) {
+    int p = __atomic_load_n(&g_openat2_probe, __ATOMIC_RELAXED);
+    if (p == 0) {
+      long fd = sys::openat2(AT_FDCWD, "/", O_PATH | O_CLOEXEC, 0, sys::kStrictResolve);
+      if (fd >= 0) sys::close(static_cast<int>(fd));
+      p = (fd == -ENOSYS || fd == -EPERM) ? 2 : 1;
+      __atomic_store_n(&g_openat2_probe, p, __ATOMIC_RELAXED);
+    }
+    if (p == 1) return false;
+  }
+  __atomic_store_n(&g_no_openat2, 1, __ATOMIC_RELAXED);
+  return true;
+}
+
 long strict_open(const char* path, uint64_t flags, uint64_t mode) noexcept {
   long r = sys::openat2(AT_FDCWD, path, flags, mode, sys::kStrictResolve);
   if (r == -ELOOP) return kNeedResolve;
-  if (r == -ENOSYS) {
-    __atomic_store_n(&g_no_openat2, 1, __ATOMIC_RELAXED);
-    return kNeedResolve;
-  }
+  if (r < 0 && openat2_unusable(r)) return kNeedResolve;
   return r;
 }
 
@@ -176,9 +197,12 @@ long soft_delete(const char* open_path, const char* dpath, const Outcome& o, boo
   long pl = path_resolver::split_parent(open_path, strlen(open_path), parent, sizeof parent, &last);
   if (pl < 0) return pl;
   if (*last == '\0') return rmdir ? -EBUSY : -EISDIR;
-  long pfd = no_openat2() ? sys::openat(AT_FDCWD, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
+  long pfd = no_openat2() ? -ENOSYS
                           : sys::openat2(AT_FDCWD, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
                                          sys::kStrictResolve);
+  if (pfd < 0 && (no_openat2() || openat2_unusable(pfd))) {
+    pfd = sys::openat(AT_FDCWD, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  }
   if (pfd < 0) return pfd;
   struct stat st;
   long r = sys::call(SYS_newfstatat, pfd, sys::arg(last), sys::arg(&st), AT_SYMLINK_NOFOLLOW);
@@ -469,17 +493,6 @@ long run_two(int olddirfd, const char* oldpath, const Spec& so, int newdirfd, co
 }
 
 }  // namespace
-
-void probe_openat2() noexcept {
-  // ENOSYS (old kernel) or EPERM (a container's seccomp profile that predates openat2):
-  // strict opens are impossible, so resolve first and use plain syscalls.
-  long fd = sys::openat2(AT_FDCWD, "/", O_PATH | O_CLOEXEC, 0, sys::kStrictResolve);
-  if (fd >= 0) {
-    sys::close(static_cast<int>(fd));
-  } else if (fd == -ENOSYS || fd == -EPERM) {
-    __atomic_store_n(&g_no_openat2, 1, __ATOMIC_RELAXED);
-  }
-}
 
 long open(int dirfd, const char* path, int flags, unsigned mode) noexcept {
   // openat2 is strict where open() is lenient: unknown flag bits are ignored by open()
