@@ -1,5 +1,5 @@
-// The next definition (libc's) of every symbol the hook interposes, resolved once with
-// dlsym(RTLD_NEXT) by the constructor. Used for pass-through (inert hook, non-governed
+// The next definition (libc's) of every symbol the hook interposes, resolved once by the
+// constructor — what dlsym(RTLD_NEXT) answers, found in one pass (real_fns.cc). Used for pass-through (inert hook, non-governed
 // calls) and for the few libc services the hook builds on (fdopen, fdopendir, resolver).
 //
 // House rules: no exceptions, no malloc on the decision path, no locks, no stdio.
