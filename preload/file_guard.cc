@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "preload/cwd_cache.h"
 #include "preload/file_policy.h"
 #include "preload/hook_state.h"
 #include "preload/line_buf.h"
@@ -307,10 +308,23 @@ long run_built(const Target& t, const Spec& spec, Exec& exec) noexcept {
   return run_slow(t, spec, exec);
 }
 
+// A path joined with a cached cwd that then does not exist may mean the cwd moved
+// behind the cache's back (a directory renamed by another process): one fresh try.
+// ENOENT means nothing was done, so the retry cannot repeat an effect.
+bool retry_with_fresh_cwd(const Target& t, long r) noexcept {
+  if (r != -ENOENT || !t.cwd_cached) return false;
+  CwdCache::get().invalidate();
+  return true;
+}
+
 template <typename Exec>
 long run(int dirfd, const char* path, const Spec& spec, Exec& exec) noexcept {
   Target t;
   long r = path_resolver::build(dirfd, path, &t);
+  if (r < 0) return r;
+  r = run_built(t, spec, exec);
+  if (!retry_with_fresh_cwd(t, r)) return r;
+  r = path_resolver::build(dirfd, path, &t);
   if (r < 0) return r;
   return run_built(t, spec, exec);
 }
@@ -325,11 +339,9 @@ long run(int dirfd, const char* path, const Spec& spec, Exec& exec) noexcept {
 // all. Learning existence this way tells the program nothing an open without O_CREAT
 // would not.
 template <typename Exec, typename ExecExisting>
-long run_creat(int dirfd, const char* path, int flags, const Spec& spec, Exec& exec,
-               ExecExisting& exec_existing) noexcept {
-  Target t;
-  long r = path_resolver::build(dirfd, path, &t);
-  if (r < 0) return r;
+long run_creat_built(const Target& t, int dirfd, const char* path, int flags, const Spec& spec,
+                     Exec& exec, ExecExisting& exec_existing) noexcept {
+  long r;
   if (!no_openat2() && file_policy::peek_allows(t.dpath, t.dlen, spec.ops)) {
     r = exec(t.open, How::kStrict);
     if (r != kNeedResolve && r != kNoFd) return r;
@@ -351,6 +363,19 @@ long run_creat(int dirfd, const char* path, int flags, const Spec& spec, Exec& e
     if (r != -ENOENT) return r;
   }
   return run_slow(t, spec, exec);
+}
+
+template <typename Exec, typename ExecExisting>
+long run_creat(int dirfd, const char* path, int flags, const Spec& spec, Exec& exec,
+               ExecExisting& exec_existing) noexcept {
+  Target t;
+  long r = path_resolver::build(dirfd, path, &t);
+  if (r < 0) return r;
+  r = run_creat_built(t, dirfd, path, flags, spec, exec, exec_existing);
+  if (!retry_with_fresh_cwd(t, r)) return r;
+  r = path_resolver::build(dirfd, path, &t);
+  if (r < 0) return r;
+  return run_creat_built(t, dirfd, path, flags, spec, exec, exec_existing);
 }
 
 // Operations on the object itself through an O_PATH fd opened strictly: fd_op(fd) in
@@ -483,6 +508,7 @@ long run_two(int olddirfd, const char* oldpath, const Spec& so, int newdirfd, co
       sys::close(static_cast<int>(ofd));
       sys::close(static_cast<int>(nfd));
     }
+    if (r >= 0) CwdCache::get().invalidate();  // the cwd or an ancestor may have moved
     if (r >= 0 && (SymlinkCache::is_top_level(op_path, strlen(op_path)) ||
                    SymlinkCache::is_top_level(np_path, strlen(np_path)))) {
       SymlinkCache::get().invalidate();

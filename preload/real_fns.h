@@ -91,6 +91,22 @@ struct RealFns {
                       const posix_spawnattr_t*, char* const[], char* const[]);
   int (*system)(const char*);
   FILE* (*popen)(const char*, const char*);
+  // the current directory (not decided: passed through, CwdCache invalidated). fts and
+  // nftw take glibc's own types, kept opaque here.
+  int (*chdir)(const char*);
+  int (*fchdir)(int);
+  int (*chroot)(const char*);
+  int (*unshare)(int);
+  int (*setns)(int, int);
+  int (*daemon)(int, int);
+  int (*nftw)(const char*, void*, int, int);
+  int (*nftw64)(const char*, void*, int, int);
+  void* (*fts_read)(void*);
+  void* (*fts_children)(void*, int);
+  int (*fts_close)(void*);
+  void* (*fts64_read)(void*);
+  void* (*fts64_children)(void*, int);
+  int (*fts64_close)(void*);
   // network
   int (*connect)(int, const struct sockaddr*, socklen_t);
   ssize_t (*sendto)(int, const void*, size_t, int, const struct sockaddr*, socklen_t);
