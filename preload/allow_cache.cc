@@ -58,9 +58,8 @@ void AllowCache::remember(const char* path, size_t len, uint32_t allowed) noexce
   const uint64_t h = hash_path(path, len);
   Slot& s = slots_[h % kSlots];
   uint32_t s1 = __atomic_load_n(&s.seq, __ATOMIC_RELAXED);
-  if ((s1 & 1) != 0 ||
-      !__atomic_compare_exchange_n(&s.seq, &s1, s1 + 1, false, __ATOMIC_ACQUIRE,
-                                   __ATOMIC_RELAXED)) {
+  if ((s1 & 1) != 0 || !__atomic_compare_exchange_n(&s.seq, &s1, s1 + 1, false, __ATOMIC_ACQUIRE,
+                                                    __ATOMIC_RELAXED)) {
     return;  // another writer (or our own thread, interrupted): skip
   }
   __atomic_thread_fence(__ATOMIC_RELEASE);

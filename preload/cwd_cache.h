@@ -57,14 +57,14 @@ class CwdCache {
   static CwdCache instance_;
   static constexpr size_t kMax = 4096;
 
-  uint32_t seq_ = 0;       // odd: being written
-  uint32_t len_ = 0;       // including the NUL; 0 = empty
+  uint32_t seq_ = 0;  // odd: being written
+  uint32_t len_ = 0;  // including the NUL; 0 = empty
   uint64_t entry_gen_ = 0;
-  long entry_pid_ = 0;     // 0 = filled before any chdir was seen
+  long entry_pid_ = 0;  // 0 = filled before any chdir was seen
   uint64_t gen_ = 1;
-  int pid_check_ = 0;      // sticky: a chdir was seen
+  int pid_check_ = 0;  // sticky: a chdir was seen
   int disabled_ = 0;
-  int unsafe_ = 0;         // nftw(FTW_CHDIR) depth, process-wide
+  int unsafe_ = 0;  // nftw(FTW_CHDIR) depth, process-wide
   uint64_t path_[kMax / 8];
 };
 

@@ -70,7 +70,8 @@ Pick strictest(const char* path, size_t len, Ops ops) noexcept {
 bool peek_allows(const char* path, size_t len, Ops ops) noexcept {
   if (!HookState::get().active()) return false;
   // Asked once per (path, op) and process: the snapshot never changes (allow_cache.h).
-  const uint32_t need = policy::op_bit(ops.a) | (ops.b == FileOp::kCount ? 0 : policy::op_bit(ops.b));
+  const uint32_t need =
+      policy::op_bit(ops.a) | (ops.b == FileOp::kCount ? 0 : policy::op_bit(ops.b));
   AllowCache& cache = AllowCache::get();
   if (cache.allows(path, len, need)) return true;
   const snapshot::View& view = HookState::get().view();

@@ -75,7 +75,7 @@ class HookState {
   const char* trash_dir_ = "";
   const char* fail_reason_ = "";
   int warned_ = 0;
-  char snapshot_env_[4096] = {};  // copy of $AGENTSH_SNAPSHOT (the program may change env)
+  char snapshot_env_[4096] = {};   // copy of $AGENTSH_SNAPSHOT (the program may change env)
   char snapshot_fd_env_[64] = {};  // copy of $AGENTSH_SNAPSHOT_FD
 };
 

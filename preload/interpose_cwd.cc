@@ -71,13 +71,14 @@ int hook_fchdir(int fd) {
 int hook_chroot(const char* p) {
   ensure_real();
   InvalidateAfter inv;
-  return g_real.chroot != nullptr ? g_real.chroot(p) : ret_int(sys::direct(SYS_chroot, sys::arg(p)));
+  return g_real.chroot != nullptr ? g_real.chroot(p)
+                                  : ret_int(sys::direct(SYS_chroot, sys::arg(p)));
 }
 
 int hook_unshare(int flags) {
   ensure_real();
-  int r = g_real.unshare != nullptr ? g_real.unshare(flags)
-                                    : ret_int(sys::direct(SYS_unshare, flags));
+  int r =
+      g_real.unshare != nullptr ? g_real.unshare(flags) : ret_int(sys::direct(SYS_unshare, flags));
   // CLONE_NEWNS implies CLONE_FS: this thread's cwd may now differ from the others'.
   if ((flags & (CLONE_FS | CLONE_NEWNS)) != 0) {
     CwdCache::get().disable();

@@ -30,10 +30,10 @@ namespace {
 // without DT_GNU_HASH, an IFUNC, a name not found — is left to dlsym itself.
 struct Object {
   ElfW(Addr) base = 0;
-  const ElfW(Sym)* symtab = nullptr;
+  const ElfW(Sym) * symtab = nullptr;
   const char* strtab = nullptr;
   const uint32_t* gnu_hash = nullptr;
-  const ElfW(Half)* versym = nullptr;
+  const ElfW(Half) * versym = nullptr;
 };
 
 // ld.so relocates the d_ptr entries of writable dynamic sections; the vDSO's are not.
@@ -83,8 +83,8 @@ Found lookup(const Object& o, const char* name, uint32_t h, void** out) noexcept
   const uint32_t* chain = buckets + nbuckets;
   constexpr unsigned kBits = sizeof(ElfW(Addr)) * 8;
   const ElfW(Addr) word = bloom[(h / kBits) & (bloom_size - 1)];
-  const ElfW(Addr) mask = (ElfW(Addr){1} << (h % kBits)) |
-                          (ElfW(Addr){1} << ((h >> bloom_shift) % kBits));
+  const ElfW(Addr) mask =
+      (ElfW(Addr){1} << (h % kBits)) | (ElfW(Addr){1} << ((h >> bloom_shift) % kBits));
   if ((word & mask) != mask) return Found::kNo;
   uint32_t i = buckets[h % nbuckets];
   if (i < symoffset) return Found::kNo;

@@ -1,6 +1,7 @@
 // The next definition (libc's) of every symbol the hook interposes, resolved once by the
-// constructor — what dlsym(RTLD_NEXT) answers, found in one pass (real_fns.cc). Used for pass-through (inert hook, non-governed
-// calls) and for the few libc services the hook builds on (fdopen, fdopendir, resolver).
+// constructor — what dlsym(RTLD_NEXT) answers, found in one pass (real_fns.cc). Used for
+// pass-through (inert hook, non-governed calls) and for the few libc services the hook builds on
+// (fdopen, fdopendir, resolver).
 //
 // House rules: no exceptions, no malloc on the decision path, no locks, no stdio.
 // resolve_all() runs in the constructor (dlsym may allocate there, which is fine: no

@@ -51,7 +51,7 @@ static int nftw_cb(const char* path, const struct stat* st, int type, struct FTW
   if (type != FTW_F) return 0;
   char label[300];
   snprintf(label, sizeof label, "nftw:%s", path + ftw->base);
-  show(label, path + ftw->base);  /* relative to the directory nftw changed into */
+  show(label, path + ftw->base); /* relative to the directory nftw changed into */
   return 0;
 }
 
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
       int fd = open("f", O_RDONLY);
       char c = 0;
       if (fd >= 0 && read(fd, &c, 1) != 1) c = 0;
-      _exit(c == 'B' ? 0 : 4);  /* B's file starts with 'B' */
+      _exit(c == 'B' ? 0 : 4); /* B's file starts with 'B' */
     }
     int st = 0;
     waitpid(pid, &st, 0);

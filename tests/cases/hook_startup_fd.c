@@ -24,12 +24,18 @@
 
 static const char* err_name(int e) {
   switch (e) {
-    case 0: return "OK";
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case EBADF: return "EBADF";
-    case EINVAL: return "EINVAL";
-    default: return "OTHER";
+    case 0:
+      return "OK";
+    case EPERM:
+      return "EPERM";
+    case EACCES:
+      return "EACCES";
+    case EBADF:
+      return "EBADF";
+    case EINVAL:
+      return "EINVAL";
+    default:
+      return "OTHER";
   }
 }
 

@@ -126,14 +126,14 @@ int main(int argc, char** argv) {
   } else if (strcmp(mode, "vfork") == 0) {
     pid_t pid = vfork();
     if (pid == 0) {
-      int fd = open(g_path, O_RDONLY);  /* the hook allocates nothing here */
+      int fd = open(g_path, O_RDONLY); /* the hook allocates nothing here */
       _exit(fd >= 0 ? 0 : (errno == EPERM ? 3 : 4));
     }
     int st = 0;
     waitpid(pid, &st, 0);
-    printf("child %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "OK"
+    printf("child %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0   ? "OK"
                          : WIFEXITED(st) && WEXITSTATUS(st) == 3 ? "ERR EPERM"
-                                                                  : "ERR OTHER");
+                                                                 : "ERR OTHER");
     printf("parent %s\n", open_result(g_path));
   } else if (strcmp(mode, "fork") == 0) {
     printf("parent %s\n", open_result(g_path));

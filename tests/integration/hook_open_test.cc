@@ -97,8 +97,8 @@ TEST_F(HookOpenTest, RepeatedOpensKeepTheirDecisions) {
   RunResult r = world_.hooked(argv, w_);
   Lines want;
   for (int i = 0; i < 3; ++i) {
-    want.insert(want.end(), {"read OK A-content", "read ERR EACCES", "read ERR EACCES",
-                             "read OK A-content"});
+    want.insert(want.end(),
+                {"read OK A-content", "read ERR EACCES", "read ERR EACCES", "read OK A-content"});
   }
   std::vector<std::string> got;
   for (const auto& l : r.lines())

@@ -76,8 +76,8 @@ TEST_F(HookStartupTest, HandedDescriptorIsUsedWithoutThePath) {
 // The program closed the number: the hook falls back to the path.
 TEST_F(HookStartupTest, ClosedDescriptorFallsBackToThePath) {
   world_.write_snapshot();
-  RunResult r = via_helper({"closed", kFd, world_.snapshot_path()}, world_.snapshot_path(),
-                           read_both());
+  RunResult r =
+      via_helper({"closed", kFd, world_.snapshot_path()}, world_.snapshot_path(), read_both());
   EXPECT_EQ(r.lines(), kDecided) << r.err;
   EXPECT_EQ(r.err, "");
 }
@@ -121,9 +121,9 @@ TEST_F(HookStartupTest, ChildAfterEnvDashIStillGetsTheSnapshot) {
   std::string real = world_.snapshot_path();
   std::string moved = world_.dir() / "moved.snap";
   fs::rename(real, moved);
-  RunResult r = via_helper({"memfd", kFd, moved}, real,
-                           {"/usr/bin/env", "-i", case_bin("hook_fileops"), "read", w_ + "/ok",
-                            "read", w_ + "/secret"});
+  RunResult r = via_helper(
+      {"memfd", kFd, moved}, real,
+      {"/usr/bin/env", "-i", case_bin("hook_fileops"), "read", w_ + "/ok", "read", w_ + "/secret"});
   EXPECT_EQ(r.lines(), kDecided) << r.err;
   RunResult e = via_helper({"memfd", kFd, moved}, real, {"/usr/bin/env", "-i", "/usr/bin/env"});
   std::string fd_line;
@@ -170,8 +170,8 @@ command_rules:
 TEST_F(HookStartupTest, LazyGateWithManyThreadsAtOnce) {
   world_.write_snapshot(snapshot::kFlagEnforce, policy::ApprovalMode::kNone, kGate);
   for (int round = 0; round < 5; ++round) {
-    RunResult r = world_.hooked({case_bin("hook_startup_threads"), "threads", kGateHex,
-                                 w_ + "/ok", "16"});
+    RunResult r =
+        world_.hooked({case_bin("hook_startup_threads"), "threads", kGateHex, w_ + "/ok", "16"});
     EXPECT_EQ(r.lines(), (std::vector<std::string>{"before=no", "opened 16/16", "mapped=yes"}))
         << r.err;
   }
@@ -199,7 +199,8 @@ TEST_F(HookStartupTest, NoGateNamedNoGateMapped) {
   HookWorld plain;
   plain.builder().add_file_rule("all", "", "", policy::kAllOps, Decision::kAllow, {"/**", "/"});
   plain.write_snapshot();
-  RunResult n = plain.hooked({case_bin("hook_startup_threads"), "threads", kGateHex, w_ + "/ok", "4"});
+  RunResult n =
+      plain.hooked({case_bin("hook_startup_threads"), "threads", kGateHex, w_ + "/ok", "4"});
   EXPECT_EQ(n.lines(), (std::vector<std::string>{"before=no", "opened 0/4 EPERM", "mapped=no"}))
       << n.err;
 }
