@@ -5,7 +5,14 @@
  *                                                 first governed call, then the parent
  *   hook_startup_threads fork    GATE_HEX PATH     the parent maps the gate, a fork child
  *                                                 uses the inherited page
- * Before any of it a seccomp filter fails openat/openat2 with EPERM unless they come
+ *   hook_startup_threads signal  GATE_HEX PATH     a signal handler interrupts the thread
+ *                                                 that is mapping the gate (SIGSYS from a
+ *                                                 filter that traps exactly the hook's
+ *                                                 mmap) and opens PATH itself: it must not
+ *                                                 wait for its own thread (alarm(10)
+ *                                                 kills a deadlock). The handler then
+ *                                                 performs the mmap for the trapped call.
+ * Before the first three a seccomp filter fails openat/openat2 with EPERM unless they come
  * from the gate page (what the tracer's filter lets through without a stop), so an open
  * made with a plain syscall — a thread that did not wait for the page another thread was
  * mapping — shows up as "ERR EPERM". Prints "before=no|yes", one result line per mode
@@ -18,13 +25,16 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static long g_maps = -1;
@@ -73,6 +83,44 @@ static int gate_only_filter(unsigned long gate) {
 }
 
 static const char* g_path;
+static unsigned long g_gate;
+static volatile int g_handler_ok = -1;
+
+/* SIGSYS: the hook's gate mmap was trapped mid-mapping. Open the file from here (the hook
+ * is "busy mapping" in this very thread), then do the mmap for the trapped call with a
+ * flag the filter lets through. */
+static void on_sigsys(int sig, siginfo_t* si, void* ctx) {
+  (void)sig;
+  (void)si;
+  int fd = open(g_path, O_RDONLY);
+  g_handler_ok = fd >= 0 ? 1 : 0;
+  if (fd >= 0) close(fd);
+  ucontext_t* uc = (ucontext_t*)ctx;
+  long r = syscall(SYS_mmap, g_gate, 4096, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0);
+  uc->uc_mcontext.gregs[REG_RAX] = r;
+}
+
+static int trap_gate_mmap_filter(unsigned long gate) {
+  unsigned int lo = (unsigned int)(gate & 0xffffffffu);
+  unsigned int hi = (unsigned int)(gate >> 32);
+  unsigned int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 0, 7),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo, 0, 5),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]) + 4),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, flags, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
 static pthread_barrier_t g_barrier;
 static int g_ok = 0;
 static int g_err[4];
@@ -110,6 +158,23 @@ int main(int argc, char** argv) {
   g_maps = syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
   printf("before=%s\n", gate_mapped(gate) == 1 ? "yes" : "no");
   fflush(stdout);
+  if (strcmp(mode, "signal") == 0) {
+    g_gate = gate;
+    alarm(10); /* a handler waiting for its own thread would hang: die instead */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    if (sigaction(SIGSYS, &sa, NULL) != 0 || trap_gate_mmap_filter(gate) != 0) {
+      perror("setup");
+      return 1;
+    }
+    const char* r = open_result(g_path);
+    printf("handler %s\n", g_handler_ok == 1 ? "OK" : g_handler_ok == 0 ? "ERR" : "not run");
+    printf("main %s\n", r);
+    printf("mapped=%s\n", gate_mapped(gate) == 1 ? "yes" : "no");
+    return 0;
+  }
   if (gate_only_filter(gate) != 0) {
     perror("seccomp");
     return 1;

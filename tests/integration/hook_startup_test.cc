@@ -193,6 +193,18 @@ TEST_F(HookStartupTest, LazyGateInheritedByAForkChild) {
       << r.err;
 }
 
+// A signal handler that runs while its own thread is mapping the gate (the filter traps
+// exactly the hook's mmap) and opens a file: it does not wait for itself — that one call
+// is a plain syscall — and the interrupted mapping then completes.
+TEST_F(HookStartupTest, LazyGateSignalHandlerDuringTheMapping) {
+  world_.write_snapshot(snapshot::kFlagEnforce, policy::ApprovalMode::kNone, kGate);
+  RunResult r = world_.hooked({case_bin("hook_startup_threads"), "signal", kGateHex, w_ + "/ok"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.lines(),
+            (std::vector<std::string>{"before=no", "handler OK", "main OK", "mapped=yes"}))
+      << r.err;
+}
+
 // Without a gate in the snapshot nothing is mapped, and the filter refuses the hook's
 // plain openat2 and its openat fallback: the checks above are real.
 TEST_F(HookStartupTest, NoGateNamedNoGateMapped) {
