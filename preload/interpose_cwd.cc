@@ -56,14 +56,16 @@ HOOK_EXPORT int hook_fts64_close(void* f) __asm__("fts64_close");
 
 int hook_chdir(const char* p) {
   ensure_real();
-  int r = g_real.chdir != nullptr ? g_real.chdir(p) : ret_int(sys::direct(SYS_chdir, sys::arg(p)));
+  int r = HOOK_REAL(chdir, "chdir") != nullptr ? HOOK_REAL(chdir, "chdir")(p)
+                                               : ret_int(sys::direct(SYS_chdir, sys::arg(p)));
   CwdCache::get().note_chdir();
   return r;
 }
 
 int hook_fchdir(int fd) {
   ensure_real();
-  int r = g_real.fchdir != nullptr ? g_real.fchdir(fd) : ret_int(sys::direct(SYS_fchdir, fd));
+  int r = HOOK_REAL(fchdir, "fchdir") != nullptr ? HOOK_REAL(fchdir, "fchdir")(fd)
+                                                 : ret_int(sys::direct(SYS_fchdir, fd));
   CwdCache::get().note_chdir();
   return r;
 }
@@ -71,14 +73,14 @@ int hook_fchdir(int fd) {
 int hook_chroot(const char* p) {
   ensure_real();
   InvalidateAfter inv;
-  return g_real.chroot != nullptr ? g_real.chroot(p)
-                                  : ret_int(sys::direct(SYS_chroot, sys::arg(p)));
+  return HOOK_REAL(chroot, "chroot") != nullptr ? HOOK_REAL(chroot, "chroot")(p)
+                                                : ret_int(sys::direct(SYS_chroot, sys::arg(p)));
 }
 
 int hook_unshare(int flags) {
   ensure_real();
-  int r =
-      g_real.unshare != nullptr ? g_real.unshare(flags) : ret_int(sys::direct(SYS_unshare, flags));
+  int r = HOOK_REAL(unshare, "unshare") != nullptr ? HOOK_REAL(unshare, "unshare")(flags)
+                                                   : ret_int(sys::direct(SYS_unshare, flags));
   // CLONE_NEWNS implies CLONE_FS: this thread's cwd may now differ from the others'.
   if ((flags & (CLONE_FS | CLONE_NEWNS)) != 0) {
     CwdCache::get().disable();
@@ -91,14 +93,14 @@ int hook_unshare(int flags) {
 int hook_setns(int fd, int nstype) {
   ensure_real();
   InvalidateAfter inv;
-  return g_real.setns != nullptr ? g_real.setns(fd, nstype)
-                                 : ret_int(sys::direct(SYS_setns, fd, nstype));
+  return HOOK_REAL(setns, "setns") != nullptr ? HOOK_REAL(setns, "setns")(fd, nstype)
+                                              : ret_int(sys::direct(SYS_setns, fd, nstype));
 }
 
 int hook_daemon(int nochdir, int noclose) {
   ensure_real();
-  if (g_real.daemon == nullptr) return no_real();
-  int r = g_real.daemon(nochdir, noclose);
+  if (HOOK_REAL(daemon, "daemon") == nullptr) return no_real();
+  int r = HOOK_REAL(daemon, "daemon")(nochdir, noclose);
   CwdCache::get().note_chdir();  // the child that returns is a new process
   return r;
 }
@@ -120,46 +122,53 @@ int nftw_common(int (*real)(const char*, void*, int, int), const char* d, void* 
 
 int hook_nftw(const char* d, void* fn, int n, int flags) {
   ensure_real();
-  return nftw_common(g_real.nftw, d, fn, n, flags);
+  return nftw_common(HOOK_REAL(nftw, "nftw"), d, fn, n, flags);
 }
 
 int hook_nftw64(const char* d, void* fn, int n, int flags) {
   ensure_real();
-  return nftw_common(g_real.nftw64, d, fn, n, flags);
+  return nftw_common(HOOK_REAL(nftw64, "nftw64"), d, fn, n, flags);
 }
 
 void* hook_fts_read(void* f) {
   ensure_real();
   InvalidateAfter inv;
-  return g_real.fts_read != nullptr ? g_real.fts_read(f) : nullptr;
+  return HOOK_REAL(fts_read, "fts_read") != nullptr ? HOOK_REAL(fts_read, "fts_read")(f) : nullptr;
 }
 
 void* hook_fts_children(void* f, int o) {
   ensure_real();
   InvalidateAfter inv;
-  return g_real.fts_children != nullptr ? g_real.fts_children(f, o) : nullptr;
+  return HOOK_REAL(fts_children, "fts_children") != nullptr
+             ? HOOK_REAL(fts_children, "fts_children")(f, o)
+             : nullptr;
 }
 
 int hook_fts_close(void* f) {
   ensure_real();
   InvalidateAfter inv;
-  return g_real.fts_close != nullptr ? g_real.fts_close(f) : no_real();
+  return HOOK_REAL(fts_close, "fts_close") != nullptr ? HOOK_REAL(fts_close, "fts_close")(f)
+                                                      : no_real();
 }
 
 void* hook_fts64_read(void* f) {
   ensure_real();
   InvalidateAfter inv;
-  return g_real.fts64_read != nullptr ? g_real.fts64_read(f) : nullptr;
+  return HOOK_REAL(fts64_read, "fts64_read") != nullptr ? HOOK_REAL(fts64_read, "fts64_read")(f)
+                                                        : nullptr;
 }
 
 void* hook_fts64_children(void* f, int o) {
   ensure_real();
   InvalidateAfter inv;
-  return g_real.fts64_children != nullptr ? g_real.fts64_children(f, o) : nullptr;
+  return HOOK_REAL(fts64_children, "fts64_children") != nullptr
+             ? HOOK_REAL(fts64_children, "fts64_children")(f, o)
+             : nullptr;
 }
 
 int hook_fts64_close(void* f) {
   ensure_real();
   InvalidateAfter inv;
-  return g_real.fts64_close != nullptr ? g_real.fts64_close(f) : no_real();
+  return HOOK_REAL(fts64_close, "fts64_close") != nullptr ? HOOK_REAL(fts64_close, "fts64_close")(f)
+                                                          : no_real();
 }

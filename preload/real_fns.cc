@@ -1,7 +1,10 @@
-// The RTLD_NEXT table (see real_fns.h), filled in one pass over the GNU hash tables of
-// the objects after ours (dlsym only for what that pass cannot answer). House rules: no
-// exceptions, no stdio, no locks; resolve_all() runs once, at start-up.
+// The RTLD_NEXT table (see real_fns.h): each slot is looked up on first use in the GNU
+// hash tables of the objects after ours (dlsym only for what that cannot answer). House
+// rules: no exceptions, no stdio, no locks; a lookup only reads mapped ELF tables, so it
+// is safe in signal handlers, vfork children and threads racing to fill the same slot.
 #include "preload/real_fns.h"
+
+#include "preload/reentry_guard.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -113,7 +116,7 @@ extern "C" const ElfW(Ehdr) __ehdr_start;  // the linker's symbol for our own EL
 // The objects RTLD_NEXT would search, in order (at most kMaxObjects; more → dlsym).
 constexpr int kMaxObjects = 16;
 Object g_next[kMaxObjects];
-int g_next_count = -1;  // -1: not gathered (or unusable: dlsym only)
+int g_next_count = -2;  // -2: not gathered yet; -1: unusable (dlsym only)
 
 void gather() noexcept {
   // Our own link map: the one loaded at our ELF header (l_addr is the load bias, and our
@@ -123,131 +126,51 @@ void gather() noexcept {
   for (const struct link_map* m = _r_debug.r_map; m != nullptr && self == nullptr; m = m->l_next) {
     if (m->l_addr == self_base) self = m;
   }
-  if (self == nullptr) return;
+  if (self == nullptr) {
+    __atomic_store_n(&g_next_count, -1, __ATOMIC_RELEASE);
+    return;
+  }
   int n = 0;
   for (const struct link_map* m = self->l_next; m != nullptr; m = m->l_next) {
-    if (n == kMaxObjects) return;  // unusual: let dlsym walk it
-    if (!describe(m, &g_next[n])) return;
+    if (n == kMaxObjects || !describe(m, &g_next[n])) {  // unusual: let dlsym walk it
+      __atomic_store_n(&g_next_count, -1, __ATOMIC_RELEASE);
+      return;
+    }
     ++n;
   }
-  g_next_count = n;
-}
-
-template <typename T>
-void get(T* slot, const char* name) noexcept {
-  if (*slot != nullptr) return;
-  if (g_next_count >= 0) {
-    const uint32_t h = gnu_hash(name);
-    for (int i = 0; i < g_next_count; ++i) {
-      void* p = nullptr;
-      Found f = lookup(g_next[i], name, h, &p);
-      if (f == Found::kYes) {
-        *slot = reinterpret_cast<T>(p);
-        return;
-      }
-      if (f == Found::kAskDlsym) break;
-    }
-  }
-  *slot = reinterpret_cast<T>(dlsym(RTLD_NEXT, name));
+  __atomic_store_n(&g_next_count, n, __ATOMIC_RELEASE);
 }
 
 }  // namespace
 
+void* find(const char* name) noexcept {
+  if (__atomic_load_n(&g_next_count, __ATOMIC_ACQUIRE) == -2) gather();
+  const int n = __atomic_load_n(&g_next_count, __ATOMIC_ACQUIRE);
+  if (n >= 0) {
+    const uint32_t h = gnu_hash(name);
+    for (int i = 0; i < n; ++i) {
+      void* p = nullptr;
+      Found f = lookup(g_next[i], name, h, &p);
+      if (f == Found::kYes) return p;
+      if (f == Found::kAskDlsym) break;
+    }
+  }
+  // Rare (an IFUNC, an object without DT_GNU_HASH, a name libc lacks): dlsym, which is
+  // not async-signal-safe — none of glibc's x86_64 symbols the hook uses lands here.
+  ReentryGuard guard;
+  return dlsym(RTLD_NEXT, name);
+}
+
 void resolve_all() noexcept {
-  RealFns& r = g_real;
-  if (g_next_count < 0) gather();
-  get(&r.open, "open");
-  get(&r.open64, "open64");
-  get(&r.openat, "openat");
-  get(&r.openat64, "openat64");
-  get(&r.open_2, "__open_2");
-  get(&r.open64_2, "__open64_2");
-  get(&r.openat_2, "__openat_2");
-  get(&r.openat64_2, "__openat64_2");
-  get(&r.creat, "creat");
-  get(&r.creat64, "creat64");
-  get(&r.fopen, "fopen");
-  get(&r.fopen64, "fopen64");
-  get(&r.freopen, "freopen");
-  get(&r.freopen64, "freopen64");
-  get(&r.fdopen, "fdopen");
-  get(&r.opendir, "opendir");
-  get(&r.fdopendir, "fdopendir");
-  get(&r.stat, "stat");
-  get(&r.stat64, "stat64");
-  get(&r.lstat, "lstat");
-  get(&r.lstat64, "lstat64");
-  get(&r.fstatat, "fstatat");
-  get(&r.fstatat64, "fstatat64");
-  get(&r.statx, "statx");
-  get(&r.access, "access");
-  get(&r.faccessat, "faccessat");
-  get(&r.euidaccess, "euidaccess");
-  get(&r.eaccess, "eaccess");
-  get(&r.readlink, "readlink");
-  get(&r.readlinkat, "readlinkat");
-  get(&r.unlink, "unlink");
-  get(&r.unlinkat, "unlinkat");
-  get(&r.rmdir, "rmdir");
-  get(&r.remove, "remove");
-  get(&r.mkdir, "mkdir");
-  get(&r.mkdirat, "mkdirat");
-  get(&r.rename, "rename");
-  get(&r.renameat, "renameat");
-  get(&r.renameat2, "renameat2");
-  get(&r.link, "link");
-  get(&r.linkat, "linkat");
-  get(&r.symlink, "symlink");
-  get(&r.symlinkat, "symlinkat");
-  get(&r.chmod, "chmod");
-  get(&r.fchmodat, "fchmodat");
-  get(&r.lchmod, "lchmod");
-  get(&r.chown, "chown");
-  get(&r.lchown, "lchown");
-  get(&r.fchownat, "fchownat");
-  get(&r.truncate, "truncate");
-  get(&r.truncate64, "truncate64");
-  get(&r.mknod, "mknod");
-  get(&r.mknodat, "mknodat");
-  get(&r.mkfifo, "mkfifo");
-  get(&r.mkfifoat, "mkfifoat");
-  get(&r.execve, "execve");
-  get(&r.execveat, "execveat");
-  get(&r.fexecve, "fexecve");
-  get(&r.execv, "execv");
-  get(&r.execvp, "execvp");
-  get(&r.execvpe, "execvpe");
-  get(&r.posix_spawn, "posix_spawn");
-  get(&r.posix_spawnp, "posix_spawnp");
-  get(&r.system, "system");
-  get(&r.popen, "popen");
-  get(&r.chdir, "chdir");
-  get(&r.fchdir, "fchdir");
-  get(&r.chroot, "chroot");
-  get(&r.unshare, "unshare");
-  get(&r.setns, "setns");
-  get(&r.daemon, "daemon");
-  get(&r.nftw, "nftw");
-  get(&r.nftw64, "nftw64");
-  get(&r.fts_read, "fts_read");
-  get(&r.fts_children, "fts_children");
-  get(&r.fts_close, "fts_close");
-  get(&r.fts64_read, "fts64_read");
-  get(&r.fts64_children, "fts64_children");
-  get(&r.fts64_close, "fts64_close");
-  get(&r.connect, "connect");
-  get(&r.sendto, "sendto");
-  get(&r.sendmsg, "sendmsg");
-  get(&r.sendmmsg, "sendmmsg");
-  get(&r.recvfrom, "recvfrom");
-  get(&r.recvmsg, "recvmsg");
-  get(&r.recvmmsg, "recvmmsg");
-  get(&r.getpeername, "getpeername");
-  get(&r.getaddrinfo, "getaddrinfo");
-  get(&r.gethostbyname, "gethostbyname");
-  get(&r.gethostbyname2, "gethostbyname2");
-  get(&r.gethostbyname_r, "gethostbyname_r");
-  get(&r.gethostbyname2_r, "gethostbyname2_r");
+  if (__atomic_load_n(&g_next_count, __ATOMIC_ACQUIRE) == -2) gather();
+  // exec_guard.cc reads these two slots directly; everything else resolves on first use.
+  // (Stored as found: nullptr, not the "missing" marker, if libc lacks them.)
+  if (g_real.posix_spawn == nullptr) {
+    g_real.posix_spawn = reinterpret_cast<decltype(g_real.posix_spawn)>(find("posix_spawn"));
+  }
+  if (g_real.posix_spawnp == nullptr) {
+    g_real.posix_spawnp = reinterpret_cast<decltype(g_real.posix_spawnp)>(find("posix_spawnp"));
+  }
 }
 
 }  // namespace real_fns

@@ -1,5 +1,5 @@
-// The next definition (libc's) of every symbol the hook interposes, resolved once by the
-// constructor — what dlsym(RTLD_NEXT) answers, found in one pass (real_fns.cc). Used for
+// The next definition (libc's) of every symbol the hook interposes — what
+// dlsym(RTLD_NEXT) answers — looked up on first use (real_fns.cc). Used for
 // pass-through (inert hook, non-governed calls) and for the few libc services the hook builds on
 // (fdopen, fdopendir, resolver).
 //
@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include <cstdint>
 
 namespace agentsh::hook {
 
@@ -124,13 +126,34 @@ struct RealFns {
   int (*gethostbyname2_r)(const char*, int, struct hostent*, char*, size_t, struct hostent**, int*);
 };
 
-// The table. Zero until real_fns::resolve_all() has run.
+// The table. A slot is zero until first used: read it through HOOK_REAL (below), never
+// directly — except posix_spawn/posix_spawnp, which resolve_all() fills at start-up.
 extern RealFns g_real;
 
 namespace real_fns {
-// Fills g_real. Idempotent; called from the constructor (and, defensively, by the first
-// interposed call if another library's constructor runs before ours).
+// From the constructor (and defensively from the first interposed call if another
+// library's constructor runs before ours): finds the objects RTLD_NEXT searches. Cheap:
+// the per-symbol lookups happen on first use (a process that calls none pays none).
 void resolve_all() noexcept;
+
+// What dlsym(RTLD_NEXT, name) answers: a lookup in the GNU hash tables of the objects
+// after ours, dlsym only for what that cannot answer. Async-signal-safe on that path.
+void* find(const char* name) noexcept;
+
+// The slot, looked up on first use (a name libc lacks is remembered as missing, so it is
+// looked up once). Threads racing here store the same value.
+template <typename T>
+inline T get(T* slot, const char* name) noexcept {
+  const T kMissing = reinterpret_cast<T>(uintptr_t{1});
+  T v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+  if (__builtin_expect(v != nullptr, 1)) return v == kMissing ? nullptr : v;
+  v = reinterpret_cast<T>(find(name));
+  __atomic_store_n(slot, v != nullptr ? v : kMissing, __ATOMIC_RELEASE);
+  return v;
+}
 }  // namespace real_fns
 
 }  // namespace agentsh::hook
+
+// libc's `sym` (the g_real slot `field`), resolved on first use.
+#define HOOK_REAL(field, sym) (::agentsh::hook::real_fns::get(&::agentsh::hook::g_real.field, sym))
