@@ -1,13 +1,14 @@
 // The next definition (libc's) of every symbol the hook interposes — what
-// dlsym(RTLD_NEXT) answers — looked up on first use (real_fns.cc). Used for
-// pass-through (inert hook, non-governed calls) and for the few libc services the hook builds on
+// dlsym(RTLD_NEXT) answers — looked up on first use (real_fns.cc). Used for pass-through
+// (inert hook, non-governed calls) and for the few libc services the hook builds on
 // (fdopen, fdopendir, resolver).
 //
 // House rules: no exceptions, no malloc on the decision path, no locks, no stdio.
-// resolve_all() runs in the constructor (dlsym may allocate there, which is fine: no
-// program code runs yet); afterwards the table is read-only and safe everywhere,
-// including signal handlers and vfork children. A null entry means libc lacks the
-// symbol; callers then fail with ENOSYS.
+// resolve_all() runs in the constructor and only gathers the objects to search; a slot is
+// filled by its first HOOK_REAL, by reading mapped ELF tables — safe everywhere,
+// including signal handlers and vfork children (dlsym, which may allocate, only for a
+// name those tables cannot answer). HOOK_REAL yields nullptr when libc lacks the symbol;
+// callers then fail with ENOSYS.
 #pragma once
 
 #include <dirent.h>
