@@ -32,6 +32,7 @@
 #include "agentsh/output_filter.h"
 #include "agentsh/policy_context.h"
 #include "agentsh/runtime_dir.h"
+#include "agentsh/snapshot_handoff.h"
 #include "agentsh/startup_trace.h"
 #include "common/fs_util.h"
 #include "policy/engine.h"
@@ -169,6 +170,7 @@ struct CommandRunner::State {
   std::unique_ptr<AuditStore> audit;
   RuntimeDir rt;
   std::string trash, hook;
+  snapshot_handoff::Handoff snap_fd;  // the snapshot as a sealed memfd (when the hook runs)
   std::unique_ptr<policy::Engine> net_engine;  // the proxy's (compiled without ports)
   std::unique_ptr<proxy::PolicyNetDecider> net_decider;
   std::unique_ptr<LlmLogStore> llm_log;  // LLM requests the proxy intercepted
@@ -442,6 +444,14 @@ int CommandRunner::run() {
   if (!s.hook.empty()) {
     env.set_preload(s.hook);
     env.set("AGENTSH_SNAPSHOT", eo.snapshot_path);
+    // The same bytes as an inherited sealed descriptor: the hook maps it without opening
+    // a path (snapshot_handoff.h). Without it the hook opens the file, as before.
+    std::string herr;
+    if (snapshot_handoff::create(s.engine->snapshot_bytes(), &s.snap_fd, &herr)) {
+      env.set(snapshot_handoff::kEnvVar, s.snap_fd.env_value);
+    } else {
+      fprintf(stderr, "agentsh: note: %s; the hook opens the snapshot by path\n", herr.c_str());
+    }
   }
   env.set("AGENTSH_IN_SESSION", "1");
   env.set("AGENTSH_COMMAND_ID", s.command_id);
@@ -683,6 +693,7 @@ int CommandRunner::spawn_and_wait(std::vector<std::string>& argv, const std::str
     // Child: async-signal-safe only from here to execve (and vfork-safe when use_vfork:
     // nothing allocated, nothing returned from).
     out_filter.in_child();
+    snapshot_handoff::release_to_child(s.snap_fd.fd.get());
     if (s.tracer) {
       int e = s.tracer->in_child();
       if (e != 0) _exit(126);

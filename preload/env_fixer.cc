@@ -15,6 +15,7 @@ namespace {
 
 constexpr char kLd[] = "LD_PRELOAD=";
 constexpr char kSnap[] = "AGENTSH_SNAPSHOT=";
+constexpr char kSnapFd[] = "AGENTSH_SNAPSHOT_FD=";
 constexpr char kSess[] = "AGENTSH_SESSION_ID=";
 
 bool has_prefix(const char* s, const char* prefix, size_t n) noexcept {
@@ -61,9 +62,11 @@ char* const* EnvFixer::fix(char* const* envp) noexcept {
   const size_t lib_len = s.hook_library_len();
   const char* snap = s.snapshot_path();
   const char* sess = s.session_id();
+  const char* snap_fd = s.snapshot_fd_env();  // "" when this process was given none
 
   const char* old_ld = nullptr;
   bool ld_ok = lib_len == 0, snap_ok = false, sess_ok = sess[0] == '\0';
+  bool fd_ok = snap_fd[0] == '\0';
   size_t n = 0;
   for (; envp != nullptr && envp[n] != nullptr; ++n) {
     const char* e = envp[n];
@@ -72,16 +75,19 @@ char* const* EnvFixer::fix(char* const* envp) noexcept {
       ld_ok = ld_ok || list_has(old_ld, lib, lib_len);
     } else if (has_prefix(e, kSnap, sizeof kSnap - 1)) {
       snap_ok = strcmp(e + sizeof kSnap - 1, snap) == 0;
+    } else if (has_prefix(e, kSnapFd, sizeof kSnapFd - 1)) {
+      fd_ok = fd_ok || strcmp(e + sizeof kSnapFd - 1, snap_fd) == 0;
     } else if (has_prefix(e, kSess, sizeof kSess - 1)) {
       sess_ok = sess_ok || strcmp(e + sizeof kSess - 1, sess) == 0;
     }
   }
-  if (ld_ok && snap_ok && sess_ok) return envp;
+  if (ld_ok && snap_ok && sess_ok && fd_ok) return envp;
 
   // New strings: LD_PRELOAD (hook first, then what the program had), snapshot, session.
   size_t strings = sizeof kLd + lib_len + 1 + (old_ld != nullptr ? strlen(old_ld) : 0) +
-                   sizeof kSnap + strlen(snap) + sizeof kSess + strlen(sess) + 8;
-  size_t slots = n + 4;
+                   sizeof kSnap + strlen(snap) + sizeof kSess + strlen(sess) + sizeof kSnapFd +
+                   strlen(snap_fd) + 8;
+  size_t slots = n + 5;
   char** arr = slots_;
   char* cursor = arena_;
   if (slots > kStackSlots || strings > kArena) {
@@ -103,10 +109,12 @@ char* const* EnvFixer::fix(char* const* envp) noexcept {
     if (arr[k - 1] == nullptr) --k;
   }
   arr[k++] = put(&cursor, kSnap, snap, nullptr);
+  if (snap_fd[0] != '\0') arr[k++] = put(&cursor, kSnapFd, snap_fd, nullptr);
   if (sess[0] != '\0') arr[k++] = put(&cursor, kSess, sess, nullptr);
   for (size_t i = 0; i < n; ++i) {
     const char* e = envp[i];
     if (has_prefix(e, kSnap, sizeof kSnap - 1)) continue;
+    if (snap_fd[0] != '\0' && has_prefix(e, kSnapFd, sizeof kSnapFd - 1)) continue;
     if (sess[0] != '\0' && has_prefix(e, kSess, sizeof kSess - 1)) continue;
     if (!ld_ok && has_prefix(e, kLd, sizeof kLd - 1)) continue;
     arr[k++] = const_cast<char*>(e);

@@ -1,6 +1,7 @@
 // EnvFixer: keeps the hook in every child. Given the envp an exec/spawn is about to pass,
 // it makes sure the child gets LD_PRELOAD containing the hook library (prepended to
-// whatever else the program preloads), AGENTSH_SNAPSHOT and AGENTSH_SESSION_ID — and
+// whatever else the program preloads), AGENTSH_SNAPSHOT, AGENTSH_SNAPSHOT_FD (when this
+// process was given one: the inherited snapshot descriptor) and AGENTSH_SESSION_ID — and
 // hands back the program's own envp untouched when nothing is missing (the common case:
 // no copy at all).
 //

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "preload/cwd_cache.h"
 #include "preload/file_policy.h"
 #include "preload/hook_state.h"
 #include "preload/line_buf.h"
@@ -48,22 +49,43 @@ enum class How : unsigned char {
   kFollow,  // a plain path syscall (magic /proc links, redirect targets, no openat2)
 };
 
-// Set when the kernel has no openat2 (ENOSYS): every operation then resolves first and
-// uses plain syscalls (a symlink swapped in between is the residual risk; the tracer,
-// if any, still sees them).
+// Set when the kernel has no openat2 (ENOSYS) or a seccomp profile refuses it (EPERM):
+// every operation then resolves first and uses plain syscalls (a symlink swapped in
+// between is the residual risk; the tracer, if any, still sees them).
 int g_no_openat2 = 0;
+// Whether openat2 itself is refused, learnt the first time an openat2 says EPERM (EPERM
+// is also an ordinary answer: O_NOATIME on another's file, an immutable file opened for
+// writing…): 0 = not probed, 1 = works, 2 = refused. Probed lazily rather than in the
+// constructor: a process that never opens a file pays nothing.
+int g_openat2_probe = 0;
 
 bool no_openat2() noexcept {
   return __atomic_load_n(&g_no_openat2, __ATOMIC_RELAXED) != 0;
 }
 
+// After an openat2 answered `r`: is openat2 unusable here (ENOSYS, or EPERM for the
+// syscall itself)? Then remembers it for the process. Idempotent, lock-free; two threads
+// probing at once both get the same answer.
+bool openat2_unusable(long r) noexcept {
+  if (r != -ENOSYS && r != -EPERM) return false;
+  if (r == -EPERM) {
+    int p = __atomic_load_n(&g_openat2_probe, __ATOMIC_RELAXED);
+    if (p == 0) {
+      long fd = sys::openat2(AT_FDCWD, "/", O_PATH | O_CLOEXEC, 0, sys::kStrictResolve);
+      if (fd >= 0) sys::close(static_cast<int>(fd));
+      p = (fd == -ENOSYS || fd == -EPERM) ? 2 : 1;
+      __atomic_store_n(&g_openat2_probe, p, __ATOMIC_RELAXED);
+    }
+    if (p == 1) return false;
+  }
+  __atomic_store_n(&g_no_openat2, 1, __ATOMIC_RELAXED);
+  return true;
+}
+
 long strict_open(const char* path, uint64_t flags, uint64_t mode) noexcept {
   long r = sys::openat2(AT_FDCWD, path, flags, mode, sys::kStrictResolve);
   if (r == -ELOOP) return kNeedResolve;
-  if (r == -ENOSYS) {
-    __atomic_store_n(&g_no_openat2, 1, __ATOMIC_RELAXED);
-    return kNeedResolve;
-  }
+  if (r < 0 && openat2_unusable(r)) return kNeedResolve;
   return r;
 }
 
@@ -176,9 +198,12 @@ long soft_delete(const char* open_path, const char* dpath, const Outcome& o, boo
   long pl = path_resolver::split_parent(open_path, strlen(open_path), parent, sizeof parent, &last);
   if (pl < 0) return pl;
   if (*last == '\0') return rmdir ? -EBUSY : -EISDIR;
-  long pfd = no_openat2() ? sys::openat(AT_FDCWD, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
+  long pfd = no_openat2() ? -ENOSYS
                           : sys::openat2(AT_FDCWD, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
                                          sys::kStrictResolve);
+  if (pfd < 0 && (no_openat2() || openat2_unusable(pfd))) {
+    pfd = sys::openat(AT_FDCWD, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  }
   if (pfd < 0) return pfd;
   struct stat st;
   long r = sys::call(SYS_newfstatat, pfd, sys::arg(last), sys::arg(&st), AT_SYMLINK_NOFOLLOW);
@@ -283,10 +308,23 @@ long run_built(const Target& t, const Spec& spec, Exec& exec) noexcept {
   return run_slow(t, spec, exec);
 }
 
+// A path joined with a cached cwd that then does not exist may mean the cwd moved
+// behind the cache's back (a directory renamed by another process): one fresh try.
+// ENOENT means nothing was done, so the retry cannot repeat an effect.
+bool retry_with_fresh_cwd(const Target& t, long r) noexcept {
+  if (r != -ENOENT || !t.cwd_cached) return false;
+  CwdCache::get().invalidate();
+  return true;
+}
+
 template <typename Exec>
 long run(int dirfd, const char* path, const Spec& spec, Exec& exec) noexcept {
   Target t;
   long r = path_resolver::build(dirfd, path, &t);
+  if (r < 0) return r;
+  r = run_built(t, spec, exec);
+  if (!retry_with_fresh_cwd(t, r)) return r;
+  r = path_resolver::build(dirfd, path, &t);
   if (r < 0) return r;
   return run_built(t, spec, exec);
 }
@@ -301,11 +339,9 @@ long run(int dirfd, const char* path, const Spec& spec, Exec& exec) noexcept {
 // all. Learning existence this way tells the program nothing an open without O_CREAT
 // would not.
 template <typename Exec, typename ExecExisting>
-long run_creat(int dirfd, const char* path, int flags, const Spec& spec, Exec& exec,
-               ExecExisting& exec_existing) noexcept {
-  Target t;
-  long r = path_resolver::build(dirfd, path, &t);
-  if (r < 0) return r;
+long run_creat_built(const Target& t, int dirfd, const char* path, int flags, const Spec& spec,
+                     Exec& exec, ExecExisting& exec_existing) noexcept {
+  long r;
   if (!no_openat2() && file_policy::peek_allows(t.dpath, t.dlen, spec.ops)) {
     r = exec(t.open, How::kStrict);
     if (r != kNeedResolve && r != kNoFd) return r;
@@ -327,6 +363,19 @@ long run_creat(int dirfd, const char* path, int flags, const Spec& spec, Exec& e
     if (r != -ENOENT) return r;
   }
   return run_slow(t, spec, exec);
+}
+
+template <typename Exec, typename ExecExisting>
+long run_creat(int dirfd, const char* path, int flags, const Spec& spec, Exec& exec,
+               ExecExisting& exec_existing) noexcept {
+  Target t;
+  long r = path_resolver::build(dirfd, path, &t);
+  if (r < 0) return r;
+  r = run_creat_built(t, dirfd, path, flags, spec, exec, exec_existing);
+  if (!retry_with_fresh_cwd(t, r)) return r;
+  r = path_resolver::build(dirfd, path, &t);
+  if (r < 0) return r;
+  return run_creat_built(t, dirfd, path, flags, spec, exec, exec_existing);
 }
 
 // Operations on the object itself through an O_PATH fd opened strictly: fd_op(fd) in
@@ -459,6 +508,7 @@ long run_two(int olddirfd, const char* oldpath, const Spec& so, int newdirfd, co
       sys::close(static_cast<int>(ofd));
       sys::close(static_cast<int>(nfd));
     }
+    if (r >= 0) CwdCache::get().invalidate();  // the cwd or an ancestor may have moved
     if (r >= 0 && (SymlinkCache::is_top_level(op_path, strlen(op_path)) ||
                    SymlinkCache::is_top_level(np_path, strlen(np_path)))) {
       SymlinkCache::get().invalidate();
@@ -469,17 +519,6 @@ long run_two(int olddirfd, const char* oldpath, const Spec& so, int newdirfd, co
 }
 
 }  // namespace
-
-void probe_openat2() noexcept {
-  // ENOSYS (old kernel) or EPERM (a container's seccomp profile that predates openat2):
-  // strict opens are impossible, so resolve first and use plain syscalls.
-  long fd = sys::openat2(AT_FDCWD, "/", O_PATH | O_CLOEXEC, 0, sys::kStrictResolve);
-  if (fd >= 0) {
-    sys::close(static_cast<int>(fd));
-  } else if (fd == -ENOSYS || fd == -EPERM) {
-    __atomic_store_n(&g_no_openat2, 1, __ATOMIC_RELAXED);
-  }
-}
 
 long open(int dirfd, const char* path, int flags, unsigned mode) noexcept {
   // openat2 is strict where open() is lenient: unknown flag bits are ignored by open()

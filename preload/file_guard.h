@@ -26,9 +26,6 @@
 
 namespace agentsh::hook::file_guard {
 
-// Checks once, at start-up, that openat2 works here (see file_guard.cc).
-void probe_openat2() noexcept;
-
 // open/openat/creat and the stdio/dirent wrappers built on them. Returns the fd.
 long open(int dirfd, const char* path, int flags, unsigned mode) noexcept;
 

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "preload/allow_cache.h"
 #include "preload/broker_client.h"
 #include "preload/hook_state.h"
 #include "preload/line_buf.h"
@@ -68,9 +69,19 @@ Pick strictest(const char* path, size_t len, Ops ops) noexcept {
 
 bool peek_allows(const char* path, size_t len, Ops ops) noexcept {
   if (!HookState::get().active()) return false;
+  // Asked once per (path, op) and process: the snapshot never changes (allow_cache.h).
+  const uint32_t need =
+      policy::op_bit(ops.a) | (ops.b == FileOp::kCount ? 0 : policy::op_bit(ops.b));
+  AllowCache& cache = AllowCache::get();
+  if (cache.allows(path, len, need)) return true;
   const snapshot::View& view = HookState::get().view();
   if (view.check_file(path, len, ops.a).decision != Decision::kAllow) return false;
-  return ops.b == FileOp::kCount || view.check_file(path, len, ops.b).decision == Decision::kAllow;
+  if (ops.b != FileOp::kCount && view.check_file(path, len, ops.b).decision != Decision::kAllow) {
+    cache.remember(path, len, policy::op_bit(ops.a));
+    return false;
+  }
+  cache.remember(path, len, need);
+  return true;
 }
 
 void audit(FileOp op, const char* target, const char* rule, const char* decision,

@@ -1,7 +1,9 @@
 // The constructor of libagentsh_hook.so and the re-entry flag's storage.
 //
-// At load: resolve libc's symbols (dlsym, the only place allowed to allocate), read
-// AGENTSH_SNAPSHOT, map the snapshot read-only and attach the view, map the syscall gate.
+// At load: resolve libc's symbols (one pass over GNU hash tables; dlsym, the only place
+// allowed to allocate, for what that cannot answer), read AGENTSH_SNAPSHOT(_FD), map the
+// snapshot read-only (the inherited descriptor, else by path) and attach the view, arm
+// the syscall gate (mapped by the first governed syscall, gate.h).
 // Unset variable = inert (everything passes through); set but unusable = fail closed.
 //
 // House rules: no exceptions, no malloc outside dlsym at start-up, no locks, no stdio,

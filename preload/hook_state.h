@@ -23,7 +23,8 @@ class HookState {
 
   static HookState& get() noexcept { return instance_; }
 
-  // Reads AGENTSH_SNAPSHOT, maps the blob, installs the gate. Idempotent: the first call
+  // Reads AGENTSH_SNAPSHOT (and AGENTSH_SNAPSHOT_FD, the inherited descriptor tried
+  // first), maps the blob, arms the gate (mapped lazily, gate.h). Idempotent: the first call
   // does the work (the constructor normally), later calls return at once. A call that
   // re-enters while init runs (dlsym → an interposed function) sees kInert.
   void init() noexcept;
@@ -43,6 +44,9 @@ class HookState {
   size_t hook_library_len() const noexcept { return hook_library_len_; }
   const char* snapshot_path() const noexcept { return snapshot_path_; }
   size_t snapshot_path_len() const noexcept { return snapshot_path_len_; }
+  // The AGENTSH_SNAPSHOT_FD value this process was given ("" when none): passed on to
+  // children as is (each child verifies it again).
+  const char* snapshot_fd_env() const noexcept { return snapshot_fd_env_; }
   const char* session_id() const noexcept { return session_id_; }
   const char* broker_socket() const noexcept { return broker_socket_; }
   const char* trash_dir() const noexcept { return trash_dir_; }
@@ -71,7 +75,8 @@ class HookState {
   const char* trash_dir_ = "";
   const char* fail_reason_ = "";
   int warned_ = 0;
-  char snapshot_env_[4096] = {};  // copy of $AGENTSH_SNAPSHOT (the program may change env)
+  char snapshot_env_[4096] = {};   // copy of $AGENTSH_SNAPSHOT (the program may change env)
+  char snapshot_fd_env_[64] = {};  // copy of $AGENTSH_SNAPSHOT_FD
 };
 
 }  // namespace agentsh::hook

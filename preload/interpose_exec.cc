@@ -50,7 +50,7 @@ HOOK_EXPORT FILE* hook_popen(const char* cmd, const char* type) __asm__("popen")
 
 int hook_execve(const char* p, char* const a[], char* const e[]) {
   if (!governed()) {
-    if (g_real.execve != nullptr) return g_real.execve(p, a, e);
+    if (HOOK_REAL(execve, "execve") != nullptr) return HOOK_REAL(execve, "execve")(p, a, e);
     return ret_int(sys::direct(SYS_execve, sys::arg(p), sys::arg(a), sys::arg(e)));
   }
   return ret_int(exec_guard::execve(AT_FDCWD, p, a, e, 0));
@@ -58,29 +58,36 @@ int hook_execve(const char* p, char* const a[], char* const e[]) {
 
 int hook_execveat(int d, const char* p, char* const a[], char* const e[], int f) {
   if (!governed()) {
-    if (g_real.execveat != nullptr) return g_real.execveat(d, p, a, e, f);
+    if (HOOK_REAL(execveat, "execveat") != nullptr)
+      return HOOK_REAL(execveat, "execveat")(d, p, a, e, f);
     return ret_int(sys::direct(SYS_execveat, d, sys::arg(p), sys::arg(a), sys::arg(e), f));
   }
   return ret_int(exec_guard::execve(d, p, a, e, f));
 }
 
 int hook_fexecve(int fd, char* const a[], char* const e[]) {
-  if (!governed()) return g_real.fexecve != nullptr ? g_real.fexecve(fd, a, e) : no_real();
+  if (!governed())
+    return HOOK_REAL(fexecve, "fexecve") != nullptr ? HOOK_REAL(fexecve, "fexecve")(fd, a, e)
+                                                    : no_real();
   return ret_int(exec_guard::execve(fd, "", a, e, AT_EMPTY_PATH));
 }
 
 int hook_execv(const char* p, char* const a[]) {
-  if (!governed()) return g_real.execv != nullptr ? g_real.execv(p, a) : no_real();
+  if (!governed())
+    return HOOK_REAL(execv, "execv") != nullptr ? HOOK_REAL(execv, "execv")(p, a) : no_real();
   return ret_int(exec_guard::execve(AT_FDCWD, p, a, environ, 0));
 }
 
 int hook_execvp(const char* f, char* const a[]) {
-  if (!governed()) return g_real.execvp != nullptr ? g_real.execvp(f, a) : no_real();
+  if (!governed())
+    return HOOK_REAL(execvp, "execvp") != nullptr ? HOOK_REAL(execvp, "execvp")(f, a) : no_real();
   return ret_int(exec_guard::execvpe(f, a, environ));
 }
 
 int hook_execvpe(const char* f, char* const a[], char* const e[]) {
-  if (!governed()) return g_real.execvpe != nullptr ? g_real.execvpe(f, a, e) : no_real();
+  if (!governed())
+    return HOOK_REAL(execvpe, "execvpe") != nullptr ? HOOK_REAL(execvpe, "execvpe")(f, a, e)
+                                                    : no_real();
   return ret_int(exec_guard::execvpe(f, a, e));
 }
 
@@ -192,23 +199,23 @@ int hook_posix_spawnp(pid_t* pid, const char* f, const posix_spawn_file_actions_
 // system()/popen(): glibc spawns "/bin/sh -c cmd" internally; the command line is put
 // to the broker first (it unwraps sh -c), and the shell's own execs are checked again.
 int hook_system(const char* cmd) {
-  if (g_real.system == nullptr) return no_real();
-  if (!governed() || cmd == nullptr) return g_real.system(cmd);
+  if (HOOK_REAL(system, "system") == nullptr) return no_real();
+  if (!governed() || cmd == nullptr) return HOOK_REAL(system, "system")(cmd);
   int err = exec_guard::check_shell_command(cmd);
   if (err != 0) return 126 << 8;  // as if the shell exited 126: "cannot execute"
-  return g_real.system(cmd);
+  return HOOK_REAL(system, "system")(cmd);
 }
 
 FILE* hook_popen(const char* cmd, const char* type) {
-  if (g_real.popen == nullptr) {
+  if (HOOK_REAL(popen, "popen") == nullptr) {
     errno = ENOSYS;
     return nullptr;
   }
-  if (!governed() || cmd == nullptr) return g_real.popen(cmd, type);
+  if (!governed() || cmd == nullptr) return HOOK_REAL(popen, "popen")(cmd, type);
   int err = exec_guard::check_shell_command(cmd);
   if (err != 0) {
     errno = err;
     return nullptr;
   }
-  return g_real.popen(cmd, type);
+  return HOOK_REAL(popen, "popen")(cmd, type);
 }

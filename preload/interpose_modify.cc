@@ -56,98 +56,98 @@ HOOK_EXPORT int hook_mkfifoat(int d, const char* p, mode_t m) __asm__("mkfifoat"
   if (!governed()) return (real) != nullptr ? (real)(__VA_ARGS__) : no_real()
 
 int hook_unlink(const char* p) {
-  AGENTSH_PASS(g_real.unlink, p);
+  AGENTSH_PASS(HOOK_REAL(unlink, "unlink"), p);
   return ret_int(file_guard::unlink(AT_FDCWD, p, 0));
 }
 int hook_unlinkat(int d, const char* p, int f) {
-  AGENTSH_PASS(g_real.unlinkat, d, p, f);
+  AGENTSH_PASS(HOOK_REAL(unlinkat, "unlinkat"), d, p, f);
   return ret_int(file_guard::unlink(d, p, f));
 }
 int hook_rmdir(const char* p) {
-  AGENTSH_PASS(g_real.rmdir, p);
+  AGENTSH_PASS(HOOK_REAL(rmdir, "rmdir"), p);
   return ret_int(file_guard::unlink(AT_FDCWD, p, AT_REMOVEDIR));
 }
 int hook_remove(const char* p) {
   // glibc's remove() calls its internal unlink/rmdir, which no interposer would see.
-  AGENTSH_PASS(g_real.remove, p);
+  AGENTSH_PASS(HOOK_REAL(remove, "remove"), p);
   long r = file_guard::unlink(AT_FDCWD, p, 0);
   if (r == -EISDIR) r = file_guard::unlink(AT_FDCWD, p, AT_REMOVEDIR);
   return ret_int(r);
 }
 int hook_mkdir(const char* p, mode_t m) {
-  AGENTSH_PASS(g_real.mkdir, p, m);
+  AGENTSH_PASS(HOOK_REAL(mkdir, "mkdir"), p, m);
   return ret_int(file_guard::mkdir(AT_FDCWD, p, m));
 }
 int hook_mkdirat(int d, const char* p, mode_t m) {
-  AGENTSH_PASS(g_real.mkdirat, d, p, m);
+  AGENTSH_PASS(HOOK_REAL(mkdirat, "mkdirat"), d, p, m);
   return ret_int(file_guard::mkdir(d, p, m));
 }
 int hook_rename(const char* o, const char* n) {
-  AGENTSH_PASS(g_real.rename, o, n);
+  AGENTSH_PASS(HOOK_REAL(rename, "rename"), o, n);
   return ret_int(file_guard::rename(AT_FDCWD, o, AT_FDCWD, n, 0));
 }
 int hook_renameat(int od, const char* o, int nd, const char* n) {
-  AGENTSH_PASS(g_real.renameat, od, o, nd, n);
+  AGENTSH_PASS(HOOK_REAL(renameat, "renameat"), od, o, nd, n);
   return ret_int(file_guard::rename(od, o, nd, n, 0));
 }
 int hook_renameat2(int od, const char* o, int nd, const char* n, unsigned f) {
-  AGENTSH_PASS(g_real.renameat2, od, o, nd, n, f);
+  AGENTSH_PASS(HOOK_REAL(renameat2, "renameat2"), od, o, nd, n, f);
   return ret_int(file_guard::rename(od, o, nd, n, f));
 }
 int hook_link(const char* o, const char* n) {
-  AGENTSH_PASS(g_real.link, o, n);
+  AGENTSH_PASS(HOOK_REAL(link, "link"), o, n);
   return ret_int(file_guard::link(AT_FDCWD, o, AT_FDCWD, n, 0));
 }
 int hook_linkat(int od, const char* o, int nd, const char* n, int f) {
-  AGENTSH_PASS(g_real.linkat, od, o, nd, n, f);
+  AGENTSH_PASS(HOOK_REAL(linkat, "linkat"), od, o, nd, n, f);
   return ret_int(file_guard::link(od, o, nd, n, f));
 }
 int hook_symlink(const char* t, const char* p) {
-  AGENTSH_PASS(g_real.symlink, t, p);
+  AGENTSH_PASS(HOOK_REAL(symlink, "symlink"), t, p);
   return ret_int(file_guard::symlink(t, AT_FDCWD, p));
 }
 int hook_symlinkat(const char* t, int d, const char* p) {
-  AGENTSH_PASS(g_real.symlinkat, t, d, p);
+  AGENTSH_PASS(HOOK_REAL(symlinkat, "symlinkat"), t, d, p);
   return ret_int(file_guard::symlink(t, d, p));
 }
 int hook_chmod(const char* p, mode_t m) {
-  AGENTSH_PASS(g_real.chmod, p, m);
+  AGENTSH_PASS(HOOK_REAL(chmod, "chmod"), p, m);
   return ret_int(file_guard::chmod(AT_FDCWD, p, m, 0));
 }
 int hook_fchmodat(int d, const char* p, mode_t m, int f) {
-  AGENTSH_PASS(g_real.fchmodat, d, p, m, f);
+  AGENTSH_PASS(HOOK_REAL(fchmodat, "fchmodat"), d, p, m, f);
   return ret_int(file_guard::chmod(d, p, m, f));
 }
 int hook_lchmod(const char* p, mode_t m) {
-  AGENTSH_PASS(g_real.lchmod, p, m);
+  AGENTSH_PASS(HOOK_REAL(lchmod, "lchmod"), p, m);
   return ret_int(file_guard::chmod(AT_FDCWD, p, m, AT_SYMLINK_NOFOLLOW));
 }
 int hook_chown(const char* p, uid_t u, gid_t g) {
-  AGENTSH_PASS(g_real.chown, p, u, g);
+  AGENTSH_PASS(HOOK_REAL(chown, "chown"), p, u, g);
   return ret_int(file_guard::chown(AT_FDCWD, p, u, g, 0));
 }
 int hook_lchown(const char* p, uid_t u, gid_t g) {
-  AGENTSH_PASS(g_real.lchown, p, u, g);
+  AGENTSH_PASS(HOOK_REAL(lchown, "lchown"), p, u, g);
   return ret_int(file_guard::chown(AT_FDCWD, p, u, g, AT_SYMLINK_NOFOLLOW));
 }
 int hook_fchownat(int d, const char* p, uid_t u, gid_t g, int f) {
-  AGENTSH_PASS(g_real.fchownat, d, p, u, g, f);
+  AGENTSH_PASS(HOOK_REAL(fchownat, "fchownat"), d, p, u, g, f);
   return ret_int(file_guard::chown(d, p, u, g, f));
 }
 int hook_truncate(const char* p, off_t l) {
-  AGENTSH_PASS(g_real.truncate, p, l);
+  AGENTSH_PASS(HOOK_REAL(truncate, "truncate"), p, l);
   return ret_int(file_guard::truncate(p, l));
 }
 int hook_truncate64(const char* p, off_t l) {
-  AGENTSH_PASS(g_real.truncate64, p, l);
+  AGENTSH_PASS(HOOK_REAL(truncate64, "truncate64"), p, l);
   return ret_int(file_guard::truncate(p, l));
 }
 int hook_mknod(const char* p, mode_t m, dev_t dev) {
-  AGENTSH_PASS(g_real.mknod, p, m, dev);
+  AGENTSH_PASS(HOOK_REAL(mknod, "mknod"), p, m, dev);
   return ret_int(file_guard::mknod(AT_FDCWD, p, m, dev));
 }
 int hook_mknodat(int d, const char* p, mode_t m, dev_t dev) {
-  AGENTSH_PASS(g_real.mknodat, d, p, m, dev);
+  AGENTSH_PASS(HOOK_REAL(mknodat, "mknodat"), d, p, m, dev);
   return ret_int(file_guard::mknod(d, p, m, dev));
 }
 int hook_xmknod(int v, const char* p, mode_t m, dev_t* dev) {
@@ -167,10 +167,10 @@ int hook_xmknodat(int v, int d, const char* p, mode_t m, dev_t* dev) {
   return ret_int(file_guard::mknod(d, p, m, *dev));
 }
 int hook_mkfifo(const char* p, mode_t m) {
-  AGENTSH_PASS(g_real.mkfifo, p, m);
+  AGENTSH_PASS(HOOK_REAL(mkfifo, "mkfifo"), p, m);
   return ret_int(file_guard::mknod(AT_FDCWD, p, S_IFIFO | (m & 07777), 0));
 }
 int hook_mkfifoat(int d, const char* p, mode_t m) {
-  AGENTSH_PASS(g_real.mkfifoat, d, p, m);
+  AGENTSH_PASS(HOOK_REAL(mkfifoat, "mkfifoat"), d, p, m);
   return ret_int(file_guard::mknod(d, p, S_IFIFO | (m & 07777), 0));
 }

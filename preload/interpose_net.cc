@@ -95,7 +95,7 @@ void record_hostent(const char* name, const struct hostent* h) noexcept {
 
 int hook_connect(int fd, const struct sockaddr* sa, socklen_t len) {
   if (!governed()) {
-    if (g_real.connect != nullptr) return g_real.connect(fd, sa, len);
+    if (HOOK_REAL(connect, "connect") != nullptr) return HOOK_REAL(connect, "connect")(fd, sa, len);
     return ret_int(sys::direct(SYS_connect, fd, sys::arg(sa), len));
   }
   return ret_int(net_guard::connect(fd, sa, len));
@@ -104,7 +104,8 @@ int hook_connect(int fd, const struct sockaddr* sa, socklen_t len) {
 ssize_t hook_sendto(int fd, const void* buf, size_t n, int flags, const struct sockaddr* sa,
                     socklen_t len) {
   if (!governed() || sa == nullptr) {
-    if (g_real.sendto != nullptr) return g_real.sendto(fd, buf, n, flags, sa, len);
+    if (HOOK_REAL(sendto, "sendto") != nullptr)
+      return HOOK_REAL(sendto, "sendto")(fd, buf, n, flags, sa, len);
     return ret_long(
         sys::direct(SYS_sendto, fd, sys::arg(buf), sys::arg(n), flags, sys::arg(sa), len));
   }
@@ -126,7 +127,8 @@ ssize_t hook_sendto(int fd, const void* buf, size_t n, int flags, const struct s
 
 ssize_t hook_sendmsg(int fd, const struct msghdr* msg, int flags) {
   if (!governed() || msg == nullptr || msg->msg_name == nullptr) {
-    if (g_real.sendmsg != nullptr) return g_real.sendmsg(fd, msg, flags);
+    if (HOOK_REAL(sendmsg, "sendmsg") != nullptr)
+      return HOOK_REAL(sendmsg, "sendmsg")(fd, msg, flags);
     return ret_long(sys::direct(SYS_sendmsg, fd, sys::arg(msg), flags));
   }
   if ((flags & MSG_FASTOPEN) != 0 && net_guard::redirects_stream(fd)) {
@@ -153,7 +155,8 @@ ssize_t hook_sendmsg(int fd, const struct msghdr* msg, int flags) {
 
 int hook_sendmmsg(int fd, struct mmsghdr* v, unsigned n, int flags) {
   if (!governed() || v == nullptr) {
-    if (g_real.sendmmsg != nullptr) return g_real.sendmmsg(fd, v, n, flags);
+    if (HOOK_REAL(sendmmsg, "sendmmsg") != nullptr)
+      return HOOK_REAL(sendmmsg, "sendmmsg")(fd, v, n, flags);
     return ret_int(sys::direct(SYS_sendmmsg, fd, sys::arg(v), n, flags));
   }
   // Send the allowed prefix; a denied datagram first in line fails the call.
@@ -203,8 +206,8 @@ int hook_sendmmsg(int fd, struct mmsghdr* v, unsigned n, int flags) {
 ssize_t hook_recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* sa, socklen_t* len) {
   socklen_t cap = len != nullptr ? *len : 0;
   ssize_t r;
-  if (g_real.recvfrom != nullptr) {
-    r = g_real.recvfrom(fd, buf, n, flags, sa, len);
+  if (HOOK_REAL(recvfrom, "recvfrom") != nullptr) {
+    r = HOOK_REAL(recvfrom, "recvfrom")(fd, buf, n, flags, sa, len);
   } else {
     r = ret_long(sys::direct(SYS_recvfrom, fd, sys::arg(buf), sys::arg(n), flags, sys::arg(sa),
                              sys::arg(len)));
@@ -216,8 +219,8 @@ ssize_t hook_recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* s
 ssize_t hook_recvmsg(int fd, struct msghdr* msg, int flags) {
   socklen_t cap = msg != nullptr ? msg->msg_namelen : 0;
   ssize_t r;
-  if (g_real.recvmsg != nullptr) {
-    r = g_real.recvmsg(fd, msg, flags);
+  if (HOOK_REAL(recvmsg, "recvmsg") != nullptr) {
+    r = HOOK_REAL(recvmsg, "recvmsg")(fd, msg, flags);
   } else {
     r = ret_long(sys::direct(SYS_recvmsg, fd, sys::arg(msg), flags));
   }
@@ -235,8 +238,8 @@ int hook_recvmmsg(int fd, struct mmsghdr* v, unsigned n, int flags, struct times
   socklen_t caps[kKeep];
   for (unsigned i = 0; v != nullptr && i < n && i < kKeep; ++i) caps[i] = v[i].msg_hdr.msg_namelen;
   int r;
-  if (g_real.recvmmsg != nullptr) {
-    r = g_real.recvmmsg(fd, v, n, flags, timeout);
+  if (HOOK_REAL(recvmmsg, "recvmmsg") != nullptr) {
+    r = HOOK_REAL(recvmmsg, "recvmmsg")(fd, v, n, flags, timeout);
   } else {
     r = ret_int(sys::direct(SYS_recvmmsg, fd, sys::arg(v), n, flags, sys::arg(timeout)));
   }
@@ -254,7 +257,8 @@ int hook_recvmmsg(int fd, struct mmsghdr* v, unsigned n, int flags, struct times
 
 namespace {
 int real_getpeername(int fd, struct sockaddr* sa, socklen_t* len) {
-  if (g_real.getpeername != nullptr) return g_real.getpeername(fd, sa, len);
+  if (HOOK_REAL(getpeername, "getpeername") != nullptr)
+    return HOOK_REAL(getpeername, "getpeername")(fd, sa, len);
   return ret_int(sys::direct(SYS_getpeername, fd, sys::arg(sa), sys::arg(len)));
 }
 }  // namespace
@@ -277,13 +281,13 @@ int hook_getpeername(int fd, struct sockaddr* sa, socklen_t* len) {
 
 int hook_getaddrinfo(const char* node, const char* service, const struct addrinfo* hints,
                      struct addrinfo** res) {
-  if (g_real.getaddrinfo == nullptr) return EAI_SYSTEM;
-  if (!governed()) return g_real.getaddrinfo(node, service, hints, res);
+  if (HOOK_REAL(getaddrinfo, "getaddrinfo") == nullptr) return EAI_SYSTEM;
+  if (!governed()) return HOOK_REAL(getaddrinfo, "getaddrinfo")(node, service, hints, res);
   int r;
   {
     agentsh::hook::ReentryGuard guard;
     net_guard::point_resolver_at_session_dns();
-    r = g_real.getaddrinfo(node, service, hints, res);
+    r = HOOK_REAL(getaddrinfo, "getaddrinfo")(node, service, hints, res);
   }
   if (r == 0 && node != nullptr && res != nullptr && !is_literal(node)) {
     for (const struct addrinfo* ai = *res; ai != nullptr; ai = ai->ai_next) {
@@ -298,26 +302,26 @@ int hook_getaddrinfo(const char* node, const char* service, const struct addrinf
 }
 
 struct hostent* hook_gethostbyname(const char* name) {
-  if (g_real.gethostbyname == nullptr) return nullptr;
-  if (!governed()) return g_real.gethostbyname(name);
+  if (HOOK_REAL(gethostbyname, "gethostbyname") == nullptr) return nullptr;
+  if (!governed()) return HOOK_REAL(gethostbyname, "gethostbyname")(name);
   struct hostent* h;
   {
     agentsh::hook::ReentryGuard guard;
     net_guard::point_resolver_at_session_dns();
-    h = g_real.gethostbyname(name);
+    h = HOOK_REAL(gethostbyname, "gethostbyname")(name);
   }
   record_hostent(name, h);
   return h;
 }
 
 struct hostent* hook_gethostbyname2(const char* name, int af) {
-  if (g_real.gethostbyname2 == nullptr) return nullptr;
-  if (!governed()) return g_real.gethostbyname2(name, af);
+  if (HOOK_REAL(gethostbyname2, "gethostbyname2") == nullptr) return nullptr;
+  if (!governed()) return HOOK_REAL(gethostbyname2, "gethostbyname2")(name, af);
   struct hostent* h;
   {
     agentsh::hook::ReentryGuard guard;
     net_guard::point_resolver_at_session_dns();
-    h = g_real.gethostbyname2(name, af);
+    h = HOOK_REAL(gethostbyname2, "gethostbyname2")(name, af);
   }
   record_hostent(name, h);
   return h;
@@ -325,13 +329,14 @@ struct hostent* hook_gethostbyname2(const char* name, int af) {
 
 int hook_gethostbyname_r(const char* name, struct hostent* ret, char* buf, size_t len,
                          struct hostent** result, int* h_errnop) {
-  if (g_real.gethostbyname_r == nullptr) return ENOSYS;
-  if (!governed()) return g_real.gethostbyname_r(name, ret, buf, len, result, h_errnop);
+  if (HOOK_REAL(gethostbyname_r, "gethostbyname_r") == nullptr) return ENOSYS;
+  if (!governed())
+    return HOOK_REAL(gethostbyname_r, "gethostbyname_r")(name, ret, buf, len, result, h_errnop);
   int r;
   {
     agentsh::hook::ReentryGuard guard;
     net_guard::point_resolver_at_session_dns();
-    r = g_real.gethostbyname_r(name, ret, buf, len, result, h_errnop);
+    r = HOOK_REAL(gethostbyname_r, "gethostbyname_r")(name, ret, buf, len, result, h_errnop);
   }
   if (r == 0 && result != nullptr) record_hostent(name, *result);
   return r;
@@ -339,13 +344,15 @@ int hook_gethostbyname_r(const char* name, struct hostent* ret, char* buf, size_
 
 int hook_gethostbyname2_r(const char* name, int af, struct hostent* ret, char* buf, size_t len,
                           struct hostent** result, int* h_errnop) {
-  if (g_real.gethostbyname2_r == nullptr) return ENOSYS;
-  if (!governed()) return g_real.gethostbyname2_r(name, af, ret, buf, len, result, h_errnop);
+  if (HOOK_REAL(gethostbyname2_r, "gethostbyname2_r") == nullptr) return ENOSYS;
+  if (!governed())
+    return HOOK_REAL(gethostbyname2_r, "gethostbyname2_r")(name, af, ret, buf, len, result,
+                                                           h_errnop);
   int r;
   {
     agentsh::hook::ReentryGuard guard;
     net_guard::point_resolver_at_session_dns();
-    r = g_real.gethostbyname2_r(name, af, ret, buf, len, result, h_errnop);
+    r = HOOK_REAL(gethostbyname2_r, "gethostbyname2_r")(name, af, ret, buf, len, result, h_errnop);
   }
   if (r == 0 && result != nullptr) record_hostent(name, *result);
   return r;

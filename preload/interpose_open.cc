@@ -81,7 +81,7 @@ bool mode_flags(const char* mode, int* flags) noexcept {
 FILE* do_fopen(const char* path, const char* mode, FILE* (*real)(const char*, const char*)) {
   if (!governed()) return real != nullptr ? real(path, mode) : nullptr;
   int flags = 0;
-  if (!mode_flags(mode, &flags) || g_real.fdopen == nullptr) {
+  if (!mode_flags(mode, &flags) || HOOK_REAL(fdopen, "fdopen") == nullptr) {
     errno = EINVAL;
     return nullptr;
   }
@@ -93,7 +93,7 @@ FILE* do_fopen(const char* path, const char* mode, FILE* (*real)(const char*, co
   FILE* f;
   {
     agentsh::hook::ReentryGuard guard;
-    f = g_real.fdopen(static_cast<int>(fd), mode);
+    f = HOOK_REAL(fdopen, "fdopen")(static_cast<int>(fd), mode);
   }
   if (f == nullptr) {
     int e = errno;
@@ -167,62 +167,66 @@ HOOK_EXPORT DIR* hook_opendir(const char* path) __asm__("opendir");
 
 int hook_open(const char* path, int flags, ...) {
   AGENTSH_READ_MODE(flags)
-  return do_open_nodir(path, flags, mode, g_real.open);
+  return do_open_nodir(path, flags, mode, HOOK_REAL(open, "open"));
 }
 int hook_open64(const char* path, int flags, ...) {
   AGENTSH_READ_MODE(flags)
-  return do_open_nodir(path, flags, mode, g_real.open64);
+  return do_open_nodir(path, flags, mode, HOOK_REAL(open64, "open64"));
 }
 int hook_openat(int dirfd, const char* path, int flags, ...) {
   AGENTSH_READ_MODE(flags)
-  return do_open(dirfd, path, flags, mode, g_real.openat);
+  return do_open(dirfd, path, flags, mode, HOOK_REAL(openat, "openat"));
 }
 int hook_openat64(int dirfd, const char* path, int flags, ...) {
   AGENTSH_READ_MODE(flags)
-  return do_open(dirfd, path, flags, mode, g_real.openat64);
+  return do_open(dirfd, path, flags, mode, HOOK_REAL(openat64, "openat64"));
 }
 int hook_open_2(const char* path, int flags) {
-  if (!governed() && g_real.open_2 != nullptr) return g_real.open_2(path, flags);
-  return do_open_nodir(path, flags, 0, g_real.open);
+  if (!governed() && HOOK_REAL(open_2, "__open_2") != nullptr)
+    return HOOK_REAL(open_2, "__open_2")(path, flags);
+  return do_open_nodir(path, flags, 0, HOOK_REAL(open, "open"));
 }
 int hook_open64_2(const char* path, int flags) {
-  if (!governed() && g_real.open64_2 != nullptr) return g_real.open64_2(path, flags);
-  return do_open_nodir(path, flags, 0, g_real.open64);
+  if (!governed() && HOOK_REAL(open64_2, "__open64_2") != nullptr)
+    return HOOK_REAL(open64_2, "__open64_2")(path, flags);
+  return do_open_nodir(path, flags, 0, HOOK_REAL(open64, "open64"));
 }
 int hook_openat_2(int dirfd, const char* path, int flags) {
-  if (!governed() && g_real.openat_2 != nullptr) return g_real.openat_2(dirfd, path, flags);
-  return do_open(dirfd, path, flags, 0, g_real.openat);
+  if (!governed() && HOOK_REAL(openat_2, "__openat_2") != nullptr)
+    return HOOK_REAL(openat_2, "__openat_2")(dirfd, path, flags);
+  return do_open(dirfd, path, flags, 0, HOOK_REAL(openat, "openat"));
 }
 int hook_openat64_2(int dirfd, const char* path, int flags) {
-  if (!governed() && g_real.openat64_2 != nullptr) return g_real.openat64_2(dirfd, path, flags);
-  return do_open(dirfd, path, flags, 0, g_real.openat64);
+  if (!governed() && HOOK_REAL(openat64_2, "__openat64_2") != nullptr)
+    return HOOK_REAL(openat64_2, "__openat64_2")(dirfd, path, flags);
+  return do_open(dirfd, path, flags, 0, HOOK_REAL(openat64, "openat64"));
 }
 int hook_creat(const char* path, mode_t mode) {
-  return do_open_nodir(path, O_CREAT | O_WRONLY | O_TRUNC, mode, g_real.open);
+  return do_open_nodir(path, O_CREAT | O_WRONLY | O_TRUNC, mode, HOOK_REAL(open, "open"));
 }
 int hook_creat64(const char* path, mode_t mode) {
-  return do_open_nodir(path, O_CREAT | O_WRONLY | O_TRUNC, mode, g_real.open64);
+  return do_open_nodir(path, O_CREAT | O_WRONLY | O_TRUNC, mode, HOOK_REAL(open64, "open64"));
 }
 FILE* hook_fopen(const char* path, const char* mode) {
-  return do_fopen(path, mode, g_real.fopen);
+  return do_fopen(path, mode, HOOK_REAL(fopen, "fopen"));
 }
 FILE* hook_fopen64(const char* path, const char* mode) {
-  return do_fopen(path, mode, g_real.fopen64);
+  return do_fopen(path, mode, HOOK_REAL(fopen64, "fopen64"));
 }
 FILE* hook_freopen(const char* path, const char* mode, FILE* s) {
-  return do_freopen(path, mode, s, g_real.freopen);
+  return do_freopen(path, mode, s, HOOK_REAL(freopen, "freopen"));
 }
 FILE* hook_freopen64(const char* path, const char* mode, FILE* s) {
-  return do_freopen(path, mode, s, g_real.freopen64);
+  return do_freopen(path, mode, s, HOOK_REAL(freopen64, "freopen64"));
 }
 
 DIR* hook_opendir(const char* path) {
   if (!governed()) {
-    if (g_real.opendir != nullptr) return g_real.opendir(path);
+    if (HOOK_REAL(opendir, "opendir") != nullptr) return HOOK_REAL(opendir, "opendir")(path);
     errno = ENOSYS;
     return nullptr;
   }
-  if (g_real.fdopendir == nullptr) {
+  if (HOOK_REAL(fdopendir, "fdopendir") == nullptr) {
     errno = ENOSYS;
     return nullptr;
   }
@@ -234,7 +238,7 @@ DIR* hook_opendir(const char* path) {
   DIR* d;
   {
     agentsh::hook::ReentryGuard guard;
-    d = g_real.fdopendir(static_cast<int>(fd));
+    d = HOOK_REAL(fdopendir, "fdopendir")(static_cast<int>(fd));
   }
   if (d == nullptr) {
     int e = errno;

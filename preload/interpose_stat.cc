@@ -32,7 +32,8 @@ int raw_fstatat(int dirfd, const char* path, struct stat* st, int flags) noexcep
 
 int do_fstatat(int dirfd, const char* path, struct stat* st, int flags) noexcept {
   if (!governed()) {
-    if (g_real.fstatat != nullptr) return g_real.fstatat(dirfd, path, st, flags);
+    if (HOOK_REAL(fstatat, "fstatat") != nullptr)
+      return HOOK_REAL(fstatat, "fstatat")(dirfd, path, st, flags);
     return raw_fstatat(dirfd, path, st, flags);
   }
   return ret_int(file_guard::stat(dirfd, path, st, flags));
@@ -99,7 +100,7 @@ int hook_fstatat64(int d, const char* p, struct stat* st, int f) {
 
 int hook_statx(int d, const char* p, int f, unsigned m, struct statx* s) {
   if (!governed()) {
-    if (g_real.statx != nullptr) return g_real.statx(d, p, f, m, s);
+    if (HOOK_REAL(statx, "statx") != nullptr) return HOOK_REAL(statx, "statx")(d, p, f, m, s);
     return ret_int(sys::call(SYS_statx, d, sys::arg(p), f, m, sys::arg(s)));
   }
   return ret_int(file_guard::statx(d, p, f, m, s));
@@ -128,31 +129,36 @@ int hook_fxstatat64(int v, int d, const char* p, struct stat* st, int f) {
 }
 
 int hook_access(const char* p, int mode) {
-  if (!governed() && g_real.access != nullptr) return g_real.access(p, mode);
-  return do_access(AT_FDCWD, p, mode, 0, g_real.faccessat);
+  if (!governed() && HOOK_REAL(access, "access") != nullptr)
+    return HOOK_REAL(access, "access")(p, mode);
+  return do_access(AT_FDCWD, p, mode, 0, HOOK_REAL(faccessat, "faccessat"));
 }
 int hook_faccessat(int d, const char* p, int mode, int f) {
-  return do_access(d, p, mode, f, g_real.faccessat);
+  return do_access(d, p, mode, f, HOOK_REAL(faccessat, "faccessat"));
 }
 int hook_euidaccess(const char* p, int mode) {
-  if (!governed() && g_real.euidaccess != nullptr) return g_real.euidaccess(p, mode);
-  return do_access(AT_FDCWD, p, mode, AT_EACCESS, g_real.faccessat);
+  if (!governed() && HOOK_REAL(euidaccess, "euidaccess") != nullptr)
+    return HOOK_REAL(euidaccess, "euidaccess")(p, mode);
+  return do_access(AT_FDCWD, p, mode, AT_EACCESS, HOOK_REAL(faccessat, "faccessat"));
 }
 int hook_eaccess(const char* p, int mode) {
-  if (!governed() && g_real.eaccess != nullptr) return g_real.eaccess(p, mode);
-  return do_access(AT_FDCWD, p, mode, AT_EACCESS, g_real.faccessat);
+  if (!governed() && HOOK_REAL(eaccess, "eaccess") != nullptr)
+    return HOOK_REAL(eaccess, "eaccess")(p, mode);
+  return do_access(AT_FDCWD, p, mode, AT_EACCESS, HOOK_REAL(faccessat, "faccessat"));
 }
 
 ssize_t hook_readlink(const char* p, char* buf, size_t n) {
   if (!governed()) {
-    if (g_real.readlink != nullptr) return g_real.readlink(p, buf, n);
+    if (HOOK_REAL(readlink, "readlink") != nullptr)
+      return HOOK_REAL(readlink, "readlink")(p, buf, n);
     return ret_long(sys::readlinkat(AT_FDCWD, p, buf, n));
   }
   return ret_long(file_guard::readlink(AT_FDCWD, p, buf, n));
 }
 ssize_t hook_readlinkat(int d, const char* p, char* buf, size_t n) {
   if (!governed()) {
-    if (g_real.readlinkat != nullptr) return g_real.readlinkat(d, p, buf, n);
+    if (HOOK_REAL(readlinkat, "readlinkat") != nullptr)
+      return HOOK_REAL(readlinkat, "readlinkat")(d, p, buf, n);
     return ret_long(sys::readlinkat(d, p, buf, n));
   }
   return ret_long(file_guard::readlink(d, p, buf, n));

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/path_util.h"
+#include "preload/cwd_cache.h"
 #include "preload/line_buf.h"
 #include "preload/symlink_cache.h"
 #include "preload/sys.h"
@@ -107,13 +108,14 @@ long build(int dirfd, const char* path, Target* t) noexcept {
   if (plen >= kPathMax) return -ENAMETOOLONG;
   if (plen == 0) return -ENOENT;
   t->trailing_slash = ends_dirish(path, plen);
+  t->cwd_cached = false;
 
   const char* abs = path;
   size_t alen = plen;
   if (path[0] != '/') {
     long base;
     if (dirfd == AT_FDCWD) {
-      base = sys::getcwd(t->open_buf, kPathMax);
+      base = CwdCache::get().getcwd(t->open_buf, kPathMax, &t->cwd_cached);
       if (base == -ERANGE) return -ENAMETOOLONG;  // a cwd longer than PATH_MAX
       if (base < 0) return base;                  // ENOENT: the cwd was removed
       if (t->open_buf[0] != '/') return -ENOENT;  // "(unreachable)…": outside our root

@@ -1,6 +1,6 @@
 // Which path does the kernel use? Two answers, a fast one and an exact one.
 //
-//  * build(): the lexical answer. Joins a relative path with the cwd (getcwd syscall) or
+//  * build(): the lexical answer. Joins a relative path with the cwd (CwdCache) or
 //    with a dirfd (readlink /proc/self/fd/N), applies the top-level symlink cache, and
 //    normalises for the decision (".", "..", repeated slashes). The raw absolute path is
 //    kept as well: it is what the hook hands the kernel, with RESOLVE_NO_SYMLINKS, so
@@ -27,6 +27,7 @@ struct Target {
   size_t dlen;
   bool trailing_slash;  // ended in "/", "/." or "/..": the final component must be a
                         // directory, and a final symlink is followed
+  bool cwd_cached;      // joined with the cwd from CwdCache (a retry may want a fresh one)
   char open_buf[kPathMax];
   char dpath_buf[kPathMax];
 };

@@ -1,12 +1,14 @@
-// The next definition (libc's) of every symbol the hook interposes, resolved once with
-// dlsym(RTLD_NEXT) by the constructor. Used for pass-through (inert hook, non-governed
-// calls) and for the few libc services the hook builds on (fdopen, fdopendir, resolver).
+// The next definition (libc's) of every symbol the hook interposes — what
+// dlsym(RTLD_NEXT) answers — looked up on first use (real_fns.cc). Used for pass-through
+// (inert hook, non-governed calls) and for the few libc services the hook builds on
+// (fdopen, fdopendir, resolver).
 //
 // House rules: no exceptions, no malloc on the decision path, no locks, no stdio.
-// resolve_all() runs in the constructor (dlsym may allocate there, which is fine: no
-// program code runs yet); afterwards the table is read-only and safe everywhere,
-// including signal handlers and vfork children. A null entry means libc lacks the
-// symbol; callers then fail with ENOSYS.
+// resolve_all() runs in the constructor and only gathers the objects to search; a slot is
+// filled by its first HOOK_REAL, by reading mapped ELF tables — safe everywhere,
+// including signal handlers and vfork children (dlsym, which may allocate, only for a
+// name those tables cannot answer). HOOK_REAL yields nullptr when libc lacks the symbol;
+// callers then fail with ENOSYS.
 #pragma once
 
 #include <dirent.h>
@@ -16,6 +18,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include <cstdint>
 
 namespace agentsh::hook {
 
@@ -91,6 +95,22 @@ struct RealFns {
                       const posix_spawnattr_t*, char* const[], char* const[]);
   int (*system)(const char*);
   FILE* (*popen)(const char*, const char*);
+  // the current directory (not decided: passed through, CwdCache invalidated). fts and
+  // nftw take glibc's own types, kept opaque here.
+  int (*chdir)(const char*);
+  int (*fchdir)(int);
+  int (*chroot)(const char*);
+  int (*unshare)(int);
+  int (*setns)(int, int);
+  int (*daemon)(int, int);
+  int (*nftw)(const char*, void*, int, int);
+  int (*nftw64)(const char*, void*, int, int);
+  void* (*fts_read)(void*);
+  void* (*fts_children)(void*, int);
+  int (*fts_close)(void*);
+  void* (*fts64_read)(void*);
+  void* (*fts64_children)(void*, int);
+  int (*fts64_close)(void*);
   // network
   int (*connect)(int, const struct sockaddr*, socklen_t);
   ssize_t (*sendto)(int, const void*, size_t, int, const struct sockaddr*, socklen_t);
@@ -107,13 +127,34 @@ struct RealFns {
   int (*gethostbyname2_r)(const char*, int, struct hostent*, char*, size_t, struct hostent**, int*);
 };
 
-// The table. Zero until real_fns::resolve_all() has run.
+// The table. A slot is zero until first used: read it through HOOK_REAL (below), never
+// directly — except posix_spawn/posix_spawnp, which resolve_all() fills at start-up.
 extern RealFns g_real;
 
 namespace real_fns {
-// Fills g_real. Idempotent; called from the constructor (and, defensively, by the first
-// interposed call if another library's constructor runs before ours).
+// From the constructor (and defensively from the first interposed call if another
+// library's constructor runs before ours): finds the objects RTLD_NEXT searches. Cheap:
+// the per-symbol lookups happen on first use (a process that calls none pays none).
 void resolve_all() noexcept;
+
+// What dlsym(RTLD_NEXT, name) answers: a lookup in the GNU hash tables of the objects
+// after ours, dlsym only for what that cannot answer. Async-signal-safe on that path.
+void* find(const char* name) noexcept;
+
+// The slot, looked up on first use (a name libc lacks is remembered as missing, so it is
+// looked up once). Threads racing here store the same value.
+template <typename T>
+inline T get(T* slot, const char* name) noexcept {
+  const T kMissing = reinterpret_cast<T>(uintptr_t{1});
+  T v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+  if (__builtin_expect(v != nullptr, 1)) return v == kMissing ? nullptr : v;
+  v = reinterpret_cast<T>(find(name));
+  __atomic_store_n(slot, v != nullptr ? v : kMissing, __ATOMIC_RELEASE);
+  return v;
+}
 }  // namespace real_fns
 
 }  // namespace agentsh::hook
+
+// libc's `sym` (the g_real slot `field`), resolved on first use.
+#define HOOK_REAL(field, sym) (::agentsh::hook::real_fns::get(&::agentsh::hook::g_real.field, sym))

@@ -7,6 +7,7 @@
 namespace agentsh::hook::sys {
 
 arch::GateFn g_gate = nullptr;
+int g_gate_pending = 0;
 
 long write_all(int fd, const void* buf, size_t n) noexcept {
   const char* p = static_cast<const char*>(buf);

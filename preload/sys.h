@@ -28,8 +28,17 @@
 
 namespace agentsh::hook::sys {
 
-// Set once by the constructor before the program runs (never changed afterwards).
+// The gate, once mapped (gate.h: lazily, by the first call that wants it); never
+// changed afterwards. g_gate_pending: a gate is armed but not mapped yet.
 extern arch::GateFn g_gate;
+extern int g_gate_pending;
+}  // namespace agentsh::hook::sys
+
+namespace agentsh::hook::gate {
+arch::GateFn map_now() noexcept;  // gate.h
+}  // namespace agentsh::hook::gate
+
+namespace agentsh::hook::sys {
 
 inline long direct(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
                    long a6 = 0) noexcept {
@@ -38,7 +47,10 @@ inline long direct(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, 
 
 inline long call(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
                  long a6 = 0) noexcept {
-  arch::GateFn g = g_gate;
+  arch::GateFn g = __atomic_load_n(&g_gate, __ATOMIC_ACQUIRE);
+  if (__builtin_expect(g == nullptr, 0) && __atomic_load_n(&g_gate_pending, __ATOMIC_ACQUIRE)) {
+    g = gate::map_now();
+  }
   if (g != nullptr) return g(nr, a1, a2, a3, a4, a5, a6);
   return arch::raw_syscall(nr, a1, a2, a3, a4, a5, a6);
 }
