@@ -45,7 +45,8 @@ run_gtest unit "$BUILD/tests/unit_tests"
 run_gtest integration "$BUILD/tests/integration_tests"
 
 # The acceptance suite (counted from the start, so its standing is always visible), and
-# the same checks again with the hook switched off: the tracer alone must hold the line.
+# the same checks again with the hook switched off (the tracer alone must hold the line)
+# and with the tracer switched off (the hook alone).
 run_acceptance() {
   local name=$1 log=$logdir/$1.log line p f
   shift
@@ -70,6 +71,8 @@ shared=$(cd "$top/../shared" 2>/dev/null && pwd)
 if [[ ${AGENTSH_SKIP_ACCEPTANCE:-0} != 1 && $EUID -eq 0 && -n $shared && -x $shared/acceptance/run.sh ]]; then
   run_acceptance acceptance
   run_acceptance acceptance-tracer-only AGENTSH_LAB_INNER="$top/tests/acceptance/tracer_only.sh"
+  # And with the tracer off (where ptrace is unavailable): the hook and its broker alone.
+  run_acceptance acceptance-hook-only AGENTSH_LAB_INNER="$top/tests/acceptance/hook_exec_only.sh"
 else
   echo "== acceptance: skipped (needs root and ../shared/acceptance)"
 fi
