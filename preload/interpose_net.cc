@@ -12,6 +12,7 @@
 // stdio, raw syscalls, errno preserved on the allow path, re-entry passes through.
 #include <netdb.h>
 #include <netinet/in.h>
+#include <resolv.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -21,6 +22,7 @@
 #include "preload/interpose.h"
 #include "preload/name_table.h"
 #include "preload/net_guard.h"
+#include "preload/net_guard_resolver.h"
 #include "preload/real_fns.h"
 #include "preload/sys.h"
 
@@ -349,4 +351,182 @@ int hook_gethostbyname2_r(const char* name, int af, struct hostent* ret, char* b
   }
   if (r == 0 && result != nullptr) record_hostent(name, *result);
   return r;
+}
+
+// ---- the res_* API and reverse lookups ----------------------------------------------
+// A program may ask the resolver directly (res_query, res_send of its own packet,
+// res_nquery on its own state, …) without ever calling getaddrinfo. glibc's resolver
+// sends with internal socket calls the hook cannot see, so before each of these runs,
+// the state it will use — this thread's `_res`, or the caller's res_state — is pointed
+// at the session's DNS proxy (net_guard::point_*). res_init/res_ninit re-read
+// resolv.conf, so the state is pointed again after them. Both spellings are exported:
+// `res_query` (what glibc >= 2.34 binds, version GLIBC_2.34) and `__res_query` (what
+// older binaries bind). res_mkquery, dn_expand, dn_comp, ns_* only build or parse
+// packets: nothing to do. The answers are not recorded in the NameTable: a connect by IP
+// is decided by the proxy, which learnt the name when it answered.
+
+namespace {
+
+namespace resolver = agentsh::hook::net_guard_resolver;
+
+// libc's answer for a resolver entry point it lacks.
+int no_resolver() noexcept {
+  h_errno = NETDB_INTERNAL;
+  errno = ENOSYS;
+  return -1;
+}
+
+}  // namespace
+
+#define AGENTSH_RES_EXPORT(ret, name, sym, params) HOOK_EXPORT ret name params __asm__(sym);
+
+AGENTSH_RES_EXPORT(int, hook_res_init, "__res_init", ())
+AGENTSH_RES_EXPORT(int, hook_res_init2, "res_init", ())
+AGENTSH_RES_EXPORT(int, hook_res_ninit, "__res_ninit", (res_state st))
+AGENTSH_RES_EXPORT(int, hook_res_ninit2, "res_ninit", (res_state st))
+#undef AGENTSH_RES_EXPORT
+
+namespace {
+
+int do_res_init() noexcept {
+  auto real = resolver::fns().res_init;
+  if (real == nullptr) return no_resolver();
+  if (!governed()) return real();
+  agentsh::hook::ReentryGuard guard;
+  int r = real();
+  if (r == 0) net_guard::point_resolver_at_session_dns();
+  return r;
+}
+
+int do_res_ninit(res_state st) noexcept {
+  auto real = resolver::fns().res_ninit;
+  if (real == nullptr) return no_resolver();
+  if (!governed()) return real(st);
+  agentsh::hook::ReentryGuard guard;
+  int r = real(st);
+  if (r == 0) net_guard::point_state_at_session_dns(st);
+  return r;
+}
+
+}  // namespace
+
+int hook_res_init() {
+  return do_res_init();
+}
+int hook_res_init2() {
+  return do_res_init();
+}
+int hook_res_ninit(res_state st) {
+  return do_res_ninit(st);
+}
+int hook_res_ninit2(res_state st) {
+  return do_res_ninit(st);
+}
+
+// Each `_res` entry point: point this thread's state, then call libc's, under the
+// re-entry guard (libresolv and NSS modules call back into libc through the PLT).
+#define AGENTSH_RES_THREAD(fn, params, args)            \
+  HOOK_EXPORT int hook_##fn params __asm__(#fn);        \
+  HOOK_EXPORT int hook___##fn params __asm__("__" #fn); \
+  namespace {                                           \
+  int do_##fn params {                                  \
+    auto real = resolver::fns().fn;                     \
+    if (real == nullptr) return no_resolver();          \
+    if (!governed()) return real args;                  \
+    agentsh::hook::ReentryGuard guard;                  \
+    net_guard::point_resolver_at_session_dns();         \
+    return real args;                                   \
+  }                                                     \
+  }                                                     \
+  int hook_##fn params {                                \
+    return do_##fn args;                                \
+  }                                                     \
+  int hook___##fn params {                              \
+    return do_##fn args;                                \
+  }
+
+// Each res_n* entry point: the caller's state is pointed instead.
+#define AGENTSH_RES_STATE(fn, params, args)             \
+  HOOK_EXPORT int hook_##fn params __asm__(#fn);        \
+  HOOK_EXPORT int hook___##fn params __asm__("__" #fn); \
+  namespace {                                           \
+  int do_##fn params {                                  \
+    auto real = resolver::fns().fn;                     \
+    if (real == nullptr) return no_resolver();          \
+    if (!governed()) return real args;                  \
+    agentsh::hook::ReentryGuard guard;                  \
+    net_guard::point_state_at_session_dns(st);          \
+    return real args;                                   \
+  }                                                     \
+  }                                                     \
+  int hook_##fn params {                                \
+    return do_##fn args;                                \
+  }                                                     \
+  int hook___##fn params {                              \
+    return do_##fn args;                                \
+  }
+
+AGENTSH_RES_THREAD(res_query, (const char* d, int c, int t, unsigned char* a, int n),
+                   (d, c, t, a, n))
+AGENTSH_RES_THREAD(res_search, (const char* d, int c, int t, unsigned char* a, int n),
+                   (d, c, t, a, n))
+AGENTSH_RES_THREAD(res_querydomain,
+                   (const char* d, const char* dom, int c, int t, unsigned char* a, int n),
+                   (d, dom, c, t, a, n))
+AGENTSH_RES_THREAD(res_send, (const unsigned char* q, int ql, unsigned char* a, int n),
+                   (q, ql, a, n))
+AGENTSH_RES_STATE(res_nquery, (res_state st, const char* d, int c, int t, unsigned char* a, int n),
+                  (st, d, c, t, a, n))
+AGENTSH_RES_STATE(res_nsearch, (res_state st, const char* d, int c, int t, unsigned char* a, int n),
+                  (st, d, c, t, a, n))
+AGENTSH_RES_STATE(res_nquerydomain,
+                  (res_state st, const char* d, const char* dom, int c, int t, unsigned char* a,
+                   int n),
+                  (st, d, dom, c, t, a, n))
+AGENTSH_RES_STATE(res_nsend,
+                  (res_state st, const unsigned char* q, int ql, unsigned char* a, int n),
+                  (st, q, ql, a, n))
+#undef AGENTSH_RES_THREAD
+#undef AGENTSH_RES_STATE
+
+// Reverse lookups go through NSS's dns module, which asks with this thread's `_res`.
+HOOK_EXPORT int hook_getnameinfo(const struct sockaddr* sa, socklen_t salen, char* host,
+                                 socklen_t hostlen, char* serv, socklen_t servlen,
+                                 int flags) __asm__("getnameinfo");
+HOOK_EXPORT struct hostent* hook_gethostbyaddr(const void* addr, socklen_t len,
+                                               int type) __asm__("gethostbyaddr");
+HOOK_EXPORT int hook_gethostbyaddr_r(const void* addr, socklen_t len, int type, struct hostent* ret,
+                                     char* buf, size_t buflen, struct hostent** result,
+                                     int* h_errnop) __asm__("gethostbyaddr_r");
+
+int hook_getnameinfo(const struct sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
+                     char* serv, socklen_t servlen, int flags) {
+  auto real = resolver::fns().getnameinfo;
+  if (real == nullptr) return EAI_SYSTEM;
+  if (!governed()) return real(sa, salen, host, hostlen, serv, servlen, flags);
+  agentsh::hook::ReentryGuard guard;
+  // Only a name lookup asks DNS (NI_NUMERICHOST never does).
+  if (host != nullptr && hostlen != 0 && (flags & NI_NUMERICHOST) == 0) {
+    net_guard::point_resolver_at_session_dns();
+  }
+  return real(sa, salen, host, hostlen, serv, servlen, flags);
+}
+
+struct hostent* hook_gethostbyaddr(const void* addr, socklen_t len, int type) {
+  auto real = resolver::fns().gethostbyaddr;
+  if (real == nullptr) return nullptr;
+  if (!governed()) return real(addr, len, type);
+  agentsh::hook::ReentryGuard guard;
+  net_guard::point_resolver_at_session_dns();
+  return real(addr, len, type);
+}
+
+int hook_gethostbyaddr_r(const void* addr, socklen_t len, int type, struct hostent* ret, char* buf,
+                         size_t buflen, struct hostent** result, int* h_errnop) {
+  auto real = resolver::fns().gethostbyaddr_r;
+  if (real == nullptr) return ENOSYS;
+  if (!governed()) return real(addr, len, type, ret, buf, buflen, result, h_errnop);
+  agentsh::hook::ReentryGuard guard;
+  net_guard::point_resolver_at_session_dns();
+  return real(addr, len, type, ret, buf, buflen, result, h_errnop);
 }
