@@ -12,7 +12,10 @@
 // stdio, raw syscalls, errno preserved on the allow path, re-entry passes through.
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <resolv.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -529,4 +532,79 @@ int hook_gethostbyaddr_r(const void* addr, socklen_t len, int type, struct hoste
   agentsh::hook::ReentryGuard guard;
   net_guard::point_resolver_at_session_dns();
   return real(addr, len, type, ret, buf, buflen, result, h_errnop);
+}
+
+// getaddrinfo_a: glibc runs each getaddrinfo in a helper thread of its own, with a fresh
+// `_res` the hook cannot reach before it asks resolv.conf's server. So in a governed
+// process the requests are resolved here, one after the other, in the caller's thread
+// through the getaddrinfo interposer above (which points this thread's resolver), and
+// the completion is notified as glibc does (SIGEV_SIGNAL: a queued signal with code
+// SI_ASYNCNL; SIGEV_THREAD: a new thread, detached unless the caller gave attributes).
+// The visible difference: GAI_NOWAIT returns once the lookups are done rather than at
+// once (gai_error then says done, gai_suspend does not wait, gai_cancel says
+// EAI_ALLDONE — all as for requests that finished early).
+HOOK_EXPORT int hook_getaddrinfo_a(int mode, struct gaicb* list[], int n,
+                                   struct sigevent* sev) __asm__("getaddrinfo_a");
+
+namespace {
+
+struct GaiNotify {
+  void (*fn)(union sigval);
+  union sigval value;
+};
+
+void* gai_notify_thread(void* arg) {
+  GaiNotify n = *static_cast<GaiNotify*>(arg);
+  free(arg);
+  n.fn(n.value);
+  return nullptr;
+}
+
+void gai_notify(const struct sigevent* sev) noexcept {
+  if (sev->sigev_notify == SIGEV_SIGNAL) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    info.si_signo = sev->sigev_signo;
+    info.si_code = SI_ASYNCNL;
+    info.si_pid = static_cast<pid_t>(sys::direct(SYS_getpid));
+    info.si_uid = static_cast<uid_t>(sys::direct(SYS_getuid));
+    info.si_value = sev->sigev_value;
+    sys::direct(SYS_rt_sigqueueinfo, info.si_pid, sev->sigev_signo, sys::arg(&info));
+  } else if (sev->sigev_notify == SIGEV_THREAD && sev->sigev_notify_function != nullptr) {
+    // The notification thread outlives this call: its argument goes on the heap (this is
+    // the resolver path, which allocates anyway; not a decision path).
+    auto* n = static_cast<GaiNotify*>(malloc(sizeof(GaiNotify)));
+    if (n == nullptr) return;
+    n->fn = sev->sigev_notify_function;
+    n->value = sev->sigev_value;
+    pthread_attr_t own;
+    pthread_attr_t* attr = static_cast<pthread_attr_t*>(sev->sigev_notify_attributes);
+    if (attr == nullptr) {
+      pthread_attr_init(&own);
+      pthread_attr_setdetachstate(&own, PTHREAD_CREATE_DETACHED);
+      attr = &own;
+    }
+    pthread_t t;
+    if (pthread_create(&t, attr, gai_notify_thread, n) != 0) free(n);
+    if (attr == &own) pthread_attr_destroy(&own);
+  }
+}
+
+}  // namespace
+
+int hook_getaddrinfo_a(int mode, struct gaicb* list[], int n, struct sigevent* sev) {
+  auto real = resolver::fns().getaddrinfo_a;
+  if (real == nullptr) return EAI_SYSTEM;
+  // Bad arguments: libc's own answer (EAI_SYSTEM/EINVAL), nothing enqueued.
+  if (!governed() || (mode != GAI_WAIT && mode != GAI_NOWAIT) || n < 0 || list == nullptr)
+    return real(mode, list, n, sev);
+  const int saved = errno;
+  for (int i = 0; i < n; ++i) {
+    struct gaicb* r = list[i];
+    if (r == nullptr) continue;
+    r->__return = hook_getaddrinfo(r->ar_name, r->ar_service, r->ar_request, &r->ar_result);
+  }
+  if (mode == GAI_NOWAIT && sev != nullptr) gai_notify(sev);
+  errno = saved;
+  return 0;
 }

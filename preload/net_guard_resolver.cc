@@ -34,6 +34,7 @@ void resolve() noexcept {
   get(&r.getnameinfo, "getnameinfo");
   get(&r.gethostbyaddr, "gethostbyaddr");
   get(&r.gethostbyaddr_r, "gethostbyaddr_r");
+  get(&r.getaddrinfo_a, "getaddrinfo_a");  // libc >= 2.34; libanl before
   __atomic_store_n(&g_ready, true, __ATOMIC_RELEASE);
 }
 

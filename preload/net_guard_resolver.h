@@ -20,6 +20,7 @@
 
 #include <netdb.h>
 #include <resolv.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 namespace agentsh::hook::net_guard_resolver {
@@ -37,6 +38,7 @@ struct ResolverFns {
   int (*res_nsend)(res_state, const unsigned char*, int, unsigned char*, int);
   int (*getnameinfo)(const struct sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int);
   struct hostent* (*gethostbyaddr)(const void*, socklen_t, int);
+  int (*getaddrinfo_a)(int, struct gaicb**, int, struct sigevent*);
   int (*gethostbyaddr_r)(const void*, socklen_t, int, struct hostent*, char*, size_t,
                          struct hostent**, int*);
 };

@@ -10,6 +10,11 @@
  *   querydomain NAME DOM   res_querydomain(NAME, DOM)
  *   send NAME              res_mkquery + res_send of the hand-made packet
  *   initquery NAME IP      res_init, then _res's servers set by hand to IP:53, res_query
+ *   vcquery NAME           res_init, RES_USEVC (TCP) in _res.options, res_query
+ *   gaia NAME              getaddrinfo_a(GAI_WAIT) of NAME (IPv4): "gaia OK A.B.C.D" /
+ *                          "gaia ERR EAI" (gai_error of the request)
+ *   gaianowait NAME        the same with GAI_NOWAIT and a SIGEV_THREAD notification,
+ *                          waited for (semaphore), then gai_error: "gaianowait OK …"
  *   nquery NAME            res_ninit on a state of our own, then res_nquery
  *   nsearch NAME           res_ninit, res_nsearch
  *   nquerydomain NAME DOM  res_ninit, res_nquerydomain
@@ -27,10 +32,19 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <resolv.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+static sem_t g_gai_done;
+
+/* SIGEV_THREAD notification of getaddrinfo_a: the request it names is done. */
+static void gai_done(union sigval v) {
+  if (v.sival_ptr != NULL) sem_post(&g_gai_done);
+}
 
 static int g_argc;
 static char** g_argv;
@@ -106,6 +120,48 @@ static void* run(void* unused) {
     }
     set_server(&_res, g_argv[3]);
     report(mode, res_query(name, ns_c_in, ns_t_a, ans, sizeof ans), ans);
+  } else if (strcmp(mode, "vcquery") == 0) {
+    if (res_init() != 0) {
+      printf("vcquery ERR res_init\n");
+      return NULL;
+    }
+    _res.options |= RES_USEVC;
+    report(mode, res_query(name, ns_c_in, ns_t_a, ans, sizeof ans), ans);
+  } else if (strcmp(mode, "gaia") == 0 || strcmp(mode, "gaianowait") == 0) {
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    struct gaicb req;
+    memset(&req, 0, sizeof req);
+    req.ar_name = name;
+    req.ar_request = &hints;
+    struct gaicb* list[1] = {&req};
+    int e;
+    if (strcmp(mode, "gaia") == 0) {
+      e = getaddrinfo_a(GAI_WAIT, list, 1, NULL);
+    } else {
+      struct sigevent sev;
+      memset(&sev, 0, sizeof sev);
+      sev.sigev_notify = SIGEV_THREAD;
+      sev.sigev_notify_function = gai_done;
+      sev.sigev_value.sival_ptr = &req;
+      e = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev);
+      if (e == 0) {
+        while (sem_wait(&g_gai_done) != 0) {
+        }
+      }
+    }
+    if (e == 0) e = gai_error(&req);
+    if (e != 0) {
+      printf("%s ERR %d\n", mode, e);
+    } else {
+      char a[64] = "-";
+      const struct sockaddr_in* sin = (const struct sockaddr_in*)req.ar_result->ai_addr;
+      inet_ntop(AF_INET, &sin->sin_addr, a, sizeof a);
+      printf("%s OK %s\n", mode, a);
+      freeaddrinfo(req.ar_result);
+    }
   } else if (strncmp(mode, "n", 1) == 0) {
     struct __res_state st;
     memset(&st, 0, sizeof st);
@@ -171,6 +227,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: hook_dns_resapi MODE NAME [ARG]\n");
     return 2;
   }
+  sem_init(&g_gai_done, 0, 0);
   g_argc = argc;
   g_argv = argv;
   pthread_t t;

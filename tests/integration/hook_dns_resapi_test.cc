@@ -202,6 +202,9 @@ TEST_P(HookDnsResApi, ThreadResolverCallsAskAgentsh) {
       // Servers set by hand in _res after res_init are replaced before the query.
       {{"initquery", "denied.test", "127.0.0.9"}, "initquery ERR h_errno=1\n"},
       {{"initquery", "named.test", "127.0.0.9"}, "initquery rcode=0 answer=127.0.0.3\n"},
+      // DNS over TCP (RES_USEVC) reaches agentsh's DNS port too.
+      {{"vcquery", "denied.test"}, "vcquery ERR h_errno=1\n"},
+      {{"vcquery", "named.test"}, "vcquery rcode=0 answer=127.0.0.3\n"},
   };
   for (const Case& c : cases) {
     RunResult r = exec(c.args);
@@ -233,6 +236,21 @@ TEST_P(HookDnsResApi, OwnStateAfterResNinitAsksAgentsh) {
     EXPECT_EQ(r.out, c.want) << c.args[0] << " " << c.args[1] << ": " << r.err;
     EXPECT_EQ(r.status, 0) << r.err;
   }
+  usleep(100 * 1000);
+  EXPECT_EQ(leaked(), 0);
+}
+
+// getaddrinfo_a runs getaddrinfo in a helper thread of glibc's (its own fresh _res).
+TEST_P(HookDnsResApi, GetaddrinfoAAsksAgentsh) {
+  RunResult a = exec({"gaia", "denied.test"});
+  EXPECT_EQ(a.out, "gaia ERR " + std::to_string(EAI_NONAME) + "\n") << a.err;
+  RunResult b = exec({"gaia", "named.test"});
+  EXPECT_EQ(b.out, "gaia OK 127.0.0.3\n") << b.err;
+  // GAI_NOWAIT with a SIGEV_THREAD notification: the callback runs, gai_error says done.
+  RunResult c = exec({"gaianowait", "denied.test"});
+  EXPECT_EQ(c.out, "gaianowait ERR " + std::to_string(EAI_NONAME) + "\n") << c.err;
+  RunResult d = exec({"gaianowait", "named.test"});
+  EXPECT_EQ(d.out, "gaianowait OK 127.0.0.3\n") << d.err;
   usleep(100 * 1000);
   EXPECT_EQ(leaked(), 0);
 }
