@@ -5,7 +5,11 @@
 // getaddrinfo, gethostbyname, gethostbyname2, gethostbyname_r, gethostbyname2_r (their
 // answers go into the NameTable so a later connect() by IP is decided by domain; before
 // they run, this thread's resolver is pointed at the session's DNS proxy, since libc's
-// own query sockets are out of the hook's reach).
+// own query sockets are out of the hook's reach),
+// and, pointed the same way (see the section at the end): getnameinfo, gethostbyaddr,
+// gethostbyaddr_r, the res_* API (res_query, res_search, res_querydomain, res_send, their
+// res_n* forms on the caller's state, res_init, res_ninit; `res_x` and `__res_x` names),
+// getaddrinfo_a (resolved in the caller's thread).
 //
 // House rules: no exceptions, no malloc on the decision path (the resolver wrappers call
 // libc's resolver, which allocates for the program as it always does), no locks, no

@@ -64,7 +64,8 @@ void restore_source(int fd, struct sockaddr* from, socklen_t* len, socklen_t cap
 // After getpeername filled `sa`: for a redirected socket, the original destination.
 void restore_peer(int fd, struct sockaddr* sa, socklen_t* len, socklen_t cap) noexcept;
 
-// Before the libc resolver runs in this thread (getaddrinfo, gethostbyname*): when the
+// Before the libc resolver runs in this thread (getaddrinfo, gethostbyname*,
+// gethostbyaddr*, getnameinfo, res_query & co., and after res_init): when the
 // session has a DNS proxy, this thread's resolver state (`_res`, per thread in glibc)
 // is initialised if needed and its name servers replaced by 127.0.0.1:<dns_port>.
 // glibc's resolver sends its queries with internal socket calls the hook cannot
