@@ -15,6 +15,8 @@
  *                          "gaia ERR EAI" (gai_error of the request)
  *   gaianowait NAME        the same with GAI_NOWAIT and a SIGEV_THREAD notification,
  *                          waited for (semaphore), then gai_error: "gaianowait OK …"
+ *   gaisignal NAME         GAI_NOWAIT with a SIGEV_SIGNAL (SIGRTMIN, blocked, taken with
+ *                          sigwaitinfo): "gaisignal OK A.B.C.D code=SI_ASYNCNL value=ok"
  *   nquery NAME            res_ninit on a state of our own, then res_nquery
  *   nsearch NAME           res_ninit, res_nsearch
  *   nquerydomain NAME DOM  res_ninit, res_nquerydomain
@@ -127,7 +129,8 @@ static void* run(void* unused) {
     }
     _res.options |= RES_USEVC;
     report(mode, res_query(name, ns_c_in, ns_t_a, ans, sizeof ans), ans);
-  } else if (strcmp(mode, "gaia") == 0 || strcmp(mode, "gaianowait") == 0) {
+  } else if (strcmp(mode, "gaia") == 0 || strcmp(mode, "gaianowait") == 0 ||
+             strcmp(mode, "gaisignal") == 0) {
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_INET;
@@ -138,8 +141,27 @@ static void* run(void* unused) {
     req.ar_request = &hints;
     struct gaicb* list[1] = {&req};
     int e;
+    char note[64] = "";
     if (strcmp(mode, "gaia") == 0) {
       e = getaddrinfo_a(GAI_WAIT, list, 1, NULL);
+    } else if (strcmp(mode, "gaisignal") == 0) {
+      struct sigevent sev;
+      memset(&sev, 0, sizeof sev);
+      sev.sigev_notify = SIGEV_SIGNAL;
+      sev.sigev_signo = SIGRTMIN;
+      sev.sigev_value.sival_ptr = &req;
+      e = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev);
+      if (e == 0) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGRTMIN);
+        siginfo_t si;
+        while (sigwaitinfo(&set, &si) < 0) {
+        }
+        snprintf(note, sizeof note, " code=%s value=%s",
+                 si.si_code == SI_ASYNCNL ? "SI_ASYNCNL" : "other",
+                 si.si_value.sival_ptr == &req ? "ok" : "wrong");
+      }
     } else {
       struct sigevent sev;
       memset(&sev, 0, sizeof sev);
@@ -159,7 +181,7 @@ static void* run(void* unused) {
       char a[64] = "-";
       const struct sockaddr_in* sin = (const struct sockaddr_in*)req.ar_result->ai_addr;
       inet_ntop(AF_INET, &sin->sin_addr, a, sizeof a);
-      printf("%s OK %s\n", mode, a);
+      printf("%s OK %s%s\n", mode, a, note);
       freeaddrinfo(req.ar_result);
     }
   } else if (strncmp(mode, "n", 1) == 0) {
@@ -228,6 +250,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   sem_init(&g_gai_done, 0, 0);
+  /* SIGRTMIN stays blocked in every thread: gaisignal takes it with sigwaitinfo. */
+  sigset_t rt;
+  sigemptyset(&rt);
+  sigaddset(&rt, SIGRTMIN);
+  pthread_sigmask(SIG_BLOCK, &rt, NULL);
   g_argc = argc;
   g_argv = argv;
   pthread_t t;

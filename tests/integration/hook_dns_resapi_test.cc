@@ -251,6 +251,9 @@ TEST_P(HookDnsResApi, GetaddrinfoAAsksAgentsh) {
   EXPECT_EQ(c.out, "gaianowait ERR " + std::to_string(EAI_NONAME) + "\n") << c.err;
   RunResult d = exec({"gaianowait", "named.test"});
   EXPECT_EQ(d.out, "gaianowait OK 127.0.0.3\n") << d.err;
+  // GAI_NOWAIT with a SIGEV_SIGNAL notification: the queued signal glibc would send.
+  RunResult e = exec({"gaisignal", "named.test"});
+  EXPECT_EQ(e.out, "gaisignal OK 127.0.0.3 code=SI_ASYNCNL value=ok\n") << e.err;
   usleep(100 * 1000);
   EXPECT_EQ(leaked(), 0);
 }
