@@ -4,7 +4,9 @@
 // reverse lookup (getnameinfo, gethostbyaddr), never calling getaddrinfo, each in a fresh
 // thread: under `agentsh exec` its queries reach agentsh's DNS proxy, never the name
 // server /etc/resolv.conf names. In hook-only mode only the hook can do that (glibc's
-// resolver sends with internal socket calls the hook cannot interpose; issue #5).
+// resolver sends with internal socket calls the hook cannot interpose; issue #5); the
+// shapes with the tracer are asserted too (hook + tracer, tracer only, and the static
+// build under the tracer).
 //
 // Everything happens in a network namespace the test creates. /etc/resolv.conf (bind-
 // mounted in a private mount namespace of the run) names a counting fake name server on
@@ -133,7 +135,13 @@ dns_redirects:
     resolve_to: "127.0.0.3"
 )";
 
-class HookDnsResApi : public ::testing::TestWithParam<const char*> {
+// Mode × binary: "" = hook + tracer, "--no-tracer" = hook only, "--no-hook" = tracer only.
+struct Shape {
+  const char* mode;
+  const char* suffix;  // "" dynamic, ".static"
+};
+
+class HookDnsResApi : public ::testing::TestWithParam<Shape> {
  protected:
   void SetUp() override {
     if (!netns_.ok()) GTEST_SKIP() << netns_.error();
@@ -159,10 +167,10 @@ class HookDnsResApi : public ::testing::TestWithParam<const char*> {
                                      dir_.file("resolv.conf")};
     if (!bare) {
       argv.insert(argv.end(), {agentsh_bin(), "exec", "--config", config_});
-      if (*GetParam()) argv.emplace_back(GetParam());
+      if (*GetParam().mode) argv.emplace_back(GetParam().mode);
       argv.emplace_back("--");
     }
-    argv.push_back(repo_root() + "/build/tests/cases/hook_dns_resapi");
+    argv.push_back(repo_root() + "/build/tests/cases/hook_dns_resapi" + GetParam().suffix);
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, base_env(dir_), "", 60);
   }
@@ -269,9 +277,16 @@ TEST_P(HookDnsResApi, ReverseLookupsAskAgentsh) {
   EXPECT_EQ(leaked(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, HookDnsResApi, ::testing::Values("--no-tracer", ""),
-                         [](const ::testing::TestParamInfo<const char*>& i) {
-                           return *i.param ? std::string("HookOnly") : std::string("HookAndTracer");
+INSTANTIATE_TEST_SUITE_P(Shapes, HookDnsResApi,
+                         // Not hook-only + static: nothing governs a static binary there.
+                         ::testing::Values(Shape{"--no-tracer", ""}, Shape{"", ""},
+                                           Shape{"--no-hook", ""}, Shape{"", ".static"},
+                                           Shape{"--no-hook", ".static"}),
+                         [](const ::testing::TestParamInfo<Shape>& i) {
+                           std::string m = *i.param.mode == 0 ? "HookAndTracer"
+                                           : std::string(i.param.mode) == "--no-hook" ? "TracerOnly"
+                                                                                      : "HookOnly";
+                           return m + (*i.param.suffix ? "Static" : "Dynamic");
                          });
 
 }  // namespace
