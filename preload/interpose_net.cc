@@ -385,13 +385,12 @@ int no_resolver() noexcept {
 
 }  // namespace
 
-#define AGENTSH_RES_EXPORT(ret, name, sym, params) HOOK_EXPORT ret name params __asm__(sym);
-
-AGENTSH_RES_EXPORT(int, hook_res_init, "__res_init", ())
-AGENTSH_RES_EXPORT(int, hook_res_init2, "res_init", ())
-AGENTSH_RES_EXPORT(int, hook_res_ninit, "__res_ninit", (res_state st))
-AGENTSH_RES_EXPORT(int, hook_res_ninit2, "res_ninit", (res_state st))
-#undef AGENTSH_RES_EXPORT
+// <resolv.h> maps res_init/res_ninit to __res_init/__res_ninit; the plain names are
+// exported too for binaries from other headers.
+HOOK_EXPORT int hook_res_init() __asm__("__res_init");
+HOOK_EXPORT int hook_res_init2() __asm__("res_init");
+HOOK_EXPORT int hook_res_ninit(res_state st) __asm__("__res_ninit");
+HOOK_EXPORT int hook_res_ninit2(res_state st) __asm__("res_ninit");
 
 namespace {
 
