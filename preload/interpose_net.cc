@@ -5,13 +5,21 @@
 // getaddrinfo, gethostbyname, gethostbyname2, gethostbyname_r, gethostbyname2_r (their
 // answers go into the NameTable so a later connect() by IP is decided by domain; before
 // they run, this thread's resolver is pointed at the session's DNS proxy, since libc's
-// own query sockets are out of the hook's reach).
+// own query sockets are out of the hook's reach),
+// and, pointed the same way (see the section at the end): getnameinfo, gethostbyaddr,
+// gethostbyaddr_r, the res_* API (res_query, res_search, res_querydomain, res_send, their
+// res_n* forms on the caller's state, res_init, res_ninit; `res_x` and `__res_x` names),
+// getaddrinfo_a (resolved in the caller's thread).
 //
 // House rules: no exceptions, no malloc on the decision path (the resolver wrappers call
 // libc's resolver, which allocates for the program as it always does), no locks, no
 // stdio, raw syscalls, errno preserved on the allow path, re-entry passes through.
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <resolv.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -21,6 +29,7 @@
 #include "preload/interpose.h"
 #include "preload/name_table.h"
 #include "preload/net_guard.h"
+#include "preload/net_guard_resolver.h"
 #include "preload/real_fns.h"
 #include "preload/sys.h"
 
@@ -356,4 +365,256 @@ int hook_gethostbyname2_r(const char* name, int af, struct hostent* ret, char* b
   }
   if (r == 0 && result != nullptr) record_hostent(name, *result);
   return r;
+}
+
+// ---- the res_* API and reverse lookups ----------------------------------------------
+// A program may ask the resolver directly (res_query, res_send of its own packet,
+// res_nquery on its own state, …) without ever calling getaddrinfo. glibc's resolver
+// sends with internal socket calls the hook cannot see, so before each of these runs,
+// the state it will use — this thread's `_res`, or the caller's res_state — is pointed
+// at the session's DNS proxy (net_guard::point_*). res_init/res_ninit re-read
+// resolv.conf, so the state is pointed again after them. Both spellings are exported:
+// `res_query` (what glibc >= 2.34 binds, version GLIBC_2.34) and `__res_query` (what
+// older binaries bind). res_mkquery, dn_expand, dn_comp, ns_* only build or parse
+// packets: nothing to do. The answers are not recorded in the NameTable: a connect by IP
+// is decided by the proxy, which learnt the name when it answered.
+
+namespace {
+
+namespace resolver = agentsh::hook::net_guard_resolver;
+
+// libc's answer for a resolver entry point it lacks.
+int no_resolver() noexcept {
+  h_errno = NETDB_INTERNAL;
+  errno = ENOSYS;
+  return -1;
+}
+
+}  // namespace
+
+// <resolv.h> maps res_init/res_ninit to __res_init/__res_ninit; the plain names are
+// exported too for binaries from other headers.
+HOOK_EXPORT int hook_res_init() __asm__("__res_init");
+HOOK_EXPORT int hook_res_init2() __asm__("res_init");
+HOOK_EXPORT int hook_res_ninit(res_state st) __asm__("__res_ninit");
+HOOK_EXPORT int hook_res_ninit2(res_state st) __asm__("res_ninit");
+
+namespace {
+
+int do_res_init() noexcept {
+  auto real = resolver::fns().res_init;
+  if (real == nullptr) return no_resolver();
+  if (!governed()) return real();
+  agentsh::hook::ReentryGuard guard;
+  int r = real();
+  if (r == 0) net_guard::point_resolver_at_session_dns();
+  return r;
+}
+
+int do_res_ninit(res_state st) noexcept {
+  auto real = resolver::fns().res_ninit;
+  if (real == nullptr) return no_resolver();
+  if (!governed()) return real(st);
+  agentsh::hook::ReentryGuard guard;
+  int r = real(st);
+  if (r == 0) net_guard::point_state_at_session_dns(st);
+  return r;
+}
+
+}  // namespace
+
+int hook_res_init() {
+  return do_res_init();
+}
+int hook_res_init2() {
+  return do_res_init();
+}
+int hook_res_ninit(res_state st) {
+  return do_res_ninit(st);
+}
+int hook_res_ninit2(res_state st) {
+  return do_res_ninit(st);
+}
+
+// Each `_res` entry point: point this thread's state, then call libc's, under the
+// re-entry guard (libresolv and NSS modules call back into libc through the PLT).
+#define AGENTSH_RES_THREAD(fn, params, args)            \
+  HOOK_EXPORT int hook_##fn params __asm__(#fn);        \
+  HOOK_EXPORT int hook___##fn params __asm__("__" #fn); \
+  namespace {                                           \
+  int do_##fn params {                                  \
+    auto real = resolver::fns().fn;                     \
+    if (real == nullptr) return no_resolver();          \
+    if (!governed()) return real args;                  \
+    agentsh::hook::ReentryGuard guard;                  \
+    net_guard::point_resolver_at_session_dns();         \
+    return real args;                                   \
+  }                                                     \
+  }                                                     \
+  int hook_##fn params {                                \
+    return do_##fn args;                                \
+  }                                                     \
+  int hook___##fn params {                              \
+    return do_##fn args;                                \
+  }
+
+// Each res_n* entry point: the caller's state is pointed instead.
+#define AGENTSH_RES_STATE(fn, params, args)             \
+  HOOK_EXPORT int hook_##fn params __asm__(#fn);        \
+  HOOK_EXPORT int hook___##fn params __asm__("__" #fn); \
+  namespace {                                           \
+  int do_##fn params {                                  \
+    auto real = resolver::fns().fn;                     \
+    if (real == nullptr) return no_resolver();          \
+    if (!governed()) return real args;                  \
+    agentsh::hook::ReentryGuard guard;                  \
+    net_guard::point_state_at_session_dns(st);          \
+    return real args;                                   \
+  }                                                     \
+  }                                                     \
+  int hook_##fn params {                                \
+    return do_##fn args;                                \
+  }                                                     \
+  int hook___##fn params {                              \
+    return do_##fn args;                                \
+  }
+
+AGENTSH_RES_THREAD(res_query, (const char* d, int c, int t, unsigned char* a, int n),
+                   (d, c, t, a, n))
+AGENTSH_RES_THREAD(res_search, (const char* d, int c, int t, unsigned char* a, int n),
+                   (d, c, t, a, n))
+AGENTSH_RES_THREAD(res_querydomain,
+                   (const char* d, const char* dom, int c, int t, unsigned char* a, int n),
+                   (d, dom, c, t, a, n))
+AGENTSH_RES_THREAD(res_send, (const unsigned char* q, int ql, unsigned char* a, int n),
+                   (q, ql, a, n))
+AGENTSH_RES_STATE(res_nquery, (res_state st, const char* d, int c, int t, unsigned char* a, int n),
+                  (st, d, c, t, a, n))
+AGENTSH_RES_STATE(res_nsearch, (res_state st, const char* d, int c, int t, unsigned char* a, int n),
+                  (st, d, c, t, a, n))
+AGENTSH_RES_STATE(res_nquerydomain,
+                  (res_state st, const char* d, const char* dom, int c, int t, unsigned char* a,
+                   int n),
+                  (st, d, dom, c, t, a, n))
+AGENTSH_RES_STATE(res_nsend,
+                  (res_state st, const unsigned char* q, int ql, unsigned char* a, int n),
+                  (st, q, ql, a, n))
+#undef AGENTSH_RES_THREAD
+#undef AGENTSH_RES_STATE
+
+// Reverse lookups go through NSS's dns module, which asks with this thread's `_res`.
+HOOK_EXPORT int hook_getnameinfo(const struct sockaddr* sa, socklen_t salen, char* host,
+                                 socklen_t hostlen, char* serv, socklen_t servlen,
+                                 int flags) __asm__("getnameinfo");
+HOOK_EXPORT struct hostent* hook_gethostbyaddr(const void* addr, socklen_t len,
+                                               int type) __asm__("gethostbyaddr");
+HOOK_EXPORT int hook_gethostbyaddr_r(const void* addr, socklen_t len, int type, struct hostent* ret,
+                                     char* buf, size_t buflen, struct hostent** result,
+                                     int* h_errnop) __asm__("gethostbyaddr_r");
+
+int hook_getnameinfo(const struct sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
+                     char* serv, socklen_t servlen, int flags) {
+  auto real = resolver::fns().getnameinfo;
+  if (real == nullptr) return EAI_SYSTEM;
+  if (!governed()) return real(sa, salen, host, hostlen, serv, servlen, flags);
+  agentsh::hook::ReentryGuard guard;
+  // Only a name lookup asks DNS (NI_NUMERICHOST never does).
+  if (host != nullptr && hostlen != 0 && (flags & NI_NUMERICHOST) == 0) {
+    net_guard::point_resolver_at_session_dns();
+  }
+  return real(sa, salen, host, hostlen, serv, servlen, flags);
+}
+
+struct hostent* hook_gethostbyaddr(const void* addr, socklen_t len, int type) {
+  auto real = resolver::fns().gethostbyaddr;
+  if (real == nullptr) return nullptr;
+  if (!governed()) return real(addr, len, type);
+  agentsh::hook::ReentryGuard guard;
+  net_guard::point_resolver_at_session_dns();
+  return real(addr, len, type);
+}
+
+int hook_gethostbyaddr_r(const void* addr, socklen_t len, int type, struct hostent* ret, char* buf,
+                         size_t buflen, struct hostent** result, int* h_errnop) {
+  auto real = resolver::fns().gethostbyaddr_r;
+  if (real == nullptr) return ENOSYS;
+  if (!governed()) return real(addr, len, type, ret, buf, buflen, result, h_errnop);
+  agentsh::hook::ReentryGuard guard;
+  net_guard::point_resolver_at_session_dns();
+  return real(addr, len, type, ret, buf, buflen, result, h_errnop);
+}
+
+// getaddrinfo_a: glibc runs each getaddrinfo in a helper thread of its own, with a fresh
+// `_res` the hook cannot reach before it asks resolv.conf's server. So in a governed
+// process the requests are resolved here, one after the other, in the caller's thread
+// through the getaddrinfo interposer above (which points this thread's resolver), and
+// the completion is notified as glibc does (SIGEV_SIGNAL: a queued signal with code
+// SI_ASYNCNL; SIGEV_THREAD: a new thread, detached unless the caller gave attributes).
+// The visible difference: GAI_NOWAIT returns once the lookups are done rather than at
+// once (gai_error then says done, gai_suspend does not wait, gai_cancel says
+// EAI_ALLDONE — all as for requests that finished early).
+HOOK_EXPORT int hook_getaddrinfo_a(int mode, struct gaicb* list[], int n,
+                                   struct sigevent* sev) __asm__("getaddrinfo_a");
+
+namespace {
+
+struct GaiNotify {
+  void (*fn)(union sigval);
+  union sigval value;
+};
+
+void* gai_notify_thread(void* arg) {
+  GaiNotify n = *static_cast<GaiNotify*>(arg);
+  free(arg);
+  n.fn(n.value);
+  return nullptr;
+}
+
+void gai_notify(const struct sigevent* sev) noexcept {
+  if (sev->sigev_notify == SIGEV_SIGNAL) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    info.si_signo = sev->sigev_signo;
+    info.si_code = SI_ASYNCNL;
+    info.si_pid = static_cast<pid_t>(sys::direct(SYS_getpid));
+    info.si_uid = static_cast<uid_t>(sys::direct(SYS_getuid));
+    info.si_value = sev->sigev_value;
+    sys::direct(SYS_rt_sigqueueinfo, info.si_pid, sev->sigev_signo, sys::arg(&info));
+  } else if (sev->sigev_notify == SIGEV_THREAD && sev->sigev_notify_function != nullptr) {
+    // The notification thread outlives this call: its argument goes on the heap (this is
+    // the resolver path, which allocates anyway; not a decision path).
+    auto* n = static_cast<GaiNotify*>(malloc(sizeof(GaiNotify)));
+    if (n == nullptr) return;
+    n->fn = sev->sigev_notify_function;
+    n->value = sev->sigev_value;
+    pthread_attr_t own;
+    pthread_attr_t* attr = static_cast<pthread_attr_t*>(sev->sigev_notify_attributes);
+    if (attr == nullptr) {
+      pthread_attr_init(&own);
+      pthread_attr_setdetachstate(&own, PTHREAD_CREATE_DETACHED);
+      attr = &own;
+    }
+    pthread_t t;
+    if (pthread_create(&t, attr, gai_notify_thread, n) != 0) free(n);
+    if (attr == &own) pthread_attr_destroy(&own);
+  }
+}
+
+}  // namespace
+
+int hook_getaddrinfo_a(int mode, struct gaicb* list[], int n, struct sigevent* sev) {
+  auto real = resolver::fns().getaddrinfo_a;
+  if (real == nullptr) return EAI_SYSTEM;
+  // Bad arguments: libc's own answer (EAI_SYSTEM/EINVAL), nothing enqueued.
+  if (!governed() || (mode != GAI_WAIT && mode != GAI_NOWAIT) || n < 0 || list == nullptr)
+    return real(mode, list, n, sev);
+  const int saved = errno;
+  for (int i = 0; i < n; ++i) {
+    struct gaicb* r = list[i];
+    if (r == nullptr) continue;
+    r->__return = hook_getaddrinfo(r->ar_name, r->ar_service, r->ar_request, &r->ar_result);
+  }
+  if (mode == GAI_NOWAIT && sev != nullptr) gai_notify(sev);
+  errno = saved;
+  return 0;
 }

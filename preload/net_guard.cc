@@ -18,6 +18,7 @@
 #include "preload/line_buf.h"
 #include "preload/name_table.h"
 #include "preload/net_guard_peer_table.h"
+#include "preload/net_guard_resolver.h"
 #include "preload/sys.h"
 #include "proxy/transparent_protocol.h"
 
@@ -348,30 +349,58 @@ NetOutcome decide_connect(const struct sockaddr* sa, socklen_t len) noexcept {
   return o;
 }
 
-void point_resolver_at_session_dns() noexcept {
-  const uint16_t dns_port = session_ports().dns;
-  if (dns_port == 0) return;
-  struct __res_state* st = &_res;  // this thread's
+namespace {
+
+// Points `st` at 127.0.0.1:<dns_port> and nothing else. glibc sends to
+// __res_get_nsaddr(st, i) for i < nscount: nsaddr_list[i] when its family is set,
+// otherwise the IPv6 address kept in _u._ext.nsaddrs[i] — so slot 0 gets an AF_INET
+// address (which wins over a stale IPv6 one there) and nscount 1 hides every other slot.
+// Its cached per-server sockets (_u._ext) are compared with nsaddr_list on each send and
+// closed when they differ, so a socket still connected to the old server is not reused.
+void point_state(struct __res_state* st, uint16_t dns_port) noexcept {
   const in_addr_t lo = htonl(INADDR_LOOPBACK);
-  const auto pointed = [&] {
-    return st->nscount == 1 && st->nsaddr_list[0].sin_family == AF_INET &&
-           st->nsaddr_list[0].sin_port == htons(dns_port) &&
-           st->nsaddr_list[0].sin_addr.s_addr == lo;
-  };
-  if ((st->options & RES_INIT) != 0 && pointed()) return;
-  const int saved = errno;
-  if ((st->options & RES_INIT) == 0 && res_init() != 0) {
-    errno = saved;
-    return;  // the resolver cannot start anyway; its own call fails the same way
+  if (st->nscount == 1 && st->nsaddr_list[0].sin_family == AF_INET &&
+      st->nsaddr_list[0].sin_port == htons(dns_port) && st->nsaddr_list[0].sin_addr.s_addr == lo) {
+#ifdef RES_NORELOAD
+    if ((st->options & RES_NORELOAD) != 0 || (st->options & RES_INIT) == 0) return;
+#else
+    return;
+#endif
   }
   st->nsaddr_list[0].sin_family = AF_INET;
   st->nsaddr_list[0].sin_port = htons(dns_port);
   st->nsaddr_list[0].sin_addr.s_addr = lo;
   st->nscount = 1;
 #ifdef RES_NORELOAD
-  st->options |= RES_NORELOAD;  // never reload resolv.conf over it
+  // Never reload resolv.conf over it (the _res path; harmless for res_n* states).
+  if ((st->options & RES_INIT) != 0) st->options |= RES_NORELOAD;
 #endif
+}
+
+}  // namespace
+
+void point_resolver_at_session_dns() noexcept {
+  const uint16_t dns_port = session_ports().dns;
+  if (dns_port == 0) return;
+  struct __res_state* st = &_res;  // this thread's
+  const int saved = errno;
+  if ((st->options & RES_INIT) == 0) {
+    // libc's own res_init, not our interposer: it reads resolv.conf into _res (so the
+    // resolver will not do it again over our change), then we replace the servers.
+    auto real_init = net_guard_resolver::fns().res_init;
+    if (real_init == nullptr || real_init() != 0) {
+      errno = saved;
+      return;  // the resolver cannot start anyway; its own call fails the same way
+    }
+  }
+  point_state(st, dns_port);
   errno = saved;
+}
+
+void point_state_at_session_dns(struct __res_state* st) noexcept {
+  const uint16_t dns_port = session_ports().dns;
+  if (dns_port == 0 || st == nullptr) return;
+  point_state(st, dns_port);
 }
 
 }  // namespace agentsh::hook::net_guard

@@ -13,6 +13,7 @@
 // untouched. Async-signal-safe except for an `approve` decision (blocks on the broker).
 #pragma once
 
+#include <resolv.h>
 #include <sys/socket.h>
 
 namespace agentsh::hook::net_guard {
@@ -63,7 +64,8 @@ void restore_source(int fd, struct sockaddr* from, socklen_t* len, socklen_t cap
 // After getpeername filled `sa`: for a redirected socket, the original destination.
 void restore_peer(int fd, struct sockaddr* sa, socklen_t* len, socklen_t cap) noexcept;
 
-// Before the libc resolver runs in this thread (getaddrinfo, gethostbyname*): when the
+// Before the libc resolver runs in this thread (getaddrinfo, gethostbyname*,
+// gethostbyaddr*, getnameinfo, res_query & co., and after res_init): when the
 // session has a DNS proxy, this thread's resolver state (`_res`, per thread in glibc)
 // is initialised if needed and its name servers replaced by 127.0.0.1:<dns_port>.
 // glibc's resolver sends its queries with internal socket calls the hook cannot
@@ -72,5 +74,14 @@ void restore_peer(int fd, struct sockaddr* sa, socklen_t* len, socklen_t cap) no
 // `_res` as is (no reload from resolv.conf). Idempotent and cheap once done; may
 // allocate (res_init), like the resolver call it precedes; errno preserved.
 void point_resolver_at_session_dns() noexcept;
+
+// Before a res_n* call (res_nquery, res_nsend, …) runs on the caller's own state, and
+// after res_ninit filled one from resolv.conf: when the session has a DNS proxy, `st`'s
+// name servers become 127.0.0.1:<dns_port> only (nscount 1; slot 0 as an AF_INET
+// address, which glibc prefers to an IPv6 server kept in _u._ext). Done whatever
+// st->options says: a program may fill a state by hand without res_ninit, and glibc's
+// res_n* functions use the state as given. Only the server fields (and RES_NORELOAD) are
+// written; no allocation, errno untouched.
+void point_state_at_session_dns(struct __res_state* st) noexcept;
 
 }  // namespace agentsh::hook::net_guard
