@@ -134,6 +134,8 @@ Outcome ExecChecker::check(const Caller& c) {
   int flags = fi >= 0 ? static_cast<int>(c.arg(fi)) : 0;
   if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) return Outcome::error(EINVAL);
 
+  Stats& stats = ctx_.stats;
+  uint64_t t = stats.now();
   std::string path;
   int r = remote_memory::read_string(c.tid, c.arg(pi), 4095, &path);
   if (r < 0) return Outcome::error(r == -EPERM ? EACCES : -r);
@@ -141,6 +143,7 @@ Outcome ExecChecker::check(const Caller& c) {
   r = remote_memory::read_string_array(c.tid, c.arg(ai), kMaxArgBytes, kMaxArgs, &argv);
   if (r < 0) return Outcome::error(r == -EPERM ? EACCES : -r);
   if (!ctx_.listener.id_valid(c.id)) return Outcome::error(ESRCH);
+  stats.lap(Stats::kExecReadArgs, &t);
 
   CredsScope creds(c.tid, c.state.foreign_creds, ctx_.self_creds, ctx_.self_user_ns);
   if (creds.error()) return Outcome::error(creds.error());
@@ -153,6 +156,7 @@ Outcome ExecChecker::check(const Caller& c) {
   // Nothing to run: the kernel would fail the same way. Not decided, so a shell walking
   // $PATH (dash execs every candidate) prints no denial for the misses.
   if (r < 0) return Outcome::error(-r);
+  stats.lap(Stats::kExecLookup, &t);
   if (S_ISLNK(st.st_mode)) return Outcome::error(ELOOP);
   if (!S_ISREG(st.st_mode)) return Outcome::error(EACCES);
   if (fileless(real)) {
@@ -171,12 +175,14 @@ Outcome ExecChecker::check(const Caller& c) {
   Verdict v = ctx_.decider->exec(argv, real, nested);
   if (!v.allow) return deny(c, argv, real, v);
   Verdict shown = v;
+  stats.lap(Stats::kExecDecide, &t);
 
   std::vector<std::string> expect = argv.empty() ? std::vector<std::string>{""} : argv;
   std::string head;
   bool dynamic = false;
   for (int depth = 0;; ++depth) {
     inspect(ctx_, object.get(), &head, &dynamic);
+    stats.lap(Stats::kExecInspect, &t);
     std::string interp, arg;
     if (!parse_shebang(head, &interp, &arg)) break;
     if (interp.empty()) return Outcome::error(ENOEXEC);
@@ -204,10 +210,18 @@ Outcome ExecChecker::check(const Caller& c) {
   a.command = join_argv(argv, real);
   ctx_.audit(c.tgid, "exec", "exec", a.command, shown, true);
   ctx_.procs.set_approval(c.tid, std::move(a));
+  stats.lap(Stats::kExecRecord, &t);
   return Outcome::proceed();
 }
 
 bool ExecChecker::verify(pid_t tgid, pid_t former_tid) {
+  uint64_t t = ctx_.stats.now();
+  bool ok = verify_image(tgid, former_tid);
+  ctx_.stats.lap(Stats::kExecVerify, &t);
+  return ok;
+}
+
+bool ExecChecker::verify_image(pid_t tgid, pid_t former_tid) {
   std::optional<ExecApproval> a = ctx_.procs.on_exec(tgid, former_tid);
   auto fail = [&](const std::string& target, const char* why) {
     ctx_.audit_builtin(tgid, "exec", "exec", target, "tracer-exec-mismatch", why);

@@ -47,6 +47,7 @@ class ExecChecker {
  private:
   Outcome deny(const Caller& c, const std::vector<std::string>& argv, const std::string& path,
                const Verdict& v);
+  bool verify_image(pid_t tgid, pid_t former_tid);
   SupervisorContext& ctx_;
   FsEmulator& fs_;
 };

@@ -383,9 +383,12 @@ bool FsEmulator::open_fast(const Caller& c, int dirfd, const std::string& path, 
   // Everything else goes the general way, undecided: a symlink on the path (ELOOP),
   // /proc and /dev (magic links, the supervisor's own entries, /dev/tty), any verdict
   // other than a silent allow (denials and audits are recorded there, once).
+  Stats& stats = ctx_.stats;
+  uint64_t t = stats.now();
   Base b;
   if (make_base(c, dirfd, path, &b) < 0) return false;
   const std::string lexical = join(b.lexical, path);
+  stats.lap(Stats::kOpenBase, &t);
   auto special = [](const std::string& p) {
     return p.empty() || p.compare(0, 5, "/proc") == 0 || p.compare(0, 4, "/dev") == 0;
   };
@@ -398,6 +401,7 @@ bool FsEmulator::open_fast(const Caller& c, int dirfd, const std::string& path, 
     return (!read || silent_allow(p, read_op)) && (!write || silent_allow(p, FileOp::kWrite));
   };
   if (!allowed(lexical)) return false;
+  stats.lap(Stats::kOpenDecide, &t);
   const int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC;
   constexpr uint64_t kStrict = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   std::string opened = lexical;  // the path of the object the fd will be
@@ -422,6 +426,7 @@ bool FsEmulator::open_fast(const Caller& c, int dirfd, const std::string& path, 
     if (special(opened) || !allowed(opened)) return false;
     fd = sys_openat2(AT_FDCWD, opened.c_str(), oflags, 0, kStrict);
   }
+  stats.lap(Stats::kOpenOpen, &t);
   if (fd == -ELOOP || fd == -EXDEV) return false;  // a symlink or a magic link on the way
   if (fd < 0) {
     *out = Outcome::error(-fd);  // the kernel's answer for the decided object
@@ -441,6 +446,7 @@ bool FsEmulator::open_fast(const Caller& c, int dirfd, const std::string& path, 
   if (S_ISDIR(st.st_mode) && read && !(flags & O_DIRECTORY) &&
       (!silent_allow(lexical, FileOp::kList) || !silent_allow(opened, FileOp::kList)))
     return false;
+  stats.lap(Stats::kOpenCheck, &t);
   *out = Outcome::install(std::move(f), flags & O_CLOEXEC);
   return true;
 }
@@ -486,9 +492,11 @@ Outcome FsEmulator::open(const Caller& c) {
   bool write = !is_path && (acc != O_RDONLY || (iflags & O_TRUNC));
   if (!create && !tmpfile) mode = 0;
 
+  uint64_t t = ctx_.stats.now();
   std::string path;
   int r = read_path(c, pi, &path);
   if (r < 0) return Outcome::error(-r);
+  ctx_.stats.lap(Stats::kOpenReadPath, &t);
 
   CredsScope creds(c.tid, c.state.foreign_creds, ctx_.self_creds, ctx_.self_user_ns);
   if (creds.error()) return Outcome::error(creds.error());
