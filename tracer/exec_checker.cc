@@ -2,11 +2,14 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "tracer/creds_scope.h"
@@ -232,6 +235,7 @@ bool ExecChecker::verify_image(pid_t tgid, pid_t former_tid) {
   std::string proc = "/proc/" + std::to_string(tgid);
   if (stat((proc + "/exe").c_str(), &st) != 0 || st.st_dev != a->dev || st.st_ino != a->ino)
     return fail(a->command, "the program that started is not the one approved");
+  if (argv_on_stack(tgid, a->argv)) return accept(tgid, *a);
   std::string cmdline;
   if (!proc_fs::read_file(proc + "/cmdline", &cmdline, kMaxArgBytes + 4096))
     return fail(a->command, "cannot read the new program's arguments");
@@ -245,9 +249,43 @@ bool ExecChecker::verify_image(pid_t tgid, pid_t former_tid) {
   }
   if (start != cmdline.size()) got.emplace_back(cmdline, start);
   if (got != a->argv) return fail(a->command, "the arguments changed after approval");
-  GateState gs = (a->dynamic && ctx_.gate != 0) ? GateState::kEligible : GateState::kNone;
+  return accept(tgid, *a);
+}
+
+bool ExecChecker::accept(pid_t tgid, const ExecApproval& a) {
+  GateState gs = (a.dynamic && ctx_.gate != 0) ? GateState::kEligible : GateState::kNone;
   ctx_.procs.update(tgid, [gs](ProcState& s) { s.gate = gs; });
   return true;
+}
+
+bool ExecChecker::argv_on_stack(pid_t tgid, const std::vector<std::string>& expect) {
+  // At PTRACE_EVENT_EXEC no instruction of the new image has run: the stack pointer is
+  // where the kernel put argc, followed by the argv pointers and a NULL, and the strings
+  // lie back to back from argv[0] — the very bytes /proc/<pid>/cmdline shows (arg_start
+  // to arg_end). Nothing else can write the fresh address space (process_vm_writev,
+  // /proc/<pid>/mem and ptrace into another process are refused), so reading it with
+  // two process_vm_readv is as exact as the cmdline file and needs no open, second read
+  // and close. True only on an exact match (count, contiguous layout, bytes); anything
+  // else (a 32-bit image, an unreadable stack) leaves the decision to the cmdline check.
+  const size_t n = expect.size();
+  if (n == 0 || n > 4096) return false;
+  errno = 0;
+  long sp = ptrace(PTRACE_PEEKUSER, tgid, offsetof(user_regs_struct, rsp), 0);
+  if (errno != 0 || sp == 0) return false;
+  std::vector<uint64_t> words(n + 2);
+  if (remote_memory::read(tgid, static_cast<uint64_t>(sp), words.data(), words.size() * 8) != 0)
+    return false;
+  if (words[0] != n || words[n + 1] != 0) return false;
+  std::string blob;
+  for (size_t i = 0; i < n; ++i) {
+    if (words[1 + i] != words[1] + blob.size()) return false;
+    blob += expect[i];
+    blob += '\0';
+  }
+  if (blob.size() > kMaxArgBytes) return false;
+  std::string got(blob.size(), '\0');
+  if (remote_memory::read(tgid, words[1], got.data(), got.size()) != 0) return false;
+  return got == blob;
 }
 
 }  // namespace agentsh::tracer

@@ -48,6 +48,9 @@ class ExecChecker {
   Outcome deny(const Caller& c, const std::vector<std::string>& argv, const std::string& path,
                const Verdict& v);
   bool verify_image(pid_t tgid, pid_t former_tid);
+  // Whether the new image's argv, read from its initial stack, is exactly `expect`.
+  bool argv_on_stack(pid_t tgid, const std::vector<std::string>& expect);
+  bool accept(pid_t tgid, const ExecApproval& a);
   SupervisorContext& ctx_;
   FsEmulator& fs_;
 };

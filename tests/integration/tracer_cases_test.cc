@@ -361,6 +361,20 @@ TEST_P(TracerCase, ExecRaceNeverRunsTheDeniedProgram) {
   EXPECT_LACKS(r.out, "marker ran: " + p("blocked-cmd"));
 }
 
+TEST_P(TracerCase, ExecArgvRaceNeverRunsWithUndecidedArguments) {
+  // The path stays allowed, argv[0] flips to the blocked name: the argv the new image
+  // received is compared at PTRACE_EVENT_EXEC (from its initial stack, or /proc cmdline
+  // when that differs) and a program started with arguments nobody decided is killed.
+  RunResult r = run_case(
+      {bin("tracer_race"), "argv", p("allowed-cmd"), p("blocked-cmd"), p("marker"), "200"});
+  ASSERT_TRUE(r.harness_ok);
+  EXPECT_HAS(r.out, "ran=");
+  if (fs::exists(p("marker"))) {
+    EXPECT_EQ(slurp(p("marker")), p("allowed-cmd"));
+  }
+  EXPECT_LACKS(r.out, "marker ran: " + p("blocked-cmd"));
+}
+
 // ---- files -----------------------------------------------------------------------------
 
 TEST_P(TracerCase, OpenRaceNeverLeaksTheDeniedFile) {
