@@ -184,7 +184,15 @@ Outcome ExecChecker::check(const Caller& c) {
   std::string head;
   bool dynamic = false;
   for (int depth = 0;; ++depth) {
-    inspect(ctx_, object.get(), &head, &dynamic);
+    {
+      // The file this loop is at: `st` is its fstat (the lookup's).
+      ImageHeaderCache::Header h;
+      if (!headers_.find(st, &h) && inspect(ctx_, object.get(), &h.head, &h.dynamic))
+        headers_.put(st, h);
+      // Unreadable (execute-only): no #! to follow, not known to be dynamic.
+      head = std::move(h.head);
+      dynamic = h.dynamic;
+    }
     stats.lap(Stats::kExecInspect, &t);
     std::string interp, arg;
     if (!parse_shebang(head, &interp, &arg)) break;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "tracer/fs_emulator.h"
+#include "tracer/image_header_cache.h"
 #include "tracer/notification.h"
 #include "tracer/supervisor_context.h"
 
@@ -53,6 +54,7 @@ class ExecChecker {
   bool accept(pid_t tgid, const ExecApproval& a);
   SupervisorContext& ctx_;
   FsEmulator& fs_;
+  ImageHeaderCache headers_;
 };
 
 }  // namespace agentsh::tracer

@@ -347,6 +347,25 @@ TEST_P(TracerCase, ScriptInterpreterIsAProgramToo) {
   EXPECT_TRUE(fs::exists(p("marker")));
 }
 
+TEST_P(TracerCase, ScriptRewrittenInPlaceIsReadAgain) {
+  // The exec check remembers an image's first page per file version: a script rewritten
+  // in place (same inode, same size, within one clock tick) to name a blocked
+  // interpreter must be seen with its new #! line by the same supervisor.
+  const std::string script = p("s.sh");
+  std::ofstream(script) << "#!" << p("allowed-cmd") << " " << p("marker") << "\n";
+  fs::permissions(script, fs::perms::owner_all);
+  const std::string sh = "'" + script + "'; echo rc1=$?; printf '#!%s %s\\n' '" + p("blocked-cmd") +
+                         "' '" + p("marker") + "' > '" + script + "'; '" + script +
+                         "'; echo rc2=$?";
+  RunResult r = run_case({"/bin/sh", "-c", sh});
+  ASSERT_TRUE(r.harness_ok);
+  EXPECT_HAS(r.out, "marker ran: " + p("allowed-cmd") + "\nrc1=0\n");
+  EXPECT_HAS(r.out, "rc2=126\n");
+  EXPECT_LACKS(r.out, "marker ran: " + p("blocked-cmd"));
+  EXPECT_HAS(r.err, "rule=block-cmd command=blocked-cmd");
+  EXPECT_EQ(slurp(p("marker")), p("allowed-cmd"));
+}
+
 TEST_P(TracerCase, ExecRaceNeverRunsTheDeniedProgram) {
   // Another thread flips the path between an allowed and a denied program while exec
   // runs: the copy is decided, and what the kernel actually loads is checked at
