@@ -32,11 +32,12 @@ void AuditQueue::push(AuditEvent e) {
   {
     std::unique_lock lk(mu_);
     if (running_ && !stopping_) {
-      bool was_empty = q_.empty();
       q_.push_back(std::move(e));
+      // A lingering thread collects the record at its deadline: no wake-up needed.
+      bool wake = idle_;
+      idle_ = false;
       lk.unlock();
-      // The thread drains everything it finds: only the first record wakes it.
-      if (was_empty) cv_.notify_one();
+      if (wake) cv_.notify_one();
       return;
     }
   }
@@ -51,13 +52,20 @@ void AuditQueue::run() {
   pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
   std::unique_lock lk(mu_);
   for (;;) {
-    cv_.wait(lk, [&] { return stopping_ || !q_.empty(); });
+    if (q_.empty() && !stopping_) {
+      idle_ = true;
+      cv_.wait(lk, [&] { return stopping_ || !q_.empty(); });
+      idle_ = false;
+    }
     if (q_.empty()) return;  // stopping, nothing left
     std::deque<AuditEvent> batch;
     batch.swap(q_);
     lk.unlock();
     for (const auto& e : batch) fn_(e);
     lk.lock();
+    // Linger: what the tree records in the next moment is collected in one go, and its
+    // pushes make no syscall. Only stop() ends the lingering early.
+    if (!stopping_) cv_.wait_for(lk, kLinger, [&] { return stopping_; });
   }
 }
 
