@@ -69,6 +69,13 @@ class FsEmulator {
   // path_walker.h). Returns the fd or -errno; fills `real` on success.
   int lookup_fd(const Caller& c, int dirfd, const std::string& path, int oflags, uint64_t resolve,
                 std::string* real);
+  // lookup()'s fast way: (dirfd, path) opened O_PATH with RESOLVE_NO_SYMLINKS |
+  // RESOLVE_NO_MAGICLINKS (after replacing a symlink in the first component, as
+  // open_fast does), so the real path is the lexical one and needs no readlink of the
+  // result. The fd (real filled), a final -errno, or kTakeGeneralPath.
+  static constexpr int kTakeGeneralPath = -100000;
+  int lookup_strict(int dirfd, const std::string& path, const std::string& lexical, int oflags,
+                    std::string* real);
   Outcome open_existing(const Caller& c, Target& t, int flags, bool write, bool read);
   // The common open (no create, no O_PATH, no resolve flags) in one strict syscall when
   // the lexical path is plainly allowed (see open()). False: take the general path,

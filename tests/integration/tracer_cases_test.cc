@@ -321,6 +321,43 @@ TEST_P(TracerCase, OneDenialLineAndRecordPerCommandEvenWhenPathSearchRetries) {
   EXPECT_FALSE(fs::exists(p("marker")));
 }
 
+TEST_P(TracerCase, ExecIsDecidedOnTheRealPathThroughSymlinks) {
+  // The program is decided by where it really is: a final symlink, a directory symlink
+  // in the middle, a relative spelling from the cwd — each resolves to blocked-cmd.
+  fs::create_symlink(p("blocked-cmd"), p("innocent"));
+  fs::create_directory_symlink(dir_, p("dl"));
+  for (const std::string& target :
+       {p("innocent"), p("dl/innocent"), p("dl/blocked-cmd"), std::string("./innocent")}) {
+    SCOPED_TRACE(target);
+    fs::remove(p("marker"));
+    RunResult r = run_case({bin("tracer_exec"), "execve", target, p("marker")});
+    ASSERT_TRUE(r.harness_ok);
+    EXPECT_HAS(r.out, "exec=EACCES");
+    EXPECT_FALSE(fs::exists(p("marker")));
+    EXPECT_HAS(r.err, "rule=block-cmd command=blocked-cmd");
+  }
+  // The allowed program through the same spellings runs.
+  fs::create_symlink(p("allowed-cmd"), p("fine"));
+  for (const std::string& target : {p("fine"), p("dl/fine"), std::string("./dl/allowed-cmd")}) {
+    SCOPED_TRACE(target);
+    fs::remove(p("marker"));
+    RunResult r = run_case({bin("tracer_exec"), "execve", target, p("marker")});
+    ASSERT_TRUE(r.harness_ok);
+    EXPECT_TRUE(exited_ok(r));
+    EXPECT_HAS(r.out, "marker ran: " + target);
+    EXPECT_TRUE(fs::exists(p("marker")));
+  }
+  // A missing program, and ".." after a symlink (the kernel applies it to the link's
+  // target: <parent of dir>/innocent, which does not exist — lexically it would be
+  // <dir>/innocent): the kernel's answer, nothing decided.
+  for (const std::string& target : {p("missing"), std::string("dl/../innocent")}) {
+    SCOPED_TRACE(target);
+    RunResult r = run_case({bin("tracer_exec"), "execve", target, p("marker")});
+    EXPECT_HAS(r.out, "exec=ENOENT");
+    EXPECT_LACKS(r.err, "blocked by policy");
+  }
+}
+
 TEST_P(TracerCase, FilelessExecIsRefused) {
   RunResult r = run_case({bin("tracer_exec"), "memfd", p("allowed-cmd"), p("marker")});
   ASSERT_TRUE(r.harness_ok);
