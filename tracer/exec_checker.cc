@@ -140,12 +140,14 @@ Outcome ExecChecker::check(const Caller& c) {
   Stats& stats = ctx_.stats;
   uint64_t t = stats.now();
   std::string path;
-  int r = remote_memory::read_string(c.tid, c.arg(pi), 4095, &path);
-  if (r < 0) return Outcome::error(r == -EPERM ? EACCES : -r);
   std::vector<std::string> argv;
-  r = remote_memory::read_string_array(c.tid, c.arg(ai), kMaxArgBytes, kMaxArgs, &argv);
+  int r = remote_memory::read_exec_args(c.tid, c.arg(pi), 4095, c.arg(ai), kMaxArgBytes, kMaxArgs,
+                                        &path, &argv);
   if (r < 0) return Outcome::error(r == -EPERM ? EACCES : -r);
-  if (!ctx_.listener.id_valid(c.id)) return Outcome::error(ESRCH);
+  // Whether the tid was still the caller when its memory was read is proven by the
+  // notification still pending — checked by fs_.lookup() below before it returns the
+  // object, so before anything is decided, written or audited (a failed lookup only
+  // answers an error, harmless to a gone notification).
   stats.lap(Stats::kExecReadArgs, &t);
 
   CredsScope creds(c.tid, c.state.foreign_creds, ctx_.self_creds, ctx_.self_user_ns);
