@@ -4,13 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 
-#include <chrono>
-
 namespace agentsh::tracer {
-
-namespace {
-constexpr std::chrono::milliseconds kCoalesce{3};
-}  // namespace
 
 AuditQueue::~AuditQueue() {
   stop();
@@ -38,11 +32,12 @@ void AuditQueue::push(AuditEvent e) {
   {
     std::unique_lock lk(mu_);
     if (running_ && !stopping_) {
-      bool was_empty = q_.empty();
       q_.push_back(std::move(e));
+      // A lingering thread collects the record at its deadline: no wake-up needed.
+      bool wake = idle_;
+      idle_ = false;
       lk.unlock();
-      // The thread drains everything it finds: only the first record wakes it.
-      if (was_empty) cv_.notify_one();
+      if (wake) cv_.notify_one();
       return;
     }
   }
@@ -57,18 +52,20 @@ void AuditQueue::run() {
   pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
   std::unique_lock lk(mu_);
   for (;;) {
-    cv_.wait(lk, [&] { return stopping_ || !q_.empty(); });
+    if (q_.empty() && !stopping_) {
+      idle_ = true;
+      cv_.wait(lk, [&] { return stopping_ || !q_.empty(); });
+      idle_ = false;
+    }
     if (q_.empty()) return;  // stopping, nothing left
     std::deque<AuditEvent> batch;
     batch.swap(q_);
     lk.unlock();
     for (const auto& e : batch) fn_(e);
     lk.lock();
-    // Coalesce: let records gather for a moment before the next drain. A shell loop
-    // execs every ~0.5 ms and every exec is audited; waking this thread (and the
-    // integrator's store writer behind it) once per record costs two context switches
-    // per exec on the tree's critical path. stop() cuts the pause short.
-    cv_.wait_for(lk, kCoalesce, [&] { return stopping_; });
+    // Linger: what the tree records in the next moment is collected in one go, and its
+    // pushes make no syscall. Only stop() ends the lingering early.
+    if (!stopping_) cv_.wait_for(lk, kLinger, [&] { return stopping_; });
   }
 }
 

@@ -7,9 +7,15 @@
 // record pushed after stop() (a worker finishing a slow call late) is delivered
 // synchronously on the caller's thread, as before.
 //
+// Wake-ups: after a delivery the thread lingers for kLinger and takes whatever arrived
+// meanwhile, so a busy tree (one record per exec) pays no futex wake per record on the
+// worker that pushes it; only the first record after a quiet period wakes the thread.
+// A record is delivered at most kLinger (plus the callback's own time) after its push.
+//
 // Thread-safety: push() from any thread; start()/stop() from the supervisor's thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -35,6 +41,8 @@ class AuditQueue {
   // Delivers what is queued and ends the thread.
   void stop();
 
+  static constexpr std::chrono::milliseconds kLinger{5};
+
  private:
   void run();
   Fn fn_;
@@ -42,6 +50,7 @@ class AuditQueue {
   std::condition_variable cv_;
   std::deque<AuditEvent> q_;
   bool running_ = false, stopping_ = false;
+  bool idle_ = false;  // the thread waits without a deadline: the next push wakes it
   std::thread thread_;
 };
 

@@ -2,11 +2,14 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "tracer/creds_scope.h"
@@ -134,13 +137,18 @@ Outcome ExecChecker::check(const Caller& c) {
   int flags = fi >= 0 ? static_cast<int>(c.arg(fi)) : 0;
   if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) return Outcome::error(EINVAL);
 
+  Stats& stats = ctx_.stats;
+  uint64_t t = stats.now();
   std::string path;
-  int r = remote_memory::read_string(c.tid, c.arg(pi), 4095, &path);
-  if (r < 0) return Outcome::error(r == -EPERM ? EACCES : -r);
   std::vector<std::string> argv;
-  r = remote_memory::read_string_array(c.tid, c.arg(ai), kMaxArgBytes, kMaxArgs, &argv);
+  int r = remote_memory::read_exec_args(c.tid, c.arg(pi), 4095, c.arg(ai), kMaxArgBytes, kMaxArgs,
+                                        &path, &argv);
   if (r < 0) return Outcome::error(r == -EPERM ? EACCES : -r);
-  if (!ctx_.listener.id_valid(c.id)) return Outcome::error(ESRCH);
+  // Whether the tid was still the caller when its memory was read is proven by the
+  // notification still pending — checked by fs_.lookup() below before it returns the
+  // object, so before anything is decided, written or audited (a failed lookup only
+  // answers an error, harmless to a gone notification).
+  stats.lap(Stats::kExecReadArgs, &t);
 
   CredsScope creds(c.tid, c.state.foreign_creds, ctx_.self_creds, ctx_.self_user_ns);
   if (creds.error()) return Outcome::error(creds.error());
@@ -153,6 +161,7 @@ Outcome ExecChecker::check(const Caller& c) {
   // Nothing to run: the kernel would fail the same way. Not decided, so a shell walking
   // $PATH (dash execs every candidate) prints no denial for the misses.
   if (r < 0) return Outcome::error(-r);
+  stats.lap(Stats::kExecLookup, &t);
   if (S_ISLNK(st.st_mode)) return Outcome::error(ELOOP);
   if (!S_ISREG(st.st_mode)) return Outcome::error(EACCES);
   if (fileless(real)) {
@@ -171,12 +180,22 @@ Outcome ExecChecker::check(const Caller& c) {
   Verdict v = ctx_.decider->exec(argv, real, nested);
   if (!v.allow) return deny(c, argv, real, v);
   Verdict shown = v;
+  stats.lap(Stats::kExecDecide, &t);
 
   std::vector<std::string> expect = argv.empty() ? std::vector<std::string>{""} : argv;
   std::string head;
   bool dynamic = false;
   for (int depth = 0;; ++depth) {
-    inspect(ctx_, object.get(), &head, &dynamic);
+    {
+      // The file this loop is at: `st` is its fstat (the lookup's).
+      ImageHeaderCache::Header h;
+      if (!headers_.find(st, &h) && inspect(ctx_, object.get(), &h.head, &h.dynamic))
+        headers_.put(st, h);
+      // Unreadable (execute-only): no #! to follow, not known to be dynamic.
+      head = std::move(h.head);
+      dynamic = h.dynamic;
+    }
+    stats.lap(Stats::kExecInspect, &t);
     std::string interp, arg;
     if (!parse_shebang(head, &interp, &arg)) break;
     if (interp.empty()) return Outcome::error(ENOEXEC);
@@ -204,10 +223,18 @@ Outcome ExecChecker::check(const Caller& c) {
   a.command = join_argv(argv, real);
   ctx_.audit(c.tgid, "exec", "exec", a.command, shown, true);
   ctx_.procs.set_approval(c.tid, std::move(a));
+  stats.lap(Stats::kExecRecord, &t);
   return Outcome::proceed();
 }
 
 bool ExecChecker::verify(pid_t tgid, pid_t former_tid) {
+  uint64_t t = ctx_.stats.now();
+  bool ok = verify_image(tgid, former_tid);
+  ctx_.stats.lap(Stats::kExecVerify, &t);
+  return ok;
+}
+
+bool ExecChecker::verify_image(pid_t tgid, pid_t former_tid) {
   std::optional<ExecApproval> a = ctx_.procs.on_exec(tgid, former_tid);
   auto fail = [&](const std::string& target, const char* why) {
     ctx_.audit_builtin(tgid, "exec", "exec", target, "tracer-exec-mismatch", why);
@@ -218,6 +245,7 @@ bool ExecChecker::verify(pid_t tgid, pid_t former_tid) {
   std::string proc = "/proc/" + std::to_string(tgid);
   if (stat((proc + "/exe").c_str(), &st) != 0 || st.st_dev != a->dev || st.st_ino != a->ino)
     return fail(a->command, "the program that started is not the one approved");
+  if (argv_on_stack(tgid, a->argv)) return accept(tgid, *a);
   std::string cmdline;
   if (!proc_fs::read_file(proc + "/cmdline", &cmdline, kMaxArgBytes + 4096))
     return fail(a->command, "cannot read the new program's arguments");
@@ -231,9 +259,43 @@ bool ExecChecker::verify(pid_t tgid, pid_t former_tid) {
   }
   if (start != cmdline.size()) got.emplace_back(cmdline, start);
   if (got != a->argv) return fail(a->command, "the arguments changed after approval");
-  GateState gs = (a->dynamic && ctx_.gate != 0) ? GateState::kEligible : GateState::kNone;
+  return accept(tgid, *a);
+}
+
+bool ExecChecker::accept(pid_t tgid, const ExecApproval& a) {
+  GateState gs = (a.dynamic && ctx_.gate != 0) ? GateState::kEligible : GateState::kNone;
   ctx_.procs.update(tgid, [gs](ProcState& s) { s.gate = gs; });
   return true;
+}
+
+bool ExecChecker::argv_on_stack(pid_t tgid, const std::vector<std::string>& expect) {
+  // At PTRACE_EVENT_EXEC no instruction of the new image has run: the stack pointer is
+  // where the kernel put argc, followed by the argv pointers and a NULL, and the strings
+  // lie back to back from argv[0] — the very bytes /proc/<pid>/cmdline shows (arg_start
+  // to arg_end). Nothing else can write the fresh address space (process_vm_writev,
+  // /proc/<pid>/mem and ptrace into another process are refused), so reading it with
+  // two process_vm_readv is as exact as the cmdline file and needs no open, second read
+  // and close. True only on an exact match (count, contiguous layout, bytes); anything
+  // else (a 32-bit image, an unreadable stack) leaves the decision to the cmdline check.
+  const size_t n = expect.size();
+  if (n == 0 || n > 4096) return false;
+  errno = 0;
+  long sp = ptrace(PTRACE_PEEKUSER, tgid, offsetof(user_regs_struct, rsp), 0);
+  if (errno != 0 || sp == 0) return false;
+  std::vector<uint64_t> words(n + 2);
+  if (remote_memory::read(tgid, static_cast<uint64_t>(sp), words.data(), words.size() * 8) != 0)
+    return false;
+  if (words[0] != n || words[n + 1] != 0) return false;
+  std::string blob;
+  for (size_t i = 0; i < n; ++i) {
+    if (words[1 + i] != words[1] + blob.size()) return false;
+    blob += expect[i];
+    blob += '\0';
+  }
+  if (blob.size() > kMaxArgBytes) return false;
+  std::string got(blob.size(), '\0');
+  if (remote_memory::read(tgid, words[1], got.data(), got.size()) != 0) return false;
+  return got == blob;
 }
 
 }  // namespace agentsh::tracer

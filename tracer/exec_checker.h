@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "tracer/fs_emulator.h"
+#include "tracer/image_header_cache.h"
 #include "tracer/notification.h"
 #include "tracer/supervisor_context.h"
 
@@ -47,8 +48,13 @@ class ExecChecker {
  private:
   Outcome deny(const Caller& c, const std::vector<std::string>& argv, const std::string& path,
                const Verdict& v);
+  bool verify_image(pid_t tgid, pid_t former_tid);
+  // Whether the new image's argv, read from its initial stack, is exactly `expect`.
+  bool argv_on_stack(pid_t tgid, const std::vector<std::string>& expect);
+  bool accept(pid_t tgid, const ExecApproval& a);
   SupervisorContext& ctx_;
   FsEmulator& fs_;
+  ImageHeaderCache headers_;
 };
 
 }  // namespace agentsh::tracer

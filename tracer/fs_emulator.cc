@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <string_view>
 
 #include "common/path_util.h"
 #include "tracer/arch_x86_64.h"
@@ -270,7 +272,9 @@ int FsEmulator::lookup(const Caller& c, int dirfd, const std::string& path, bool
     if (r < 0) return r;
     t.lexical = join(t.base.lexical, path);
     if (t.lexical.empty()) return -ENAMETOOLONG;
-    int ofd = lookup_fd(c, t.base.dirfd(), path, nofollow ? O_NOFOLLOW : 0, 0, &t.real);
+    int ofd = lookup_strict(t.base.dirfd(), path, t.lexical, nofollow ? O_NOFOLLOW : 0, &t.real);
+    if (ofd == kTakeGeneralPath)
+      ofd = lookup_fd(c, t.base.dirfd(), path, nofollow ? O_NOFOLLOW : 0, 0, &t.real);
     *lexical = t.lexical;
     if (ofd < 0) return ofd;
     t.object.reset(ofd);
@@ -282,6 +286,98 @@ int FsEmulator::lookup(const Caller& c, int dirfd, const std::string& path, bool
   *st = t.st;
   *object = std::move(t.object);
   return 0;
+}
+
+namespace {
+// The top-level names merged-/usr systems make symlinks (bit i of linked_top_).
+constexpr std::string_view kLinkedTop[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
+
+int linked_top_index(const std::string& lexical) {
+  size_t slash = lexical.find('/', 1);
+  std::string_view first = std::string_view(lexical).substr(
+      1, (slash == std::string::npos ? lexical.size() : slash) - 1);
+  for (size_t i = 0; i < std::size(kLinkedTop); ++i)
+    if (first == kLinkedTop[i]) return static_cast<int>(i);
+  return -1;
+}
+}  // namespace
+
+bool FsEmulator::first_link_rewrite(const std::string& lexical, std::string* out) {
+  size_t slash = lexical.find('/', 1);
+  char buf[256];
+  ssize_t n = readlink(lexical.substr(0, slash).c_str(), buf, sizeof buf);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return false;
+  std::string target(buf, static_cast<size_t>(n));
+  if (target == ".." || target.find("../") != std::string::npos ||
+      (target.size() >= 3 && target.compare(target.size() - 3, 3, "/..") == 0))
+    return false;
+  *out = join("/", target + (slash == std::string::npos ? "" : lexical.substr(slash)));
+  return !out->empty();
+}
+
+FsEmulator::Strict FsEmulator::open_strict_or_rewrite(int dirfd, const std::string& path,
+                                                      const std::string& lexical, int oflags,
+                                                      std::string* rewritten, int* fd) {
+  constexpr uint64_t kStrict = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  const bool rewritable = path[0] == '/' && path.find("..") == std::string::npos;
+  const int top = rewritable ? linked_top_index(lexical) : -1;
+  const uint32_t bit = top >= 0 ? 1u << top : 0;
+  // A first component that was a symlink last time (/lib, /bin on merged /usr) is read
+  // first instead of failing a strict open on it. Only that it *was* a link is
+  // remembered, never where it points: the readlink is always fresh, and a component
+  // that is no longer a link clears the hint and takes the ordinary way.
+  if (bit != 0 && (linked_top_.load(std::memory_order_relaxed) & bit)) {
+    if (first_link_rewrite(lexical, rewritten)) return Strict::kRewritten;
+    linked_top_.fetch_and(~bit, std::memory_order_relaxed);
+  }
+  *fd = sys_openat2(dirfd, path.c_str(), static_cast<uint64_t>(oflags), 0, kStrict);
+  if (*fd != -ELOOP || !rewritable) return Strict::kOpened;
+  if (!first_link_rewrite(lexical, rewritten)) return Strict::kGeneral;
+  if (bit != 0) linked_top_.fetch_or(bit, std::memory_order_relaxed);
+  return Strict::kRewritten;
+}
+
+int FsEmulator::lookup_strict(int dirfd, const std::string& path, const std::string& lexical,
+                              int oflags, std::string* real) {
+  // The open fast path's argument (README.md, "TOCTOU"): an openat2 that crossed no
+  // symlink and no magic link reached the object at the lexical path, so the lexical
+  // path is the real one — no readlink of the result through /proc/self/fd. /proc and
+  // /dev spellings, procfs wherever it is mounted, and a symlink past the first
+  // component take the general way (lookup_fd, which knows the supervisor's own /proc).
+  auto special = [](const std::string& p) {
+    return p.empty() || p.compare(0, 5, "/proc") == 0 || p.compare(0, 4, "/dev") == 0;
+  };
+  if (special(lexical)) return kTakeGeneralPath;
+  constexpr uint64_t kStrict = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  const uint64_t flags = O_PATH | O_CLOEXEC | static_cast<uint64_t>(oflags);
+  std::string opened = lexical;
+  int fd = -ELOOP;
+  // The final component itself a symlink (exec follows it): the general way.
+  if (lexical.find('/', 1) == std::string::npos && path[0] == '/') return kTakeGeneralPath;
+  switch (open_strict_or_rewrite(dirfd, path, lexical, static_cast<int>(flags), &opened, &fd)) {
+    case Strict::kGeneral:
+      return kTakeGeneralPath;
+    case Strict::kRewritten:
+      // Merged /usr (/bin -> usr/bin): the first component's link was read (fresh).
+      if (special(opened)) return kTakeGeneralPath;
+      fd = sys_openat2(AT_FDCWD, opened.c_str(), flags, 0, kStrict);
+      break;
+    case Strict::kOpened:
+      break;
+  }
+  if (fd == -ELOOP || fd == -EXDEV) return kTakeGeneralPath;
+  // Any other failure came from a component reached through real directories only:
+  // the general lookup would meet the same one.
+  if (fd < 0) return fd;
+  struct statfs sf {};
+  struct stat st {};
+  if (fstat(fd, &st) != 0 ||
+      (major(st.st_dev) == 0 && (fstatfs(fd, &sf) != 0 || sf.f_type == PROC_SUPER_MAGIC))) {
+    close(fd);
+    return kTakeGeneralPath;
+  }
+  *real = std::move(opened);
+  return fd;
 }
 
 bool FsEmulator::permit_one(const Caller& c, const std::string& path, FileOp op, Verdict* allowed) {
@@ -383,9 +479,12 @@ bool FsEmulator::open_fast(const Caller& c, int dirfd, const std::string& path, 
   // Everything else goes the general way, undecided: a symlink on the path (ELOOP),
   // /proc and /dev (magic links, the supervisor's own entries, /dev/tty), any verdict
   // other than a silent allow (denials and audits are recorded there, once).
+  Stats& stats = ctx_.stats;
+  uint64_t t = stats.now();
   Base b;
   if (make_base(c, dirfd, path, &b) < 0) return false;
   const std::string lexical = join(b.lexical, path);
+  stats.lap(Stats::kOpenBase, &t);
   auto special = [](const std::string& p) {
     return p.empty() || p.compare(0, 5, "/proc") == 0 || p.compare(0, 4, "/dev") == 0;
   };
@@ -398,30 +497,28 @@ bool FsEmulator::open_fast(const Caller& c, int dirfd, const std::string& path, 
     return (!read || silent_allow(p, read_op)) && (!write || silent_allow(p, FileOp::kWrite));
   };
   if (!allowed(lexical)) return false;
+  stats.lap(Stats::kOpenDecide, &t);
   const int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC;
   constexpr uint64_t kStrict = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  // Merged /usr: /lib, /lib64, /bin, /sbin are symlinks, so every library ld.so opens
+  // meets one. A symlink in the first component is read and replaced (one readlink,
+  // always fresh), the result decided too — as the general path decides the real path
+  // — and opened strictly again. A second symlink, or a target with "..", goes the
+  // general way, and so does a path with "..": the kernel applies it after the
+  // symlink, the lexical path before.
   std::string opened = lexical;  // the path of the object the fd will be
-  int fd = sys_openat2(b.dirfd(), path.c_str(), oflags, 0, kStrict);
-  if (fd == -ELOOP && path[0] == '/' && path.find("..") == std::string::npos) {
-    // Merged /usr: /lib, /lib64, /bin, /sbin are symlinks, so every library ld.so opens
-    // meets one. A symlink in the first component is read and replaced (one readlink,
-    // always fresh), the result decided too — as the general path decides the real path
-    // — and opened strictly again. A second symlink, or a target with "..", goes the
-    // general way, and so does a path with "..": the kernel applies it after the
-    // symlink, the lexical path before.
-    size_t slash = lexical.find('/', 1);
-    std::string first = lexical.substr(0, slash);
-    char buf[256];
-    ssize_t n = readlink(first.c_str(), buf, sizeof buf);
-    if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return false;
-    std::string target(buf, static_cast<size_t>(n));
-    if (target == ".." || target.find("../") != std::string::npos ||
-        (target.size() >= 3 && target.compare(target.size() - 3, 3, "/..") == 0))
+  int fd = -ELOOP;
+  switch (open_strict_or_rewrite(b.dirfd(), path, lexical, oflags, &opened, &fd)) {
+    case Strict::kGeneral:
       return false;
-    opened = join("/", target + (slash == std::string::npos ? "" : lexical.substr(slash)));
-    if (special(opened) || !allowed(opened)) return false;
-    fd = sys_openat2(AT_FDCWD, opened.c_str(), oflags, 0, kStrict);
+    case Strict::kRewritten:
+      if (special(opened) || !allowed(opened)) return false;
+      fd = sys_openat2(AT_FDCWD, opened.c_str(), oflags, 0, kStrict);
+      break;
+    case Strict::kOpened:
+      break;
   }
+  stats.lap(Stats::kOpenOpen, &t);
   if (fd == -ELOOP || fd == -EXDEV) return false;  // a symlink or a magic link on the way
   if (fd < 0) {
     *out = Outcome::error(-fd);  // the kernel's answer for the decided object
@@ -441,6 +538,7 @@ bool FsEmulator::open_fast(const Caller& c, int dirfd, const std::string& path, 
   if (S_ISDIR(st.st_mode) && read && !(flags & O_DIRECTORY) &&
       (!silent_allow(lexical, FileOp::kList) || !silent_allow(opened, FileOp::kList)))
     return false;
+  stats.lap(Stats::kOpenCheck, &t);
   *out = Outcome::install(std::move(f), flags & O_CLOEXEC);
   return true;
 }
@@ -486,9 +584,11 @@ Outcome FsEmulator::open(const Caller& c) {
   bool write = !is_path && (acc != O_RDONLY || (iflags & O_TRUNC));
   if (!create && !tmpfile) mode = 0;
 
+  uint64_t t = ctx_.stats.now();
   std::string path;
   int r = read_path(c, pi, &path);
   if (r < 0) return Outcome::error(-r);
+  ctx_.stats.lap(Stats::kOpenReadPath, &t);
 
   CredsScope creds(c.tid, c.state.foreign_creds, ctx_.self_creds, ctx_.self_user_ns);
   if (creds.error()) return Outcome::error(creds.error());

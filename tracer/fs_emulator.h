@@ -20,6 +20,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <string>
 
 #include "policy/decision.h"
@@ -69,6 +70,23 @@ class FsEmulator {
   // path_walker.h). Returns the fd or -errno; fills `real` on success.
   int lookup_fd(const Caller& c, int dirfd, const std::string& path, int oflags, uint64_t resolve,
                 std::string* real);
+  // lookup()'s fast way: (dirfd, path) opened O_PATH with RESOLVE_NO_SYMLINKS |
+  // RESOLVE_NO_MAGICLINKS (after replacing a symlink in the first component, as
+  // open_fast does), so the real path is the lexical one and needs no readlink of the
+  // result. The fd (real filled), a final -errno, or kTakeGeneralPath.
+  static constexpr int kTakeGeneralPath = -100000;
+  int lookup_strict(int dirfd, const std::string& path, const std::string& lexical, int oflags,
+                    std::string* real);
+  // The strict open of (dirfd, path) shared by open_fast and lookup_strict: kOpened with
+  // *fd the openat2 result (an fd or -errno), or kRewritten with the path whose first
+  // component (a symlink) was replaced by its fresh target, to be decided and opened
+  // strictly by the caller, or kGeneral.
+  enum class Strict { kOpened, kRewritten, kGeneral };
+  Strict open_strict_or_rewrite(int dirfd, const std::string& path, const std::string& lexical,
+                                int oflags, std::string* rewritten, int* fd);
+  // lexical with its first component (a symlink, read now) replaced; false if it is not
+  // a symlink or its target has "..".
+  bool first_link_rewrite(const std::string& lexical, std::string* out);
   Outcome open_existing(const Caller& c, Target& t, int flags, bool write, bool read);
   // The common open (no create, no O_PATH, no resolve flags) in one strict syscall when
   // the lexical path is plainly allowed (see open()). False: take the general path,
@@ -77,6 +95,8 @@ class FsEmulator {
                  bool write, Outcome* out);
   Outcome open_tty(const Caller& c, int flags);
 
+  // Which of the merged-/usr top-level names were symlinks when last met (a hint only).
+  std::atomic<uint32_t> linked_top_{0};
   SupervisorContext& ctx_;
 };
 

@@ -56,13 +56,24 @@ int read_string(pid_t tid, uint64_t addr, size_t max, std::string* out) {
   return -ENAMETOOLONG;
 }
 
-int read_string_array(pid_t tid, uint64_t addr, size_t max_total, size_t max_count,
-                      std::vector<std::string>* out) {
+namespace {
+
+// read_string_array with `ptrs` holding the words already read from `addr` on (none, or
+// the rest of addr's page).
+int read_string_array_from(pid_t tid, uint64_t addr, std::vector<uint64_t> ptrs, size_t max_total,
+                           size_t max_count, std::vector<std::string>* out) {
   out->clear();
   if (addr == 0) return 0;  // execve(path, NULL, ...) is an empty argv on Linux
   // 1. The pointers, a page at a time (the array may end right before an unmapped page).
-  std::vector<uint64_t> ptrs;
-  for (;;) {
+  bool complete = false;
+  if (!ptrs.empty()) {
+    size_t k = 0;
+    while (k < ptrs.size() && ptrs[k] != 0) ++k;
+    complete = k < ptrs.size();
+    ptrs.resize(k);
+    if (!complete && ptrs.size() > max_count) return -E2BIG;
+  }
+  while (!complete) {
     uint64_t base = addr + ptrs.size() * 8;
     size_t in_page = (kPage - base % kPage) / 8;
     size_t want = in_page == 0 ? 1 : in_page;
@@ -134,6 +145,47 @@ int read_string_array(pid_t tid, uint64_t addr, size_t max_total, size_t max_cou
     if (total > max_total) return -E2BIG;
   }
   return 0;
+}
+
+}  // namespace
+
+int read_string_array(pid_t tid, uint64_t addr, size_t max_total, size_t max_count,
+                      std::vector<std::string>* out) {
+  return read_string_array_from(tid, addr, {}, max_total, max_count, out);
+}
+
+int read_exec_args(pid_t tid, uint64_t path_addr, size_t path_max, uint64_t argv_addr,
+                   size_t max_total, size_t max_count, std::string* path,
+                   std::vector<std::string>* argv) {
+  path->clear();
+  argv->clear();
+  if (path_addr == 0) return -EFAULT;
+  // One process_vm_readv for the path's first chunk (as read_string reads it) and the
+  // rest of the argv pointer array's page (as read_string_array reads it). The kernel
+  // never splits one iovec of a partial transfer: a short count says which part came.
+  char head[256];
+  const size_t plen = std::min<size_t>(sizeof head, kPage - path_addr % kPage);
+  std::vector<uint64_t> words;
+  iovec local[2], remote[2];
+  local[0] = {head, plen};
+  remote[0] = {reinterpret_cast<void*>(path_addr), plen};
+  int count = 1;
+  if (argv_addr != 0 && (kPage - argv_addr % kPage) >= 8) {
+    words.resize((kPage - argv_addr % kPage) / 8);
+    local[1] = {words.data(), words.size() * 8};
+    remote[1] = {reinterpret_cast<void*>(argv_addr), words.size() * 8};
+    count = 2;
+  }
+  ssize_t n = process_vm_readv(tid, local, count, remote, count, 0);
+  if (count == 2 && n != static_cast<ssize_t>(plen + words.size() * 8)) words.clear();
+  const void* nul = n >= static_cast<ssize_t>(plen) ? memchr(head, '\0', plen) : nullptr;
+  if (nul != nullptr) {
+    path->assign(head, static_cast<const char*>(nul) - head);
+    if (path->size() > path_max) return -ENAMETOOLONG;
+  } else if (int r = read_string(tid, path_addr, path_max, path); r < 0) {
+    return r;  // as read_string would have failed
+  }
+  return read_string_array_from(tid, argv_addr, std::move(words), max_total, max_count, argv);
 }
 
 }  // namespace agentsh::tracer::remote_memory

@@ -25,4 +25,10 @@ int read_string(pid_t tid, uint64_t addr, size_t max, std::string* out);
 int read_string_array(pid_t tid, uint64_t addr, size_t max_total, size_t max_count,
                       std::vector<std::string>* out);
 
+// read_string(path_addr, path_max) then read_string_array(argv_addr, ...), with the
+// first read of each done by one process_vm_readv. Same results and errors.
+int read_exec_args(pid_t tid, uint64_t path_addr, size_t path_max, uint64_t argv_addr,
+                   size_t max_total, size_t max_count, std::string* path,
+                   std::vector<std::string>* argv);
+
 }  // namespace agentsh::tracer::remote_memory

@@ -2,6 +2,7 @@
 
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "tracer/syscall_table.h"
 
@@ -26,7 +27,21 @@ const char* event_name(int e) {
       return "other";
   }
 }
+const char* phase_name(int p) {
+  static const char* const kNames[] = {
+      "exec.read-args", "exec.lookup", "exec.decide", "exec.inspect", "exec.record", "exec.verify",
+      "open.read-path", "open.base",   "open.decide", "open.open",    "open.check"};
+  static_assert(sizeof kNames / sizeof kNames[0] == Stats::kPhaseCount);
+  return kNames[p];
+}
+
 }  // namespace
+
+uint64_t Stats::now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 void Stats::print(FILE* out) const {
   uint64_t total = 0, total_ns = 0;
@@ -55,6 +70,14 @@ void Stats::print(FILE* out) const {
           static_cast<unsigned long long>(exits_.load(std::memory_order_relaxed)));
   fprintf(out, "agentsh: tracer stats: ptrace %-16s %8llu\n", "TOTAL-stops",
           static_cast<unsigned long long>(stops));
+  for (int p = 0; p < kPhaseCount; ++p) {
+    uint64_t n = phase_n_[p].load(std::memory_order_relaxed);
+    if (n == 0) continue;
+    fprintf(out, "agentsh: tracer stats: phase  %-16s %8llu  %7.2f us/call\n", phase_name(p),
+            static_cast<unsigned long long>(n),
+            static_cast<double>(phase_ns_[p].load(std::memory_order_relaxed)) / 1000.0 /
+                static_cast<double>(n));
+  }
   // The whole agentsh process (every thread: supervisor, proxy, broker, audit writer).
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);

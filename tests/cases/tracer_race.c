@@ -6,6 +6,10 @@
 //                                       N children each exec ALLOWED while the path
 //                                       flips to DENIED; DENIED must never run (its
 //                                       marker holds its own name when it does)
+//   tracer_race argv ALLOWED DENIED MARKER N
+//                                       the same, but the path stays ALLOWED and argv[0]
+//                                       flips: a program started with DENIED as argv[0]
+//                                       (which the decision never saw) must not run
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -57,7 +61,8 @@ int main(int argc, char** argv) {
     printf("opened=%d leaked=%d\n", opened, leaked);
     return 0;
   }
-  if (!strcmp(argv[1], "exec") && argc >= 6) {
+  const int flip_argv = !strcmp(argv[1], "argv");
+  if ((flip_argv || !strcmp(argv[1], "exec")) && argc >= 6) {
     int n = atoi(argv[5]), ran = 0, refused = 0, killed = 0;
     for (int i = 0; i < n; ++i) {
       pid_t c = fork();
@@ -65,7 +70,7 @@ int main(int argc, char** argv) {
         pthread_t t;
         pthread_create(&t, NULL, flipper, NULL);
         char* args[] = {path, argv[4], NULL};
-        execv(path, args);
+        execv(flip_argv ? allowed : path, args);
         _exit(100);  // refused
       }
       int st = 0;

@@ -321,6 +321,43 @@ TEST_P(TracerCase, OneDenialLineAndRecordPerCommandEvenWhenPathSearchRetries) {
   EXPECT_FALSE(fs::exists(p("marker")));
 }
 
+TEST_P(TracerCase, ExecIsDecidedOnTheRealPathThroughSymlinks) {
+  // The program is decided by where it really is: a final symlink, a directory symlink
+  // in the middle, a relative spelling from the cwd — each resolves to blocked-cmd.
+  fs::create_symlink(p("blocked-cmd"), p("innocent"));
+  fs::create_directory_symlink(dir_, p("dl"));
+  for (const std::string& target :
+       {p("innocent"), p("dl/innocent"), p("dl/blocked-cmd"), std::string("./innocent")}) {
+    SCOPED_TRACE(target);
+    fs::remove(p("marker"));
+    RunResult r = run_case({bin("tracer_exec"), "execve", target, p("marker")});
+    ASSERT_TRUE(r.harness_ok);
+    EXPECT_HAS(r.out, "exec=EACCES");
+    EXPECT_FALSE(fs::exists(p("marker")));
+    EXPECT_HAS(r.err, "rule=block-cmd command=blocked-cmd");
+  }
+  // The allowed program through the same spellings runs.
+  fs::create_symlink(p("allowed-cmd"), p("fine"));
+  for (const std::string& target : {p("fine"), p("dl/fine"), std::string("./dl/allowed-cmd")}) {
+    SCOPED_TRACE(target);
+    fs::remove(p("marker"));
+    RunResult r = run_case({bin("tracer_exec"), "execve", target, p("marker")});
+    ASSERT_TRUE(r.harness_ok);
+    EXPECT_TRUE(exited_ok(r));
+    EXPECT_HAS(r.out, "marker ran: " + target);
+    EXPECT_TRUE(fs::exists(p("marker")));
+  }
+  // A missing program, and ".." after a symlink (the kernel applies it to the link's
+  // target: <parent of dir>/innocent, which does not exist — lexically it would be
+  // <dir>/innocent): the kernel's answer, nothing decided.
+  for (const std::string& target : {p("missing"), std::string("dl/../innocent")}) {
+    SCOPED_TRACE(target);
+    RunResult r = run_case({bin("tracer_exec"), "execve", target, p("marker")});
+    EXPECT_HAS(r.out, "exec=ENOENT");
+    EXPECT_LACKS(r.err, "blocked by policy");
+  }
+}
+
 TEST_P(TracerCase, FilelessExecIsRefused) {
   RunResult r = run_case({bin("tracer_exec"), "memfd", p("allowed-cmd"), p("marker")});
   ASSERT_TRUE(r.harness_ok);
@@ -347,12 +384,45 @@ TEST_P(TracerCase, ScriptInterpreterIsAProgramToo) {
   EXPECT_TRUE(fs::exists(p("marker")));
 }
 
+TEST_P(TracerCase, ScriptRewrittenInPlaceIsReadAgain) {
+  // The exec check remembers an image's first page per file version: a script rewritten
+  // in place (same inode, same size, within one clock tick) to name a blocked
+  // interpreter must be seen with its new #! line by the same supervisor.
+  const std::string script = p("s.sh");
+  std::ofstream(script) << "#!" << p("allowed-cmd") << " " << p("marker") << "\n";
+  fs::permissions(script, fs::perms::owner_all);
+  const std::string sh = "'" + script + "'; echo rc1=$?; printf '#!%s %s\\n' '" + p("blocked-cmd") +
+                         "' '" + p("marker") + "' > '" + script + "'; '" + script +
+                         "'; echo rc2=$?";
+  RunResult r = run_case({"/bin/sh", "-c", sh});
+  ASSERT_TRUE(r.harness_ok);
+  EXPECT_HAS(r.out, "marker ran: " + p("allowed-cmd") + "\nrc1=0\n");
+  EXPECT_HAS(r.out, "rc2=126\n");
+  EXPECT_LACKS(r.out, "marker ran: " + p("blocked-cmd"));
+  EXPECT_HAS(r.err, "rule=block-cmd command=blocked-cmd");
+  EXPECT_EQ(slurp(p("marker")), p("allowed-cmd"));
+}
+
 TEST_P(TracerCase, ExecRaceNeverRunsTheDeniedProgram) {
   // Another thread flips the path between an allowed and a denied program while exec
   // runs: the copy is decided, and what the kernel actually loads is checked at
   // PTRACE_EVENT_EXEC — a swapped image is killed before it runs.
   RunResult r = run_case(
       {bin("tracer_race"), "exec", p("allowed-cmd"), p("blocked-cmd"), p("marker"), "200"});
+  ASSERT_TRUE(r.harness_ok);
+  EXPECT_HAS(r.out, "ran=");
+  if (fs::exists(p("marker"))) {
+    EXPECT_EQ(slurp(p("marker")), p("allowed-cmd"));
+  }
+  EXPECT_LACKS(r.out, "marker ran: " + p("blocked-cmd"));
+}
+
+TEST_P(TracerCase, ExecArgvRaceNeverRunsWithUndecidedArguments) {
+  // The path stays allowed, argv[0] flips to the blocked name: the argv the new image
+  // received is compared at PTRACE_EVENT_EXEC (from its initial stack, or /proc cmdline
+  // when that differs) and a program started with arguments nobody decided is killed.
+  RunResult r = run_case(
+      {bin("tracer_race"), "argv", p("allowed-cmd"), p("blocked-cmd"), p("marker"), "200"});
   ASSERT_TRUE(r.harness_ok);
   EXPECT_HAS(r.out, "ran=");
   if (fs::exists(p("marker"))) {

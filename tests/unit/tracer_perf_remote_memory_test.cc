@@ -71,5 +71,63 @@ TEST(TracerPerfRemoteMemory, LimitsGiveE2BIG) {
   EXPECT_EQ(got, (std::vector<std::string>{"abcdef", "gh"}));
 }
 
+// read_exec_args = read_string + read_string_array, in fewer syscalls: same results and
+// the same errors wherever the path and the pointer array lie relative to page ends and
+// holes.
+TEST(TracerPerfRemoteMemory, ExecArgsReadLikeTheTwoSeparateReads) {
+  const long page = sysconf(_SC_PAGESIZE);
+  char* m = static_cast<char*>(
+      mmap(nullptr, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(m, MAP_FAILED);
+  ASSERT_EQ(munmap(m + 2 * page, page), 0);  // a hole after two pages
+  std::string long_path(3000, 'p');
+  const char* strs[] = {"/bin/true", "", "a b"};
+  auto check = [&](uint64_t path, uint64_t argv, const char* what) {
+    SCOPED_TRACE(what);
+    std::string p1, p2;
+    std::vector<std::string> a1, a2;
+    int r1 = remote_memory::read_string(getpid(), path, 4095, &p1);
+    if (r1 == 0) r1 = remote_memory::read_string_array(getpid(), argv, 1 << 20, 1000, &a1);
+    int r2 = remote_memory::read_exec_args(getpid(), path, 4095, argv, 1 << 20, 1000, &p2, &a2);
+    EXPECT_EQ(r2, r1);
+    if (r1 == 0) {
+      EXPECT_EQ(p2, p1);
+      EXPECT_EQ(a2, a1);
+    }
+  };
+  // The pointer array at the very end of the mapped part (NULL its last word), and one
+  // whose NULL would lie in the hole.
+  const char** tail = reinterpret_cast<const char**>(m + 2 * page - 4 * sizeof(char*));
+  for (int i = 0; i < 3; ++i) tail[i] = strs[i];
+  tail[3] = nullptr;
+  const char** no_end = reinterpret_cast<const char**>(m + 2 * page - 2 * sizeof(char*));
+  no_end[0] = strs[0];
+  no_end[1] = strs[1];
+  // A pointer array spanning two pages.
+  const char** across = reinterpret_cast<const char**>(m + page - 2 * sizeof(char*));
+  across[0] = strs[0];
+  across[1] = strs[2];
+  across[2] = strs[1];
+  across[3] = nullptr;
+  // A path ending right before the hole, and one running into it.
+  char* edge = m + 2 * page - 40;
+  memcpy(edge, "/usr/bin/at-the-edge", 21);
+  char* open_end = m + 2 * page - 8;
+  memset(open_end, 'x', 8);
+
+  check(addr_of(strs[0]), addr_of(tail), "plain, array ends at a hole");
+  check(addr_of(long_path.c_str()), addr_of(tail), "path longer than the first chunk");
+  check(addr_of(edge), addr_of(across), "path at a page end, array across pages");
+  check(addr_of(strs[0]), 0, "NULL argv");
+  check(addr_of(strs[0]), addr_of(no_end), "array without NULL before the hole");
+  check(addr_of(open_end), addr_of(tail), "path without NUL before the hole");
+  check(addr_of(m + 2 * page), addr_of(tail), "path in the hole");
+  check(0, addr_of(tail), "NULL path");
+  check(addr_of(strs[0]), addr_of(m + 2 * page), "array in the hole");
+  std::string too_long(5000, 'l');
+  check(addr_of(too_long.c_str()), addr_of(tail), "path too long");
+  munmap(m, 2 * page);
+}
+
 }  // namespace
 }  // namespace agentsh::tracer
