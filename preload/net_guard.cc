@@ -240,7 +240,6 @@ long refuse_resolver_daemon(const struct sockaddr* sa, socklen_t len) noexcept {
 
 }  // namespace
 
-
 bool redirects_stream(int fd) noexcept {
   if (session_ports().proxy == 0) return false;
   int type = 0, family = 0;

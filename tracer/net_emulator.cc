@@ -258,12 +258,13 @@ int NetEmulator::refuse_resolver_daemon(const Caller& c, const sockaddr_storage&
   if (ss.ss_family != AF_UNIX || len <= kOff) return 0;
   const auto& un = reinterpret_cast<const sockaddr_un&>(ss);
   if (un.sun_path[0] == '\0') return 0;  // abstract
-  const std::string path(un.sun_path, strnlen(un.sun_path, std::min(len - kOff, sizeof un.sun_path)));
+  const std::string path(un.sun_path,
+                         strnlen(un.sun_path, std::min(len - kOff, sizeof un.sun_path)));
   if (!rds::may_name_one(path.c_str())) return 0;
   // The caller's view: its root for an absolute path, its cwd for a relative one.
   const std::string proc = "/proc/" + std::to_string(c.tid);
   const std::string seen = path[0] == '/' ? proc + "/root" + path : proc + "/cwd/" + path;
-  struct stat st{};
+  struct stat st {};
   const int r = ::stat(seen.c_str(), &st) == 0 ? 0 : errno;
   bool hit = rds::is_listed(path.c_str());
   if (hit) {
@@ -271,7 +272,7 @@ int NetEmulator::refuse_resolver_daemon(const Caller& c, const sockaddr_storage&
   } else {
     if (r != 0 || !S_ISSOCK(st.st_mode)) return 0;
     for (const char* p : rds::kPaths) {
-      struct stat ls{};
+      struct stat ls {};
       if (::stat((proc + "/root" + p).c_str(), &ls) == 0 && ls.st_dev == st.st_dev &&
           ls.st_ino == st.st_ino) {
         hit = true;

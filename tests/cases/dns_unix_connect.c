@@ -7,12 +7,12 @@
 //   dns_unix_connect raw PATH...    syscall(SYS_connect) (only the tracer sees it)
 //       prints "PATH ok" (connected and greeted) or "PATH ERR errno=N" per PATH.
 //   dns_unix_connect gai NAME       getaddrinfo(NAME, AF_INET): "gai OK a.b.c.d" / "gai ERR n"
-#include <stddef.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  fprintf(stderr, "usage: dns_unix_connect serve COUNTFILE PATH... | libc|raw PATH... | gai NAME\n");
+  fprintf(stderr,
+          "usage: dns_unix_connect serve COUNTFILE PATH... | libc|raw PATH... | gai NAME\n");
   return 2;
 }

@@ -112,9 +112,9 @@ class DnsUnix : public ::testing::TestWithParam<Shape> {
   RunResult exec(const std::vector<std::string>& args, bool bare, bool net = false,
                  const char* setup = "-") {
     const std::string bin = repo_root() + "/build/tests/cases/dns_unix_connect";
-    std::vector<std::string> argv = {"/usr/bin/unshare", net ? "-mn" : "-m", "/bin/sh",
-                                      dir_.file("run.sh"),  bin, dir_.file("count"),
-                                      net ? "net" : setup};
+    std::vector<std::string> argv = {
+        "/usr/bin/unshare", net ? "-mn" : "-m", "/bin/sh", dir_.file("run.sh"), bin,
+        dir_.file("count"), net ? "net" : setup};
     if (!bare) {
       argv.insert(argv.end(), {agentsh_bin(), "exec", "--config", config_});
       if (*GetParam().mode) argv.emplace_back(GetParam().mode);
@@ -126,8 +126,8 @@ class DnsUnix : public ::testing::TestWithParam<Shape> {
   }
   size_t counted() const { return dir_.read("count").size(); }
   size_t audited() {
-    RunResult q = run({agentsh_bin(), "events", "query", "--config", config_, "--json"},
-                      base_env(dir_));
+    RunResult q =
+        run({agentsh_bin(), "events", "query", "--config", config_, "--json"}, base_env(dir_));
     EXPECT_EQ(q.status, 0) << q.err;
     size_t n = 0;
     for (size_t p = q.out.find("\"rule\":\"dns-daemon-bypass\""); p != std::string::npos;
@@ -177,8 +177,7 @@ TEST_P(DnsUnix, ConnectToResolverDaemonIsRefused) {
 // A listed spelling with nothing behind it fails as the kernel would (ENOENT), without
 // an audit record: hosts without nscd get no records from every lookup.
 TEST_P(DnsUnix, AbsentDaemonIsEnoentWithoutRecord) {
-  RunResult r = exec({"libc", "/run/nscd/socket", "/var/run/nscd/socket"}, false, false,
-                     "nonscd");
+  RunResult r = exec({"libc", "/run/nscd/socket", "/var/run/nscd/socket"}, false, false, "nonscd");
   EXPECT_EQ(r.out, "/run/nscd/socket ERR errno=2\n/var/run/nscd/socket ERR errno=2\n") << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(counted(), 0u);
