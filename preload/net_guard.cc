@@ -8,10 +8,12 @@
 #include <resolv.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "common/resolver_daemon_sockets.h"
 #include "policy/cidr.h"
 #include "preload/broker_client.h"
 #include "preload/hook_state.h"
@@ -193,6 +195,49 @@ bool peer_is_agentsh(const struct sockaddr* sa, socklen_t len, uint16_t want_por
   return port == want_port && is_loopback(ip);
 }
 
+// A unix-socket connect to a local resolver daemon (common/resolver_daemon_sockets.h):
+// -ECONNREFUSED with one audit record, or -ENOENT/-ENOTDIR (no record) when the socket is
+// not there — what the kernel would say; 0 when `sa` names some other socket. The path
+// is compared as spelt, and, when its final component could be one of the daemons',
+// by device and inode with the listed sockets (another spelling: relative, `..`, a
+// symlinked directory, a bind mount), the object the kernel's lookup would reach.
+// Abstract and unnamed sockets are never a daemon's. No malloc; errno untouched.
+long refuse_resolver_daemon(const struct sockaddr* sa, socklen_t len) noexcept {
+  namespace rds = agentsh::resolver_daemon_sockets;
+  constexpr size_t kOff = offsetof(struct sockaddr_un, sun_path);
+  if (sa == nullptr || sa->sa_family != AF_UNIX || len <= static_cast<socklen_t>(kOff)) return 0;
+  const auto* un = reinterpret_cast<const struct sockaddr_un*>(sa);
+  size_t n = static_cast<size_t>(len) - kOff;
+  if (n > sizeof un->sun_path) n = sizeof un->sun_path;
+  if (un->sun_path[0] == '\0') return 0;  // abstract
+  char path[sizeof un->sun_path + 1];
+  memcpy(path, un->sun_path, n);
+  path[n] = '\0';
+  if (!rds::may_name_one(path)) return 0;
+  struct stat st;
+  long r = sys::call(SYS_newfstatat, AT_FDCWD, sys::arg(path), sys::arg(&st), 0);
+  bool hit = rds::is_listed(path);
+  if (hit) {
+    if (r == -ENOENT || r == -ENOTDIR) return r;  // no daemon: nothing reachable
+  } else {
+    if (r != 0 || !S_ISSOCK(st.st_mode)) return 0;
+    for (const char* p : rds::kPaths) {
+      struct stat ls;
+      if (sys::call(SYS_newfstatat, AT_FDCWD, sys::arg(p), sys::arg(&ls), 0) == 0 &&
+          ls.st_dev == st.st_dev && ls.st_ino == st.st_ino) {
+        hit = true;
+        break;
+      }
+    }
+    if (!hit) return 0;
+  }
+  char target[sizeof path + 8];
+  memcpy(target, "unix:", 5);
+  memcpy(target + 5, path, n + 1);
+  broker_client::audit("connect", target, rds::kRule, "deny", rds::kMessage, ECONNREFUSED);
+  return -ECONNREFUSED;
+}
+
 }  // namespace
 
 bool redirects_stream(int fd) noexcept {
@@ -262,6 +307,10 @@ long connect(int fd, const struct sockaddr* sa, socklen_t len) noexcept {
         return sys::call(SYS_connect, fd, sys::arg(to), tolen);
       }
     }
+  }
+  if (HookState::get().active()) {
+    long refused = refuse_resolver_daemon(sa, len);
+    if (refused != 0) return refused;
   }
   NetOutcome o = decide_connect(sa, len);
   if (!o.allow) return -o.err;

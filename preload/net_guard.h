@@ -38,6 +38,10 @@ NetOutcome decide_connect(const struct sockaddr* sa, socklen_t len) noexcept;
 //    poll says writable, SO_ERROR is 0); status e → -e. The original destination is
 //    remembered for getpeername() (PeerTable).
 //  * UDP to port 53, session with a DNS proxy: connected to the DNS proxy instead.
+//  * A unix socket of a local resolver daemon (nscd, systemd-resolved's varlink; the list
+//    is common/resolver_daemon_sockets.h), hook active: -ECONNREFUSED ("daemon not
+//    running" to glibc, which then resolves through the DNS agentsh points it at), one
+//    audit record (rule dns-daemon-bypass); -ENOENT without a record when it is absent.
 //  * Anything else: decide_connect(), then the real connect.
 // Blocks for as long as the proxy takes to decide (an approval, an upstream connect).
 long connect(int fd, const struct sockaddr* sa, socklen_t len) noexcept;

@@ -5,7 +5,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <sys/uio.h>
@@ -15,6 +17,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/resolver_daemon_sockets.h"
 #include "proxy/ip_address.h"
 #include "proxy/transparent_protocol.h"
 #include "tracer/remote_memory.h"
@@ -248,6 +251,40 @@ bool NetEmulator::permit(const Caller& c, const sockaddr_storage& ss, const char
   return true;
 }
 
+int NetEmulator::refuse_resolver_daemon(const Caller& c, const sockaddr_storage& ss,
+                                        socklen_t len) {
+  namespace rds = resolver_daemon_sockets;
+  constexpr size_t kOff = offsetof(sockaddr_un, sun_path);
+  if (ss.ss_family != AF_UNIX || len <= kOff) return 0;
+  const auto& un = reinterpret_cast<const sockaddr_un&>(ss);
+  if (un.sun_path[0] == '\0') return 0;  // abstract
+  const std::string path(un.sun_path,
+                         strnlen(un.sun_path, std::min(len - kOff, sizeof un.sun_path)));
+  if (!rds::may_name_one(path.c_str())) return 0;
+  // The caller's view: its root for an absolute path, its cwd for a relative one.
+  const std::string proc = "/proc/" + std::to_string(c.tid);
+  const std::string seen = path[0] == '/' ? proc + "/root" + path : proc + "/cwd/" + path;
+  struct stat st {};
+  const int r = ::stat(seen.c_str(), &st) == 0 ? 0 : errno;
+  bool hit = rds::is_listed(path.c_str());
+  if (hit) {
+    if (r == ENOENT || r == ENOTDIR) return r;  // no daemon: nothing reachable
+  } else {
+    if (r != 0 || !S_ISSOCK(st.st_mode)) return 0;
+    for (const char* p : rds::kPaths) {
+      struct stat ls {};
+      if (::stat((proc + "/root" + p).c_str(), &ls) == 0 && ls.st_dev == st.st_dev &&
+          ls.st_ino == st.st_ino) {
+        hit = true;
+        break;
+      }
+    }
+    if (!hit) return 0;
+  }
+  ctx_.audit_builtin(c.tgid, "network", "connect", "unix:" + path, rds::kRule, rds::kMessage);
+  return ECONNREFUSED;
+}
+
 bool NetEmulator::can_continue(const Caller& c) const {
   return !c.state.shared_files && ctx_.procs.thread_count(c.tgid) <= 1;
 }
@@ -271,6 +308,9 @@ Outcome NetEmulator::connect(const Caller& c) {
     // Only inet sockets reach the network. The socket's domain cannot change, so the
     // call may run as is unless another thread could put a different socket at this fd
     // number before the kernel looks again.
+    if (domain == AF_UNIX) {
+      if (int e = refuse_resolver_daemon(c, ss, len)) return Outcome::error(e);
+    }
     if (can_continue(c)) return Outcome::proceed();
   } else if (len >= sizeof(sa_family_t) && ctx_.proxy_port != 0 &&
              (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {

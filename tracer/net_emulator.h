@@ -13,7 +13,8 @@
 // The original destination of every socket redirected that way (and of DNS sockets
 // connected to the DNS proxy) is remembered by socket cookie, and getpeername on such a
 // socket writes it into the caller's memory; other getpeername calls are continued.
-// Sockets that are not AF_INET/AF_INET6 are outside network policy; their calls are
+// Sockets that are not AF_INET/AF_INET6 are outside network policy (except connects to a
+// local resolver daemon's unix socket: refused, see refuse_resolver_daemon); their calls are
 // continued when the caller cannot swap the fd underneath (single-threaded, file table
 // not shared), emulated otherwise.
 // Thread-safety: as FsEmulator.
@@ -49,6 +50,11 @@ class NetEmulator {
   // -errno (-EACCES when its destination is denied).
   long send_one(const Caller& c, int sock, int domain, uint64_t addr, int flags);
   bool can_continue(const Caller& c) const;
+  // A connect to a local resolver daemon's unix socket (common/resolver_daemon_sockets.h),
+  // the path resolved in the caller's root and cwd: ECONNREFUSED (audited, rule
+  // dns-daemon-bypass), or ENOENT/ENOTDIR when a listed spelling reaches nothing; 0 for
+  // any other address.
+  int refuse_resolver_daemon(const Caller& c, const sockaddr_storage& ss, socklen_t len);
   // A datagram socket's destination port 53 → the session's DNS proxy (rewrites *ss and
   // *len in place; true if it did). Decided by the DNS proxy, per name.
   bool dns_rewrite(int sock, int domain, sockaddr_storage* ss, socklen_t* len) const;
