@@ -72,8 +72,8 @@ std::string key_of(std::string_view material) {
   return key;
 }
 
-bool load(const Kind& kind, const std::string& dir, const std::string& path,
-          const std::string& key, std::string* payload) {
+bool load(const Kind& kind, const std::string& dir, const std::string& path, const std::string& key,
+          std::string* payload) {
   if (key.size() != kKeyLen || !trusted_dir(dir)) return false;
   ScopedFd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return false;

@@ -30,8 +30,8 @@ std::string key_of(std::string_view material);
 
 // The payload of the cache file at `path` in `dir` if the directory and the file are
 // trusted, and the header matches `kind` and `key`; false otherwise (a miss: rebuild).
-bool load(const Kind& kind, const std::string& dir, const std::string& path,
-          const std::string& key, std::string* payload);
+bool load(const Kind& kind, const std::string& dir, const std::string& path, const std::string& key,
+          std::string* payload);
 
 // Creates `dir` (0700) if needed and writes `payload` to `path` atomically (0600).
 // False if the directory is not trusted or the write failed.

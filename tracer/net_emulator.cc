@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -48,6 +50,26 @@ bool is_loopback(const sockaddr_storage& ss) {
   const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
   if (IN6_IS_ADDR_V4MAPPED(&a)) return a.s6_addr[12] == 127;
   return IN6_IS_ADDR_LOOPBACK(&a);
+}
+
+// A unix-socket address the supervisor uses on the caller's behalf must name what it
+// names for the caller: a relative path is the caller's, so it is rewritten to go
+// through the caller's cwd (/proc/<tid>/cwd/<path>; the kernel follows the magic link
+// like any lookup). Absolute and abstract addresses are left alone (one view: same root
+// and mount namespace). Returns 0, or -ENAMETOOLONG when the rewritten path does not fit
+// in sun_path (a relative path within a few bytes of the 108-byte limit).
+int rebase_unix_address(pid_t tid, sockaddr_storage* ss, socklen_t* len) {
+  constexpr size_t kOff = offsetof(sockaddr_un, sun_path);
+  if (ss->ss_family != AF_UNIX || *len <= kOff) return 0;
+  auto* un = reinterpret_cast<sockaddr_un*>(ss);
+  if (un->sun_path[0] == '\0' || un->sun_path[0] == '/') return 0;
+  const size_t n = strnlen(un->sun_path, std::min<size_t>(*len - kOff, sizeof un->sun_path));
+  char buf[sizeof un->sun_path + 32];
+  int p = snprintf(buf, sizeof buf, "/proc/%d/cwd/%.*s", tid, static_cast<int>(n), un->sun_path);
+  if (p < 0 || static_cast<size_t>(p) >= sizeof un->sun_path) return -ENAMETOOLONG;
+  memcpy(un->sun_path, buf, static_cast<size_t>(p) + 1);
+  *len = static_cast<socklen_t>(kOff + static_cast<size_t>(p) + 1);
+  return 0;
 }
 
 }  // namespace
@@ -312,6 +334,7 @@ Outcome NetEmulator::connect(const Caller& c) {
       if (int e = refuse_resolver_daemon(c, ss, len)) return Outcome::error(e);
     }
     if (can_continue(c)) return Outcome::proceed();
+    if (int e = rebase_unix_address(c.tid, &ss, &len)) return Outcome::error(-e);
   } else if (len >= sizeof(sa_family_t) && ctx_.proxy_port != 0 &&
              (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
     int type = 0;
@@ -383,6 +406,9 @@ Outcome NetEmulator::sendto(const Caller& c) {
   if (!fastopen && inet && alen >= sizeof(sa_family_t) &&
       !dns_rewrite(sock.get(), domain, &ss, &alen) && !permit(c, ss, "sendto"))
     return Outcome::error(EACCES);
+  if (!inet && alen > 0) {
+    if (int e = rebase_unix_address(c.tid, &ss, &alen)) return Outcome::error(-e);
+  }
   if (len > kMaxPayload) return Outcome::error(EMSGSIZE);
   std::vector<char> buf(len);
   r = remote_memory::read(c.tid, c.arg(1), buf.data(), len);
@@ -421,6 +447,8 @@ long NetEmulator::send_one(const Caller& c, int sock, int domain, uint64_t addr,
     } else if (inet && !dns_rewrite(sock, domain, &name, &m.msg_namelen) &&
                !permit(c, name, "sendmsg")) {
       return -EACCES;
+    } else if (!inet) {
+      if (int e = rebase_unix_address(c.tid, &name, &m.msg_namelen)) return e;
     }
   }
   if (m.msg_iovlen > UIO_MAXIOV) return -EMSGSIZE;

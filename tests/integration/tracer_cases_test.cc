@@ -572,6 +572,20 @@ TEST_P(TracerCase, RelativePathsResolveAgainstTheCallersCwd) {
   EXPECT_EQ(slurp(p("ok/rel")), "x");
 }
 
+TEST_P(TracerCase, RelativeUnixSocketPathsResolveAgainstTheCallersCwd) {
+  // Threaded caller: the supervisor performs connect/sendto/sendmsg on unix sockets
+  // itself, so a relative sun_path must mean the caller's cwd, not the supervisor's.
+  RunSpec s;
+  s.argv = {bin("tracer_unix_relative")};
+  s.cwd = p("ok");
+  RunResult r = run(s);
+  EXPECT_TRUE(exited_ok(r)) << r.out;
+  EXPECT_HAS(r.out, "connect=ok");
+  EXPECT_HAS(r.out, "sendto=2");
+  EXPECT_HAS(r.out, "sendmsg=2");
+  EXPECT_HAS(r.out, "got=hiyo");
+}
+
 TEST_P(TracerCase, PathSyscallsOnDeniedPathsChangeNothing) {
   std::ofstream(p("ro/victim")) << "v";
   fs::create_directory(p("ro/dir"));
