@@ -4,8 +4,8 @@
 // Prints connect=<ok|ERRNO> sendto=<n|ERRNO> sendmsg=<n|ERRNO> got=<bytes>.
 
 #include <errno.h>
-#include <stddef.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -57,7 +57,10 @@ int main(void) {
   int cd = socket(AF_UNIX, SOCK_DGRAM, 0);
   al = addr(&a, "rel-dgram.sock");
   r = syscall(SYS_sendto, cd, "hi", 2, 0, &a, al);
-  if (r < 0) printf("sendto=%s\n", name(r)); else printf("sendto=%ld\n", r);
+  if (r < 0)
+    printf("sendto=%s\n", name(r));
+  else
+    printf("sendto=%ld\n", r);
   struct iovec iov = {(void*)"yo", 2};
   struct msghdr m;
   memset(&m, 0, sizeof m);
@@ -66,7 +69,10 @@ int main(void) {
   m.msg_iov = &iov;
   m.msg_iovlen = 1;
   r = syscall(SYS_sendmsg, cd, &m, 0);
-  if (r < 0) printf("sendmsg=%s\n", name(r)); else printf("sendmsg=%ld\n", r);
+  if (r < 0)
+    printf("sendmsg=%s\n", name(r));
+  else
+    printf("sendmsg=%ld\n", r);
 
   char buf[16];
   printf("got=");

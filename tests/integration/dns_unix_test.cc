@@ -21,15 +21,19 @@
 #include <vector>
 
 #include "tests/integration/exec_support.h"
+#include "tests/integration/layer_shapes.h"
 
 namespace agentsh {
 namespace {
 
 using testing_support::agentsh_bin;
 using testing_support::base_env;
+using testing_support::kGovernedShapes;
 using testing_support::repo_root;
 using testing_support::run;
 using testing_support::RunResult;
+using testing_support::Shape;
+using testing_support::shape_name;
 using testing_support::TempDir;
 using testing_support::write_test_config;
 
@@ -91,11 +95,6 @@ const std::vector<std::string> kDaemonPaths = {
     "/run/alias/socket",
 };
 const char* kOther = "/run/other/socket";
-
-struct Shape {
-  const char* mode;    // "" hook + tracer, "--no-tracer" hook only, "--no-hook" tracer only
-  const char* suffix;  // "" dynamic, ".static"
-};
 
 class DnsUnix : public ::testing::TestWithParam<Shape> {
  protected:
@@ -201,17 +200,8 @@ TEST_P(DnsUnix, GetaddrinfoSkipsNscdAndAsksAgentsh) {
   EXPECT_GE(audited(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, DnsUnix,
-                         // Not hook-only + static: nothing governs a static binary there.
-                         ::testing::Values(Shape{"--no-tracer", ""}, Shape{"", ""},
-                                           Shape{"--no-hook", ""}, Shape{"", ".static"},
-                                           Shape{"--no-hook", ".static"}),
-                         [](const ::testing::TestParamInfo<Shape>& i) {
-                           std::string m = *i.param.mode == 0 ? "HookAndTracer"
-                                           : std::string(i.param.mode) == "--no-hook" ? "TracerOnly"
-                                                                                      : "HookOnly";
-                           return m + (*i.param.suffix ? "Static" : "Dynamic");
-                         });
+INSTANTIATE_TEST_SUITE_P(Shapes, DnsUnix, ::testing::ValuesIn(kGovernedShapes),
+                         [](const auto& i) { return shape_name(i.param); });
 
 }  // namespace
 }  // namespace agentsh

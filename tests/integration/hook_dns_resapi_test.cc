@@ -30,6 +30,7 @@
 
 #include "common/scoped_fd.h"
 #include "tests/integration/exec_support.h"
+#include "tests/integration/layer_shapes.h"
 #include "tests/integration/proxy_support.h"
 
 namespace agentsh {
@@ -37,10 +38,14 @@ namespace {
 
 using testing_support::agentsh_bin;
 using testing_support::base_env;
+using testing_support::kGovernedShapes;
 using testing_support::repo_root;
 using testing_support::run;
 using testing_support::RunResult;
+using testing_support::Shape;
+using testing_support::shape_name;
 using testing_support::TempDir;
+using testing_support::with_private_etc;
 using testing_support::write_test_config;
 
 // A name server that counts what reaches it (UDP datagrams and TCP connections on
@@ -135,12 +140,6 @@ dns_redirects:
     resolve_to: "127.0.0.3"
 )";
 
-// Mode × binary: "" = hook + tracer, "--no-tracer" = hook only, "--no-hook" = tracer only.
-struct Shape {
-  const char* mode;
-  const char* suffix;  // "" dynamic, ".static"
-};
-
 class HookDnsResApi : public ::testing::TestWithParam<Shape> {
  protected:
   void SetUp() override {
@@ -156,15 +155,7 @@ class HookDnsResApi : public ::testing::TestWithParam<Shape> {
   // CMD… in a private mount namespace with our /etc/hosts and /etc/resolv.conf, under
   // `agentsh exec MODE` unless `bare`.
   RunResult exec(const std::vector<std::string>& args, bool bare = false) {
-    std::vector<std::string> argv = {"/usr/bin/unshare",
-                                     "-m",
-                                     "/bin/sh",
-                                     "-c",
-                                     "mount --bind \"$0\" /etc/hosts && "
-                                     "mount --bind \"$1\" /etc/resolv.conf && shift && "
-                                     "exec \"$@\"",
-                                     dir_.file("hosts"),
-                                     dir_.file("resolv.conf")};
+    std::vector<std::string> argv = with_private_etc(dir_.file("hosts"), dir_.file("resolv.conf"));
     if (!bare) {
       argv.insert(argv.end(), {agentsh_bin(), "exec", "--config", config_});
       if (*GetParam().mode) argv.emplace_back(GetParam().mode);
@@ -277,17 +268,8 @@ TEST_P(HookDnsResApi, ReverseLookupsAskAgentsh) {
   EXPECT_EQ(leaked(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, HookDnsResApi,
-                         // Not hook-only + static: nothing governs a static binary there.
-                         ::testing::Values(Shape{"--no-tracer", ""}, Shape{"", ""},
-                                           Shape{"--no-hook", ""}, Shape{"", ".static"},
-                                           Shape{"--no-hook", ".static"}),
-                         [](const ::testing::TestParamInfo<Shape>& i) {
-                           std::string m = *i.param.mode == 0 ? "HookAndTracer"
-                                           : std::string(i.param.mode) == "--no-hook" ? "TracerOnly"
-                                                                                      : "HookOnly";
-                           return m + (*i.param.suffix ? "Static" : "Dynamic");
-                         });
+INSTANTIATE_TEST_SUITE_P(Shapes, HookDnsResApi, ::testing::ValuesIn(kGovernedShapes),
+                         [](const auto& i) { return shape_name(i.param); });
 
 }  // namespace
 }  // namespace agentsh

@@ -19,6 +19,7 @@
 
 #include "common/scoped_fd.h"
 #include "tests/integration/exec_support.h"
+#include "tests/integration/layer_shapes.h"
 #include "tests/integration/proxy_support.h"
 
 namespace agentsh {
@@ -26,10 +27,15 @@ namespace {
 
 using testing_support::agentsh_bin;
 using testing_support::base_env;
+using testing_support::kDynamicShapes;
+using testing_support::kGovernedShapes;
 using testing_support::repo_root;
 using testing_support::run;
 using testing_support::RunResult;
+using testing_support::Shape;
+using testing_support::shape_name;
 using testing_support::TempDir;
+using testing_support::with_private_etc;
 using testing_support::write_test_config;
 
 constexpr uint16_t kPort = 8080;  // the probe servers
@@ -148,12 +154,6 @@ dns_redirects:
     resolve_to: "127.0.0.3"
 )";
 
-// Mode × binary: "" = hook + tracer, "--no-tracer" = hook only, "--no-hook" = tracer only.
-struct Shape {
-  const char* mode;
-  const char* suffix;  // "" dynamic, ".static"
-};
-
 class NetRedirect : public ::testing::TestWithParam<Shape> {
  protected:
   void SetUp() override {
@@ -172,19 +172,8 @@ class NetRedirect : public ::testing::TestWithParam<Shape> {
   // agentsh exec MODE -- CMD… in a private mount namespace with our /etc/hosts and an
   // /etc/resolv.conf naming the unreachable resolver 10.9.9.9.
   RunResult exec(const std::vector<std::string>& cmd) {
-    std::vector<std::string> argv = {"/usr/bin/unshare",
-                                     "-m",
-                                     "/bin/sh",
-                                     "-c",
-                                     "mount --bind \"$0\" /etc/hosts && "
-                                     "mount --bind \"$1\" /etc/resolv.conf && shift && "
-                                     "exec \"$@\"",
-                                     dir_.file("hosts"),
-                                     dir_.file("resolv.conf"),
-                                     agentsh_bin(),
-                                     "exec",
-                                     "--config",
-                                     config_};
+    std::vector<std::string> argv = with_private_etc(dir_.file("hosts"), dir_.file("resolv.conf"));
+    argv.insert(argv.end(), {agentsh_bin(), "exec", "--config", config_});
     if (*GetParam().mode) argv.push_back(GetParam().mode);
     argv.push_back("--");
     argv.insert(argv.end(), cmd.begin(), cmd.end());
@@ -425,27 +414,11 @@ TEST_P(NetRedirectCurl, BareAddressIsDecidedByTheHostThatFollows) {
   EXPECT_EQ(http_denied_->count(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(ShapesCurl, NetRedirectCurl,
-                         ::testing::Values(Shape{"", ""}, Shape{"--no-tracer", ""},
-                                           Shape{"--no-hook", ""}),
-                         [](const ::testing::TestParamInfo<Shape>& i) {
-                           return *i.param.mode == 0 ? std::string("HookAndTracer")
-                                  : std::string(i.param.mode) == "--no-hook"
-                                      ? std::string("TracerOnly")
-                                      : std::string("HookOnly");
-                         });
+INSTANTIATE_TEST_SUITE_P(ShapesCurl, NetRedirectCurl, ::testing::ValuesIn(kDynamicShapes),
+                         [](const auto& i) { return shape_name(i.param); });
 
-INSTANTIATE_TEST_SUITE_P(Shapes, NetRedirect,
-                         // Not hook-only + static: nothing governs a static binary there.
-                         ::testing::Values(Shape{"", ""}, Shape{"", ".static"},
-                                           Shape{"--no-tracer", ""}, Shape{"--no-hook", ""},
-                                           Shape{"--no-hook", ".static"}),
-                         [](const ::testing::TestParamInfo<Shape>& i) {
-                           std::string m = *i.param.mode == 0 ? "HookAndTracer"
-                                           : std::string(i.param.mode) == "--no-hook" ? "TracerOnly"
-                                                                                      : "HookOnly";
-                           return m + (*i.param.suffix ? "Static" : "Dynamic");
-                         });
+INSTANTIATE_TEST_SUITE_P(Shapes, NetRedirect, ::testing::ValuesIn(kGovernedShapes),
+                         [](const auto& i) { return shape_name(i.param); });
 
 }  // namespace
 }  // namespace agentsh
