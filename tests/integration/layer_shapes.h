@@ -24,7 +24,9 @@ inline constexpr Shape kDynamicShapes[] = {{"", ""}, {"--no-tracer", ""}, {"--no
 // A test-name suffix: "HookAndTracerDynamic", "HookOnlyDynamic", "TracerOnlyStatic", …
 inline std::string shape_name(const Shape& s) {
   const std::string mode = s.mode;
-  std::string name = mode.empty() ? "HookAndTracer" : mode == "--no-hook" ? "TracerOnly" : "HookOnly";
+  std::string name = mode.empty()          ? "HookAndTracer"
+                     : mode == "--no-hook" ? "TracerOnly"
+                                           : "HookOnly";
   return name + (*s.suffix ? "Static" : "Dynamic");
 }
 

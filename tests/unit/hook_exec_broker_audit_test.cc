@@ -15,6 +15,7 @@
 
 #include "agentsh/broker.h"
 #include "common/scoped_fd.h"
+#include "tests/unit/broker_door_client.h"
 
 namespace agentsh {
 namespace {
@@ -47,45 +48,11 @@ class HookExecBrokerAudit : public ::testing::Test {
   }
 
   static std::string request(broker::MsgType type, const std::vector<std::string>& parts) {
-    std::string payload;
-    for (const auto& p : parts) {
-      payload += p;
-      payload.push_back('\0');
-    }
-    broker::RequestHeader h{};
-    h.magic = broker::kMagic;
-    h.type = type;
-    h.pid = 777;
-    h.payload_len = static_cast<uint32_t>(payload.size());
-    h.argc = static_cast<uint32_t>(parts.size() - 2);
-    return std::string(reinterpret_cast<const char*>(&h), sizeof h) + payload;
+    return broker_door_client::request(type, 777, parts);
   }
 
   // Sends `msg` to the door with `fd` attached (-1: none). Returns 0 or sendmsg's errno.
-  int send_door(const std::string& msg, int fd) {
-    ScopedFd d(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::string dp = path_ + broker::kDgramSuffix;
-    strncpy(a.sun_path, dp.c_str(), sizeof a.sun_path - 1);
-    iovec iov{const_cast<char*>(msg.data()), msg.size()};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    msghdr mh{};
-    mh.msg_name = &a;
-    mh.msg_namelen = sizeof a;
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    if (fd >= 0) {
-      mh.msg_control = ctl;
-      mh.msg_controllen = sizeof ctl;
-      cmsghdr* cm = CMSG_FIRSTHDR(&mh);
-      cm->cmsg_level = SOL_SOCKET;
-      cm->cmsg_type = SCM_RIGHTS;
-      cm->cmsg_len = CMSG_LEN(sizeof(int));
-      memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-    }
-    return sendmsg(d.get(), &mh, MSG_NOSIGNAL) < 0 ? errno : 0;
-  }
+  int send_door(const std::string& msg, int fd) { return broker_door_client::send(path_, msg, fd); }
 
   std::vector<std::string> audits() {
     std::lock_guard<std::mutex> lk(mu_);
